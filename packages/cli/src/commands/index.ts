@@ -1,0 +1,8 @@
+import type { CommandFamily } from "../cli.js";
+import { demoCommand } from "./demo.js";
+
+/**
+ * Every `knet` subcommand family, in the order `knet --help` lists them.
+ * A package issue adds its family here (one import, one entry).
+ */
+export const families: readonly CommandFamily[] = [demoCommand];

@@ -1,0 +1,16 @@
+/**
+ * `@knet/cli`: the `knet` command line, thin over the knet packages' public APIs.
+ * Use the `knet` bin, or call {@link main} to embed it.
+ *
+ * @example
+ * ```ts
+ * import { main } from "@knet/cli";
+ * const code = await main(["--version"], { out: console.log, err: console.error });
+ * ```
+ *
+ * @module
+ */
+
+export type { CommandFamily, Io } from "./cli.js";
+export { CliError, cliVersion, parseFlags } from "./cli.js";
+export { main } from "./main.js";

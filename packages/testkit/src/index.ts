@@ -1,0 +1,115 @@
+/**
+ * Helpers for knet's kernel tests: run commands, and create throw-away network
+ * namespaces named `knet-<tag>-<pid>-<n>` that are always deleted (at
+ * {@link Netns.delete}, or at process exit for any left over). Tests never touch
+ * the root namespace's links, routes or rulesets.
+ *
+ * @module
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+
+/** True when running as root (kernel tests skip otherwise). */
+export const isRoot: boolean = process.getuid?.() === 0;
+
+/** True when `cmd` is on PATH. */
+export function hasCommand(cmd: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
+}
+
+/** Result of {@link sh}. */
+export interface RunResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Run a command without a shell; never throws for a non-zero exit. */
+export function run(cmd: string, args: readonly string[], input?: string, timeoutMs = 60_000): RunResult {
+  const r = spawnSync(cmd, [...args], { input, encoding: "utf8", timeout: timeoutMs, maxBuffer: 256 << 20 });
+  return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? (r.error ? String(r.error) : "") };
+}
+
+/** Run a command and return stdout; throws with the command and its stderr when it fails. */
+export function must(cmd: string, args: readonly string[], input?: string, timeoutMs?: number): string {
+  const r = run(cmd, args, input, timeoutMs);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
+  return r.stdout;
+}
+
+let counter = 0;
+const live = new Set<string>();
+const children = new Set<ChildProcess>();
+
+process.on("exit", () => {
+  for (const c of children) if (c.pid !== undefined && c.exitCode === null) c.kill("SIGKILL");
+  for (const ns of live) spawnSync("ip", ["netns", "del", ns], { stdio: "ignore" });
+});
+
+/** A unique short tag for link names (kernel limit: 15 characters). */
+export function uniqueIfName(prefix: string): string {
+  counter++;
+  const id = `${(process.pid % 46656).toString(36)}${counter.toString(36)}`;
+  return `${prefix.slice(0, 15 - id.length)}${id}`;
+}
+
+/** A network namespace the test owns. */
+export class Netns {
+  /** Full name, `knet-<tag>-<pid>-<n>`. */
+  readonly name: string;
+
+  private constructor(name: string) {
+    this.name = name;
+  }
+
+  /** Create a namespace with loopback up. */
+  static create(tag: string): Netns {
+    counter++;
+    const name = `knet-${tag}-${process.pid}-${counter}`;
+    must("ip", ["netns", "add", name]);
+    live.add(name);
+    const ns = new Netns(name);
+    ns.must("ip", ["link", "set", "lo", "up"]);
+    return ns;
+  }
+
+  /** Run a command inside the namespace. */
+  run(cmd: string, args: readonly string[], input?: string, timeoutMs?: number): RunResult {
+    return run("ip", ["netns", "exec", this.name, cmd, ...args], input, timeoutMs);
+  }
+
+  /** Run inside the namespace; throws when it fails. */
+  must(cmd: string, args: readonly string[], input?: string, timeoutMs?: number): string {
+    return must("ip", ["netns", "exec", this.name, cmd, ...args], input, timeoutMs);
+  }
+
+  /** Start a long-running process inside the namespace; it is killed by PID at {@link Netns.delete} or exit. */
+  spawn(cmd: string, args: readonly string[]): ChildProcess {
+    const child = spawn("ip", ["netns", "exec", this.name, cmd, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    children.add(child);
+    child.on("exit", () => children.delete(child));
+    return child;
+  }
+
+  /** Kill what {@link Netns.spawn} started and delete the namespace. */
+  delete(): void {
+    for (const c of children) {
+      if (c.spawnargs.includes(this.name) && c.exitCode === null) c.kill("SIGKILL");
+    }
+    spawnSync("ip", ["netns", "del", this.name], { stdio: "ignore" });
+    live.delete(this.name);
+  }
+}
+
+/** Connect two namespaces with a veth pair; returns the two interface names. */
+export function vethPair(a: Netns, b: Netns, aName = uniqueIfName("va"), bName = uniqueIfName("vb")): [string, string] {
+  const tmpA = uniqueIfName("ta");
+  const tmpB = uniqueIfName("tb");
+  // Created inside `a`, so the root namespace never holds either end.
+  a.must("ip", ["link", "add", tmpA, "type", "veth", "peer", "name", tmpB]);
+  a.must("ip", ["link", "set", tmpB, "netns", b.name]);
+  a.must("ip", ["link", "set", tmpA, "name", aName]);
+  b.must("ip", ["link", "set", tmpB, "name", bName]);
+  a.must("ip", ["link", "set", aName, "up"]);
+  b.must("ip", ["link", "set", bName, "up"]);
+  return [aName, bName];
+}

@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+// The README's entry points. Needs only Node 20 and npm: it brings pnpm (pinned),
+// installs the workspace, and then runs the demo, the tests, the kernel suite or
+// the benchmarks. Usage: node scripts/dev.mjs setup|demo|test|test:kernel|bench
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const PNPM_VERSION = JSON.parse(readFileSync(join(root, "package.json"), "utf8"))
+  .packageManager.split("+")[0]
+  .split("@")[1];
+const env = { ...process.env, CI: process.env.CI ?? "true", COREPACK_ENABLE_DOWNLOAD_PROMPT: "0" };
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit", env, ...opts });
+  if (r.error) {
+    console.error(`knet dev: could not run ${cmd}: ${r.error.message}`);
+    process.exit(1);
+  }
+  return r.status ?? 1;
+}
+
+function must(cmd, args, what) {
+  const code = run(cmd, args);
+  if (code !== 0) {
+    console.error(`knet dev: ${what} failed (exit ${code})`);
+    process.exit(code);
+  }
+}
+
+/** pnpm as [command, leading args]: the pinned one on PATH, else fetched by npx. */
+function pnpm() {
+  const probe = spawnSync("pnpm", ["--version"], { encoding: "utf8", env });
+  if (probe.status === 0 && probe.stdout.trim() === PNPM_VERSION) return ["pnpm", []];
+  return ["npx", ["--yes", `pnpm@${PNPM_VERSION}`]];
+}
+
+const [pn, pnArgs] = pnpm();
+const p = (...args) => [pn, [...pnArgs, ...args]];
+
+function setup() {
+  must(...p("install", "--frozen-lockfile"), "pnpm install");
+}
+
+function build() {
+  must(...p("run", "build"), "build");
+}
+
+/** Run vitest with a JSON report and print the closing `N passed, N failed` line. */
+function vitest(config, label) {
+  mkdirSync(join(root, "build"), { recursive: true });
+  const out = `build/vitest-${label}.json`;
+  const code = run(
+    ...p(
+      "exec",
+      "vitest",
+      "run",
+      "--config",
+      config,
+      "--reporter=default",
+      "--reporter=json",
+      `--outputFile.json=${out}`,
+    ),
+  );
+  if (!existsSync(join(root, out))) {
+    console.error(`knet dev: vitest wrote no report (exit ${code})`);
+    process.exit(code || 1);
+  }
+  const r = JSON.parse(readFileSync(join(root, out), "utf8"));
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ""}`);
+  process.exit(code !== 0 ? code : r.numFailedTests > 0 ? 1 : 0);
+}
+
+const cmd = process.argv[2];
+switch (cmd) {
+  case "setup":
+    setup();
+    break;
+  case "demo":
+    setup();
+    build();
+    process.exit(run("node", ["packages/cli/dist/bin.js", "demo", ...process.argv.slice(3)]));
+    break;
+  case "test":
+    setup();
+    vitest("vitest.config.ts", "unit");
+    break;
+  case "test:kernel": {
+    setup();
+    if (process.getuid?.() !== 0) {
+      console.log("kernel tests need root (network namespaces, iptables, nft): not run");
+      console.log("0 passed, 0 failed");
+      process.exit(0);
+    }
+    must("bash", ["scripts/kernel-prereqs.sh"], "installing kernel-test packages");
+    vitest("vitest.kernel.config.ts", "kernel");
+    break;
+  }
+  case "bench":
+    setup();
+    build();
+    process.exit(run("node", ["benchmarks/run.mjs", ...process.argv.slice(3)]));
+    break;
+  default:
+    console.error("usage: node scripts/dev.mjs setup|demo|test|test:kernel|bench");
+    process.exit(2);
+}
