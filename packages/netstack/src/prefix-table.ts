@@ -10,6 +10,8 @@ export interface PrefixEntry<T> {
 }
 
 const NONE = -1;
+/** IPv4 tables with more prefixes than this get a 16-bit first-level index. */
+const STRIDE_THRESHOLD = 1024;
 
 /**
  * A binary trie over the bits of one family's addresses. Nodes live in typed
@@ -24,6 +26,15 @@ class BitTrie<T> {
   private readonly entries: (PrefixEntry<T> | undefined)[] = [];
   private readonly freeSlots: number[] = [];
   size = 0;
+  /**
+   * IPv4 only, built once the table is large: for each value of the top 16 bits,
+   * the best entry among prefixes of length <= 16 (`top`) and the trie node at
+   * depth 16 (`topNode`), so a lookup skips the first 16 levels of the walk.
+   */
+  private top: Int32Array<ArrayBuffer> | undefined;
+  private topNode: Int32Array<ArrayBuffer> | undefined;
+
+  constructor(private readonly stride: boolean) {}
 
   /** Bit `i` (0 = most significant) of the address. */
   private static bit(a: Addr, i: number): number {
@@ -55,6 +66,7 @@ class BitTrie<T> {
         if (this.nodes === this.left.length) this.grow();
         next = this.nodes++;
         (BitTrie.bit(p.addr, i) === 0 ? this.left : this.right)[node] = next;
+        if (i === 15 && this.topNode) this.topNode[p.addr.w3 >>> 16] = next;
       }
       node = next;
     }
@@ -72,6 +84,40 @@ class BitTrie<T> {
     this.entries[idx] = { prefix: p, value };
     this.slot[node] = idx;
     this.size++;
+    if (this.top) {
+      if (p.length <= 16) this.refreshTop(p.addr.w3 >>> 16, 1 << (16 - p.length));
+    } else if (this.stride && this.size > STRIDE_THRESHOLD) {
+      this.buildTop();
+    }
+  }
+
+  /** Best slot among prefixes of length <= 16 covering `key << 16`, and the depth-16 node. */
+  private walkTop(key: number): [number, number] {
+    let node = 0;
+    let best = this.slot[0] as number;
+    for (let shift = 15; shift >= 0; shift--) {
+      node = ((key >>> shift) & 1) === 0 ? (this.left[node] as number) : (this.right[node] as number);
+      if (node === NONE) return [best, NONE];
+      const s = this.slot[node] as number;
+      if (s !== NONE) best = s;
+    }
+    return [best, node];
+  }
+
+  private buildTop(): void {
+    this.top = new Int32Array(65536);
+    this.topNode = new Int32Array(65536);
+    this.refreshTop(0, 65536);
+  }
+
+  private refreshTop(first: number, count: number): void {
+    const { top, topNode } = this;
+    if (!top || !topNode) return;
+    for (let key = first; key < first + count; key++) {
+      const [best, node] = this.walkTop(key);
+      top[key] = best;
+      topNode[key] = node;
+    }
   }
 
   delete(p: Prefix): boolean {
@@ -83,6 +129,7 @@ class BitTrie<T> {
     this.freeSlots.push(s);
     this.slot[node] = NONE;
     this.size--;
+    if (this.top && p.length <= 16) this.refreshTop(p.addr.w3 >>> 16, 1 << (16 - p.length));
     return true;
   }
 
@@ -95,10 +142,17 @@ class BitTrie<T> {
 
   /** Longest match for a uint32 IPv4 address: the entry slot, or NONE. */
   lookupV4(v: number): number {
-    const { left, right, slot } = this;
+    const { left, right, slot, top, topNode } = this;
     let node = 0;
     let best = slot[0] as number;
-    for (let shift = 31; shift >= 0; shift--) {
+    let shift = 31;
+    if (top && topNode) {
+      best = top[v >>> 16] as number;
+      node = topNode[v >>> 16] as number;
+      if (node === NONE) return best;
+      shift = 15;
+    }
+    for (; shift >= 0; shift--) {
       node = ((v >>> shift) & 1) === 0 ? (left[node] as number) : (right[node] as number);
       if (node === NONE) break;
       const s = slot[node] as number;
@@ -157,8 +211,8 @@ class BitTrie<T> {
  * ```
  */
 export class PrefixTable<T> {
-  private readonly v4 = new BitTrie<T>();
-  private readonly v6 = new BitTrie<T>();
+  private readonly v4 = new BitTrie<T>(true);
+  private readonly v6 = new BitTrie<T>(false);
 
   private trie(p: Prefix | Addr): BitTrie<T> {
     return p.family === 4 ? this.v4 : this.v6;

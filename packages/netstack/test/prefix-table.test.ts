@@ -63,3 +63,41 @@ describe("PrefixTable", () => {
     expect(t.lookupEntry(Addr.parse("1.2.3.4"))?.prefix.toString()).toBe("0.0.0.0/0");
   });
 });
+
+describe("PrefixTable with its first-level index (over 1024 IPv4 prefixes)", () => {
+  it("still equals a brute-force scan after inserts and deletes of short and long prefixes", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 0x7fffffff }), (seed) => {
+        let s = seed;
+        const rand = (): number => {
+          s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+          return s;
+        };
+        const table = new PrefixTable<number>();
+        const model = new Map<string, [Prefix, number]>();
+        for (let i = 0; i < 1500; i++) {
+          // Mostly inside 10.0.0.0/8 so short and long prefixes nest; some /0-/16.
+          const len = i % 10 === 0 ? rand() % 17 : 8 + (rand() % 25);
+          const p = Prefix.of(Addr.v4((0x0a000000 | (rand() & 0xffffff)) >>> 0), len, true);
+          table.insert(p, i);
+          model.set(p.toString(), [p, i]);
+        }
+        const keys = [...model.keys()];
+        for (let i = 0; i < 200; i++) {
+          const k = keys[rand() % keys.length] as string;
+          const e = model.get(k);
+          if (e) {
+            expect(table.delete(e[0])).toBe(true);
+            model.delete(k);
+          }
+        }
+        const entries = [...model.values()];
+        for (let i = 0; i < 300; i++) {
+          const a = Addr.v4((i % 3 === 0 ? rand() : 0x0a000000 | (rand() & 0xffffff)) >>> 0);
+          expect(table.lookupV4(a.w3)).toBe(bruteForce(entries, a));
+        }
+      }),
+      { numRuns: 5 },
+    );
+  });
+});
