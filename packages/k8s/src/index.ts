@@ -2,9 +2,45 @@
  * `@knet/k8s`: Kubernetes networking objects: shapes, API-server defaulting and
  * validation, label selectors, manifest loading and the EndpointSlice controller.
  *
+ * @example
+ * ```ts
+ * import { defaultObject, loadManifests, matchSelector } from "@knet/k8s";
+ *
+ * const objects = loadManifests(yamlText).map((o) => defaultObject(o));
+ * matchSelector({ matchLabels: { app: "web" } }, { app: "web", tier: "fe" }); // true
+ * ```
+ *
  * @module
  */
+export type { DefaultingOptions, IPFamily } from "./defaults.js";
+export {
+  DEFAULT_CLIENT_IP_TIMEOUT_SECONDS,
+  defaultAdminNetworkPolicy,
+  defaultBaselineAdminNetworkPolicy,
+  defaultEndpointSlice,
+  defaultNamespace,
+  defaultNetworkPolicy,
+  defaultNode,
+  defaultObject,
+  defaultPod,
+  defaultService,
+  NAMESPACE_NAME_LABEL,
+} from "./defaults.js";
+export type { LoadedObject, LoadOptions, ManifestFormat, ManifestText, ParseResult } from "./load.js";
+export { loadManifests, parseManifests, serializeManifests } from "./load.js";
 export type {
+  AdminNetworkPolicy,
+  AdminNetworkPolicyEgressPeer,
+  AdminNetworkPolicyEgressRule,
+  AdminNetworkPolicyIngressPeer,
+  AdminNetworkPolicyIngressRule,
+  AdminNetworkPolicyPort,
+  AdminNetworkPolicySpec,
+  AdminNetworkPolicySubject,
+  BaselineAdminNetworkPolicy,
+  BaselineAdminNetworkPolicyEgressRule,
+  BaselineAdminNetworkPolicyIngressRule,
+  BaselineAdminNetworkPolicySpec,
   Container,
   ContainerPort,
   EndpointConditions,
@@ -12,9 +48,12 @@ export type {
   EndpointPort,
   EndpointSlice,
   IPBlock,
+  KubeKind,
+  KubeObject,
   LabelSelector,
   LabelSelectorRequirement,
   Namespace,
+  NamespacedPod,
   NetworkPolicy,
   NetworkPolicyEgressRule,
   NetworkPolicyIngressRule,
@@ -31,3 +70,16 @@ export type {
   ServiceSpec,
   SliceEndpoint,
 } from "./objects.js";
+export { KIND_API_VERSIONS, NAMESPACED_KINDS } from "./objects.js";
+export type { DocumentRef, ManifestProblem, ObjectRef, ProblemCode } from "./problem.js";
+export { formatDocumentRef, formatObjectRef, formatProblem, ManifestError } from "./problem.js";
+export type { CompiledSelector, Labels, Requirement, SelectorOperator } from "./selector.js";
+export {
+  compileSelector,
+  formatSelector,
+  matchLabelMap,
+  matchSelector,
+  SelectorError,
+  selectorFromLabelMap,
+  selectorMatches,
+} from "./selector.js";

@@ -1,0 +1,289 @@
+/**
+ * Defaulting as the API server applies it (pkg/apis/{core,networking,discovery}/v1
+ * defaults plus the Service registry's IP-family rules), so engines never
+ * re-derive a default. Every function is pure: it returns a new object and is
+ * idempotent (`f(f(x))` deep-equals `f(x)`).
+ */
+import type {
+  AdminNetworkPolicy,
+  BaselineAdminNetworkPolicy,
+  EndpointSlice,
+  KubeObject,
+  Namespace,
+  NetworkPolicy,
+  Node,
+  Pod,
+  Service,
+} from "./objects.js";
+
+/** An IP family name as Services spell it. */
+export type IPFamily = "IPv4" | "IPv6";
+
+/** Cluster configuration that defaults depend on. */
+export interface DefaultingOptions {
+  /**
+   * The cluster's Service IP families, primary first (kube-apiserver's
+   * `--service-cluster-ip-range` order). Default `["IPv4"]`.
+   */
+  readonly serviceIPFamilies?: readonly IPFamily[];
+  /** Namespace given to namespaced objects without one (kubectl's context namespace). Default `default`. */
+  readonly namespace?: string;
+}
+
+/** Default sticky-session timeout for `sessionAffinity: ClientIP` (3 hours). */
+export const DEFAULT_CLIENT_IP_TIMEOUT_SECONDS = 10800;
+
+/** The label the API server keeps equal to a Namespace's name. */
+export const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
+
+function clone<T>(v: T): T {
+  return structuredClone(v);
+}
+
+function withNamespace<T extends { metadata?: { namespace?: string } | undefined }>(
+  obj: T,
+  options: DefaultingOptions,
+): void {
+  obj.metadata ??= {};
+  if (obj.metadata.namespace === undefined || obj.metadata.namespace === "") {
+    obj.metadata.namespace = options.namespace ?? "default";
+  }
+}
+
+function familyOf(ip: string): IPFamily {
+  return ip.includes(":") ? "IPv6" : "IPv4";
+}
+
+/**
+ * Service defaults: type ClusterIP; sessionAffinity None (ClientIP gets a
+ * 10800 s timeout); per port protocol TCP and targetPort = port; external traffic
+ * policy Cluster for NodePort/LoadBalancer; internalTrafficPolicy Cluster for
+ * non-ExternalName types; allocateLoadBalancerNodePorts true for LoadBalancer;
+ * clusterIPs from clusterIP; ipFamilyPolicy and ipFamilies as the registry
+ * infers them (headless without selector: RequireDualStack over the cluster's
+ * families; otherwise SingleStack, or RequireDualStack with two clusterIPs);
+ * namespace `default`. No ClusterIP or NodePort is allocated here (that is ipam's
+ * job).
+ */
+export function defaultService(service: Service, options: DefaultingOptions = {}): Service {
+  const s = clone(service);
+  s.kind = "Service";
+  s.apiVersion = "v1";
+  withNamespace(s, options);
+  s.spec ??= {};
+  const spec = s.spec;
+  spec.sessionAffinity ||= "None";
+  if (spec.sessionAffinity === "None") delete spec.sessionAffinityConfig;
+  if (spec.sessionAffinity === "ClientIP" && spec.sessionAffinityConfig?.clientIP?.timeoutSeconds === undefined) {
+    spec.sessionAffinityConfig = { clientIP: { timeoutSeconds: DEFAULT_CLIENT_IP_TIMEOUT_SECONDS } };
+  }
+  spec.type ||= "ClusterIP";
+  for (const p of spec.ports ?? []) {
+    p.protocol ||= "TCP";
+    if (p.targetPort === undefined || p.targetPort === 0 || p.targetPort === "") p.targetPort = p.port;
+  }
+  const betaEtp = s.metadata?.annotations?.["service.beta.kubernetes.io/external-traffic"] !== undefined;
+  if (!betaEtp) {
+    if ((spec.type === "NodePort" || spec.type === "LoadBalancer") && !spec.externalTrafficPolicy) {
+      spec.externalTrafficPolicy = "Cluster";
+    }
+    if (
+      spec.internalTrafficPolicy === undefined &&
+      (spec.type === "ClusterIP" || spec.type === "NodePort" || spec.type === "LoadBalancer")
+    ) {
+      spec.internalTrafficPolicy = "Cluster";
+    }
+  }
+  if (spec.type === "LoadBalancer" && spec.allocateLoadBalancerNodePorts === undefined) {
+    spec.allocateLoadBalancerNodePorts = true;
+  }
+  if (spec.type === "ExternalName") return s;
+
+  // clusterIPs mirrors clusterIP (the API server fills one from the other).
+  if (spec.clusterIP && (spec.clusterIPs === undefined || spec.clusterIPs.length === 0)) {
+    spec.clusterIPs = [spec.clusterIP];
+  } else if (!spec.clusterIP && spec.clusterIPs?.[0]) {
+    spec.clusterIP = spec.clusterIPs[0];
+  }
+  const clusterFamilies = options.serviceIPFamilies ?? ["IPv4"];
+  const primary = clusterFamilies[0] ?? "IPv4";
+  const families = spec.ipFamilies ?? [];
+  const ips = spec.clusterIPs ?? [];
+  for (let i = 0; i < ips.length; i++) {
+    const ip = ips[i] as string;
+    if (ip === "None") break;
+    if (i >= families.length) families.push(familyOf(ip));
+  }
+  const headless = ips[0] === "None";
+  const selectorless = spec.selector === undefined || Object.keys(spec.selector).length === 0;
+  if (headless && selectorless) {
+    spec.ipFamilyPolicy ??= "RequireDualStack";
+    if (families.length === 0) families.push(...clusterFamilies);
+    spec.ipFamilies = families;
+    return s;
+  }
+  if (spec.ipFamilyPolicy === undefined) {
+    spec.ipFamilyPolicy = ips.length === 2 || families.length === 2 ? "RequireDualStack" : "SingleStack";
+  }
+  if (families.length === 0) families.push(primary);
+  if (spec.ipFamilyPolicy !== "SingleStack" && families.length === 1 && clusterFamilies.length === 2) {
+    const other = clusterFamilies.find((f) => f !== families[0]);
+    if (other !== undefined) families.push(other);
+  }
+  spec.ipFamilies = families;
+  return s;
+}
+
+/**
+ * Pod defaults that networking reads: namespace, `dnsPolicy: ClusterFirst`,
+ * `restartPolicy: Always`, `enableServiceLinks: true`,
+ * `terminationGracePeriodSeconds: 30`, `schedulerName: default-scheduler`,
+ * container port protocol TCP, and hostPort = containerPort for hostNetwork pods.
+ */
+export function defaultPod(pod: Pod, options: DefaultingOptions = {}): Pod {
+  const p = clone(pod);
+  p.kind = "Pod";
+  p.apiVersion = "v1";
+  withNamespace(p, options);
+  p.spec ??= { containers: [] };
+  const spec = p.spec;
+  spec.containers ??= [];
+  spec.dnsPolicy ||= "ClusterFirst";
+  spec.restartPolicy ||= "Always";
+  spec.enableServiceLinks ??= true;
+  spec.terminationGracePeriodSeconds ??= 30;
+  spec.schedulerName ||= "default-scheduler";
+  for (const c of [...spec.containers, ...(spec.initContainers ?? [])]) {
+    for (const port of c.ports ?? []) {
+      port.protocol ||= "TCP";
+      if (spec.hostNetwork === true && (port.hostPort === undefined || port.hostPort === 0)) {
+        port.hostPort = port.containerPort;
+      }
+    }
+  }
+  return p;
+}
+
+/** Namespace defaults: the `kubernetes.io/metadata.name` label (kept equal to the name) and `spec.finalizers: [kubernetes]`. */
+export function defaultNamespace(namespace: Namespace): Namespace {
+  const n = clone(namespace);
+  n.kind = "Namespace";
+  n.apiVersion = "v1";
+  n.metadata ??= {};
+  if (n.metadata.name !== undefined) {
+    n.metadata.labels = { ...(n.metadata.labels ?? {}), [NAMESPACE_NAME_LABEL]: n.metadata.name };
+  }
+  n.spec ??= {};
+  n.spec.finalizers ??= ["kubernetes"];
+  return n;
+}
+
+/** Node defaults: none that networking reads; returns a copy with kind/apiVersion set. */
+export function defaultNode(node: Node): Node {
+  const n = clone(node);
+  n.kind = "Node";
+  n.apiVersion = "v1";
+  return n;
+}
+
+/**
+ * NetworkPolicy defaults: namespace; `podSelector: {}` when absent; every port's
+ * protocol TCP; empty lists normalised to absent (the API server's omitempty
+ * round-trip, so `from: []` reads as "all sources" downstream); `policyTypes`
+ * (only when absent or empty) = `[Ingress]`, plus `Egress` when egress rules exist.
+ */
+export function defaultNetworkPolicy(policy: NetworkPolicy, options: DefaultingOptions = {}): NetworkPolicy {
+  const np = clone(policy);
+  np.kind = "NetworkPolicy";
+  np.apiVersion = "networking.k8s.io/v1";
+  withNamespace(np, options);
+  np.spec ??= { podSelector: {} };
+  const spec = np.spec;
+  spec.podSelector ??= {};
+  const fixPorts = (rule: { ports?: { protocol?: string }[] }): void => {
+    if (rule.ports !== undefined && rule.ports.length === 0) delete rule.ports;
+    for (const port of rule.ports ?? []) port.protocol ||= "TCP";
+  };
+  if (spec.ingress !== undefined && spec.ingress.length === 0) delete spec.ingress;
+  if (spec.egress !== undefined && spec.egress.length === 0) delete spec.egress;
+  for (const r of spec.ingress ?? []) {
+    fixPorts(r);
+    if (r.from !== undefined && r.from.length === 0) delete r.from;
+  }
+  for (const r of spec.egress ?? []) {
+    fixPorts(r);
+    if (r.to !== undefined && r.to.length === 0) delete r.to;
+  }
+  if (spec.policyTypes === undefined || spec.policyTypes.length === 0) {
+    spec.policyTypes = spec.egress !== undefined ? ["Ingress", "Egress"] : ["Ingress"];
+  }
+  return np;
+}
+
+/** EndpointSlice defaults: namespace; every port's protocol TCP and name `""`. */
+export function defaultEndpointSlice(slice: EndpointSlice, options: DefaultingOptions = {}): EndpointSlice {
+  const s = clone(slice);
+  s.kind = "EndpointSlice";
+  s.apiVersion = "discovery.k8s.io/v1";
+  withNamespace(s, options);
+  s.endpoints ??= [];
+  for (const p of s.ports ?? []) {
+    p.protocol ||= "TCP";
+    p.name ??= "";
+  }
+  return s;
+}
+
+function defaultAnpPorts(
+  rules: readonly { ports?: { portNumber?: { protocol?: string }; portRange?: { protocol?: string } }[] }[] | undefined,
+): void {
+  for (const r of rules ?? []) {
+    for (const p of r.ports ?? []) {
+      if (p.portNumber !== undefined) p.portNumber.protocol ||= "TCP";
+      if (p.portRange !== undefined) p.portRange.protocol ||= "TCP";
+    }
+  }
+}
+
+/** AdminNetworkPolicy defaults: protocol TCP in `portNumber` and `portRange`. */
+export function defaultAdminNetworkPolicy(policy: AdminNetworkPolicy): AdminNetworkPolicy {
+  const p = clone(policy);
+  p.kind = "AdminNetworkPolicy";
+  p.apiVersion = "policy.networking.k8s.io/v1alpha1";
+  defaultAnpPorts(p.spec?.ingress);
+  defaultAnpPorts(p.spec?.egress);
+  return p;
+}
+
+/** BaselineAdminNetworkPolicy defaults: protocol TCP in `portNumber` and `portRange`. */
+export function defaultBaselineAdminNetworkPolicy(policy: BaselineAdminNetworkPolicy): BaselineAdminNetworkPolicy {
+  const p = clone(policy);
+  p.kind = "BaselineAdminNetworkPolicy";
+  p.apiVersion = "policy.networking.k8s.io/v1alpha1";
+  defaultAnpPorts(p.spec?.ingress);
+  defaultAnpPorts(p.spec?.egress);
+  return p;
+}
+
+/** Apply the defaults of the object's kind (see the per-kind functions). */
+export function defaultObject<T extends KubeObject>(obj: T, options: DefaultingOptions = {}): T {
+  switch (obj.kind) {
+    case "Service":
+      return defaultService(obj, options) as T;
+    case "Pod":
+      return defaultPod(obj, options) as T;
+    case "Node":
+      return defaultNode(obj) as T;
+    case "Namespace":
+      return defaultNamespace(obj) as T;
+    case "EndpointSlice":
+      return defaultEndpointSlice(obj, options) as T;
+    case "NetworkPolicy":
+      return defaultNetworkPolicy(obj, options) as T;
+    case "AdminNetworkPolicy":
+      return defaultAdminNetworkPolicy(obj) as T;
+    case "BaselineAdminNetworkPolicy":
+      return defaultBaselineAdminNetworkPolicy(obj) as T;
+  }
+  return obj;
+}
