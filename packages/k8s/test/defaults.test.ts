@@ -124,12 +124,12 @@ const netpolArb: fc.Arbitrary<KubeObject> = fc.record({
   spec: fc.record(
     {
       podSelector: fc.constant({}),
-      policyTypes: fc.constantFrom([], ["Egress"], ["Ingress", "Egress"]),
+      policyTypes: fc.constantFrom<string[]>([], ["Egress"], ["Ingress", "Egress"]),
       ingress: fc.array(
         fc.record(
           {
             ports: fc.array(fc.record({ port: fc.integer({ min: 1, max: 9 }) }, { requiredKeys: [] })),
-            from: fc.constant([]),
+            from: fc.constant<never[]>([]),
           },
           { requiredKeys: [] },
         ),
