@@ -1,0 +1,297 @@
+/**
+ * host-local's on-disk store: `<dataDir>/<network>/` holds one file per
+ * reserved IP (named by the canonical IP text, content `<containerID>\r\n<ifname>`),
+ * `last_reserved_ip.<rangeSetIndex>`, and `lock` (flock). An existing
+ * host-local directory can be read and continued, and host-local can continue ours.
+ *
+ * Crash safety: a record is written to a temporary file, fsynced, then linked
+ * to its IP name (`link(2)` fails if the name exists, so it is an atomic
+ * create-if-absent), and the directory is fsynced. A process killed at any
+ * point leaves either no record or a complete one; temporary files of dead
+ * writers are removed by the next lock holder. `last_reserved_ip.N` is replaced
+ * by rename.
+ */
+import { randomBytes } from "node:crypto";
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  fsyncSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
+import { join } from "node:path";
+import { Addr } from "@knet/netstack";
+import { IpamError } from "./errors.js";
+import { FileLock } from "./file-lock.js";
+import { validateContainerId, validateIfName, validateNetworkName } from "./names.js";
+import { type IpamStore, ownerKey, parseOwnerKey, type Reservation } from "./store.js";
+
+const LAST_PREFIX = "last_reserved_ip.";
+const TMP_PREFIX = ".knet-tmp.";
+
+/** Options of {@link DiskStore.open}. */
+export interface DiskStoreOptions {
+  /** Give up waiting for the lock after this many seconds (default: wait). */
+  readonly lockTimeoutSeconds?: number;
+  /** fsync records and the directory (default true; turn off only for throw-away stores). */
+  readonly fsync?: boolean;
+}
+
+/** True when `name` is the canonical text of an IP address (a record file name). */
+export function isRecordName(name: string): boolean {
+  if (name.length > 45 || !/^[0-9a-f.:]+$/.test(name)) return false;
+  try {
+    return Addr.parse(name).toString() === name;
+  } catch {
+    return false;
+  }
+}
+
+function errno(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException)?.code;
+}
+
+/** A host-local compatible {@link IpamStore} in a directory. */
+export class DiskStore implements IpamStore {
+  /** The store directory, `<dataDir>/<network>`. */
+  readonly dir: string;
+  private readonly fileLock: FileLock;
+  private readonly sync: boolean;
+  private readonly ino: number;
+  private readonly dev: number;
+  private counter = 0;
+
+  private constructor(dir: string, options: DiskStoreOptions, dev: number, ino: number) {
+    this.dir = dir;
+    this.sync = options.fsync ?? true;
+    this.dev = dev;
+    this.ino = ino;
+    const lockOpts = options.lockTimeoutSeconds === undefined ? {} : { timeoutSeconds: options.lockTimeoutSeconds };
+    this.fileLock = new FileLock(join(dir, "lock"), lockOpts);
+  }
+
+  /**
+   * Open (creating if needed) the store of `network` under `dataDir`. The
+   * network name is validated (no path components), and the store directory
+   * must be a real directory, not a symlink.
+   * @throws {@link IpamError}
+   */
+  static open(dataDir: string, network: string, options: DiskStoreOptions = {}): DiskStore {
+    validateNetworkName(network);
+    const dir = join(dataDir, network);
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o755 });
+    } catch (e) {
+      throw new IpamError(`cannot create store directory ${dir}: ${(e as Error).message}`, "ipam.dataDir");
+    }
+    const st = lstatSync(dir);
+    if (!st.isDirectory()) throw new IpamError(`store directory ${dir} is not a directory (symlinks are refused)`);
+    return new DiskStore(dir, options, st.dev, st.ino);
+  }
+
+  /** See {@link IpamStore.lock}. Also removes temporary files left by killed writers. */
+  lock(): void {
+    const first = !this.fileLock.held;
+    this.fileLock.lock();
+    if (!first) return;
+    try {
+      const st = lstatSync(this.dir);
+      if (!st.isDirectory() || st.dev !== this.dev || st.ino !== this.ino) {
+        throw new IpamError(`store directory ${this.dir} was replaced while in use`);
+      }
+      for (const name of readdirSync(this.dir)) {
+        if (name.startsWith(TMP_PREFIX)) this.unlinkQuiet(name);
+      }
+    } catch (e) {
+      this.fileLock.unlock();
+      throw e;
+    }
+  }
+
+  /** See {@link IpamStore.unlock}. */
+  unlock(): void {
+    this.fileLock.unlock();
+  }
+
+  /** See {@link IpamStore.reserve}. */
+  reserve(id: string, ifname: string, ip: Addr, rangeId: string): boolean {
+    this.mustHoldLock();
+    validateContainerId(id.trim());
+    validateIfName(ifname);
+    if (!/^[0-9]{1,6}$/.test(rangeId)) throw new IpamError(`invalid range set ID ${JSON.stringify(rangeId)}`);
+    const name = ip.toString();
+    const tmp = this.writeTemp(ownerKey(id, ifname));
+    try {
+      linkSync(join(this.dir, tmp), join(this.dir, name));
+    } catch (e) {
+      this.unlinkQuiet(tmp);
+      if (errno(e) === "EEXIST") return false;
+      throw new IpamError(`cannot reserve ${name}: ${(e as Error).message}`);
+    }
+    this.unlinkQuiet(tmp);
+    this.syncDir();
+    this.writeAtomic(LAST_PREFIX + rangeId, name);
+    return true;
+  }
+
+  /** See {@link IpamStore.lastReservedIp}. */
+  lastReservedIp(rangeId: string): Addr | undefined {
+    const text = this.readFile(LAST_PREFIX + rangeId);
+    if (text === undefined) return undefined;
+    try {
+      return Addr.parse(text).unmap();
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** See {@link IpamStore.getById}. */
+  getById(id: string, ifname: string): Addr[] {
+    const exact = ownerKey(id, ifname);
+    const legacy = id.trim();
+    return this.records()
+      .filter(([, c]) => c === exact || c === legacy)
+      .map(([n]) => Addr.parse(n));
+  }
+
+  /** See {@link IpamStore.findById}. */
+  findById(id: string, ifname: string): boolean {
+    return this.getById(id, ifname).length > 0;
+  }
+
+  /** See {@link IpamStore.releaseById}. */
+  releaseById(id: string, ifname: string): Addr[] {
+    this.mustHoldLock();
+    const recs = this.records();
+    const exact = ownerKey(id, ifname);
+    let hits = recs.filter(([, c]) => c === exact);
+    if (hits.length === 0) {
+      const legacy = id.trim();
+      hits = recs.filter(([, c]) => c === legacy);
+    }
+    for (const [n] of hits) this.unlinkQuiet(n);
+    if (hits.length > 0) this.syncDir();
+    return hits.map(([n]) => Addr.parse(n));
+  }
+
+  /** See {@link IpamStore.reservations}. */
+  reservations(): Reservation[] {
+    return this.records().map(([n, c]) => ({ ip: Addr.parse(n), ...parseOwnerKey(c) }));
+  }
+
+  /** Last reserved IP text per range set ID, as on disk. */
+  lastReserved(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const name of this.listDir()) {
+      if (!name.startsWith(LAST_PREFIX)) continue;
+      const id = name.slice(LAST_PREFIX.length);
+      if (!/^[0-9]+$/.test(id)) continue;
+      const t = this.readFile(name);
+      if (t !== undefined) out.set(id, t);
+    }
+    return out;
+  }
+
+  /** Drop the lock if held. */
+  close(): void {
+    while (this.fileLock.held) this.fileLock.unlock();
+  }
+
+  private mustHoldLock(): void {
+    if (!this.fileLock.held) throw new IpamError("store modified without holding its lock");
+  }
+
+  private listDir(): string[] {
+    try {
+      return readdirSync(this.dir).sort();
+    } catch (e) {
+      throw new IpamError(`cannot read store directory ${this.dir}: ${(e as Error).message}`);
+    }
+  }
+
+  /** `[ipText, trimmed content]` of every record file, in name order. Symlinks and non-files are skipped. */
+  private records(): [string, string][] {
+    const out: [string, string][] = [];
+    for (const name of this.listDir()) {
+      if (!isRecordName(name)) continue;
+      const c = this.readFile(name);
+      if (c !== undefined) out.push([name, c.trim()]);
+    }
+    return out;
+  }
+
+  private readFile(name: string): string | undefined {
+    let fd: number;
+    try {
+      fd = openSync(join(this.dir, name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch {
+      return undefined;
+    }
+    try {
+      if (!fstatSync(fd).isFile()) return undefined;
+      return readFileSync(fd, "utf8");
+    } catch {
+      return undefined;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private writeTemp(content: string): string {
+    const name = `${TMP_PREFIX}${process.pid}.${++this.counter}.${randomBytes(4).toString("hex")}`;
+    const fd = openSync(
+      join(this.dir, name),
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o600,
+    );
+    try {
+      const buf = Buffer.from(content, "utf8");
+      let off = 0;
+      while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+      if (this.sync) fsyncSync(fd);
+    } catch (e) {
+      closeSync(fd);
+      this.unlinkQuiet(name);
+      throw e;
+    }
+    closeSync(fd);
+    return name;
+  }
+
+  private writeAtomic(name: string, content: string): void {
+    const tmp = this.writeTemp(content);
+    try {
+      renameSync(join(this.dir, tmp), join(this.dir, name));
+    } catch (e) {
+      this.unlinkQuiet(tmp);
+      throw new IpamError(`cannot write ${name}: ${(e as Error).message}`);
+    }
+    this.syncDir();
+  }
+
+  private syncDir(): void {
+    if (!this.sync) return;
+    const fd = openSync(this.dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private unlinkQuiet(name: string): void {
+    try {
+      unlinkSync(join(this.dir, name));
+    } catch (e) {
+      if (errno(e) !== "ENOENT") throw e;
+    }
+  }
+}

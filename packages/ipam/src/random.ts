@@ -1,0 +1,35 @@
+/**
+ * Injectable randomness: allocators that pick at random (ClusterIPs, NodePorts,
+ * Calico-style block choice) take a {@link Random} so tests and traces replay.
+ */
+
+/** A source of uniformly distributed integers. */
+export interface Random {
+  /** An integer in `[0, n)`; `n` is a positive integer up to 2^32. */
+  int(n: number): number;
+}
+
+/**
+ * A fast seeded generator (mulberry32): the same seed gives the same sequence.
+ * Not cryptographic; allocation order is not a secret.
+ */
+export function seededRandom(seed = 1): Random {
+  let s = seed >>> 0;
+  return {
+    int(n: number): number {
+      s = (s + 0x6d2b79f5) >>> 0;
+      let t = s;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+      return Math.floor(u * n);
+    },
+  };
+}
+
+/** `Math.random` behind the {@link Random} interface, for production use. */
+export const mathRandom: Random = {
+  int(n: number): number {
+    return Math.floor(Math.random() * n);
+  },
+};
