@@ -1,6 +1,64 @@
 /**
- * `@knet/kube-proxy`: The proxy model shared by kube-proxy's engines: service ports, endpoints, endpoint selection, change tracking, chain naming, ProxyEngine and the sync loop.
+ * `@knet/kube-proxy`: the proxy model shared by kube-proxy's engines: service
+ * ports and endpoints built from Services and EndpointSlices, endpoint
+ * selection, change tracking, chain naming for iptables and nftables, the
+ * `ProxyEngine` interface and the `Proxier` sync loop.
+ *
+ * @example
+ * ```ts
+ * import { buildProxyState, categorizeEndpoints, iptablesServiceChains } from "@knet/kube-proxy";
+ *
+ * const state = buildProxyState({ family: 4, nodeName: "node-1" }, { services, endpointSlices });
+ * for (const key of state.order) {
+ *   const sp = state.servicePorts.get(key)!;
+ *   const eps = categorizeEndpoints(state.endpoints.get(key) ?? [], sp, { nodeName: "node-1" });
+ *   console.log(iptablesServiceChains(sp.spn, sp.protocol).svc, eps.clusterEndpoints.length);
+ * }
+ * ```
  *
  * @module
  */
-export {};
+
+export type { CategorizedEndpoints, NodeTopology } from "./categorize.js";
+export { categorizeEndpoints, ZONE_LABEL } from "./categorize.js";
+export type { ChangeTrackerOptions } from "./change-tracker.js";
+export { buildProxyState, ChangeTracker, spnOfKey } from "./change-tracker.js";
+export type { LocalDetector, ProxyConfig, ProxyConfigInput } from "./config.js";
+export { masqueradeMark, proxyConfig } from "./config.js";
+export type { Endpoint, SliceEndpoints } from "./endpoint.js";
+export { mergeEndpoints, SERVICE_NAME_LABEL, sliceEndpoints } from "./endpoint.js";
+export type {
+  EngineOptions,
+  EvaluateOptions,
+  ProxyEngine,
+  ProxyEvaluation,
+  ProxyOutcome,
+  ProxyPacket,
+  SyncOptions,
+  SyncResult,
+  TraceStep,
+} from "./engine.js";
+export { ProxyModelError } from "./errors.js";
+export type { IptablesServiceChains, NftEndpointNames, NftServiceChains } from "./naming.js";
+export {
+  endpointIptablesChain,
+  endpointNftNames,
+  IPTABLES_OWNED_PREFIXES,
+  iptablesEndpointChain,
+  iptablesServiceChains,
+  iptablesServiceHash,
+  joinHostPort,
+  nftEndpointNames,
+  nftServiceChains,
+  nftServiceReadable,
+  servicePortIptablesChains,
+  servicePortNftChains,
+} from "./naming.js";
+export type { Clock, ProxierOptions } from "./proxier.js";
+export { Proxier, systemClock } from "./proxier.js";
+export type { ProxyObjects, ProxyState, ProxyStateDiff } from "./proxy-state.js";
+export { diffProxyState, endpointListsEqual, servicePortsEqual, sortServicePortKeys } from "./proxy-state.js";
+export type { Random } from "./random.js";
+export { seededRandom } from "./random.js";
+export type { Protocol, ServicePort, ServicePortName } from "./service-port.js";
+export { compareServicePorts, isIgnoredService, servicePortNameString, servicePortsFor } from "./service-port.js";

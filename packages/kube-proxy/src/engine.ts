@@ -1,0 +1,142 @@
+import type { Addr } from "@knet/netstack";
+import type { ProxyConfig } from "./config.js";
+import type { ProxyState } from "./proxy-state.js";
+import type { Random } from "./random.js";
+import type { Protocol } from "./service-port.js";
+
+/** Options of {@link ProxyEngine.sync}. */
+export interface SyncOptions {
+  /** Force a full sync (otherwise the engine decides: first sync, or after a failure, is full). */
+  readonly full?: boolean;
+}
+
+/** What one {@link ProxyEngine.sync} wrote. */
+export interface SyncResult {
+  /** Whether this was a full sync. */
+  readonly full: boolean;
+  /** The artifact of this sync as a real node would be given it (full or partial payload). */
+  readonly payload: string;
+  /** Service ports whose per-service objects were (re)written. */
+  readonly servicePortsWritten: number;
+  /** Service ports whose per-service objects were deleted. */
+  readonly servicePortsDeleted: number;
+}
+
+/**
+ * A packet (the first of a connection) as the proxy sees it. Addresses may be
+ * given as text.
+ */
+export interface ProxyPacket {
+  /** Source address. */
+  readonly src: Addr | string;
+  /** Destination address. */
+  readonly dst: Addr | string;
+  /** Transport protocol (default tcp). */
+  readonly protocol?: Protocol;
+  /** Source port (default 40000). */
+  readonly sport?: number;
+  /** Destination port. */
+  readonly dport: number;
+  /**
+   * Where the packet enters the node: `remote` (arrives on an interface:
+   * PREROUTING) or `local` (sent by a process on the node: OUTPUT). Default:
+   * `local` when `src` is a node IP or loopback, else `remote`.
+   */
+  readonly origin?: "remote" | "local";
+  /** Input interface name for `remote` packets (default `eth0`). */
+  readonly inInterface?: string;
+}
+
+/** The engine-independent result of a packet through the proxy rules. */
+export type ProxyOutcome =
+  | {
+      /** Translated to a service backend. */
+      readonly kind: "dnat";
+      /** The backend chosen. */
+      readonly backend: { readonly ip: string; readonly port: number };
+      /** Whether the packet leaves source-NATed (masqueraded). */
+      readonly masquerade: boolean;
+    }
+  | {
+      /** Rejected (ICMP port unreachable / TCP RST). */
+      readonly kind: "reject";
+      /** Why (the rule's comment or a description). */
+      readonly reason: string;
+    }
+  | {
+      /** Silently dropped. */
+      readonly kind: "drop";
+      /** Why. */
+      readonly reason: string;
+    }
+  | {
+      /** Not a service destination: passed through unchanged. */
+      readonly kind: "accept";
+      /** Whether the packet leaves source-NATed. */
+      readonly masquerade: boolean;
+    };
+
+/** One step of an evaluation trace: a rule (or chain policy) the packet visited. */
+export interface TraceStep {
+  /** Table (iptables), table family (nftables) or `ipvs`. */
+  readonly table: string;
+  /** Chain (or virtual server) name. */
+  readonly chain: string;
+  /** 1-based rule number in the chain; 0 for the chain policy or a non-rule step. */
+  readonly rule: number;
+  /** The rule text. */
+  readonly text: string;
+  /** Whether the rule's matches held. */
+  readonly matched: boolean;
+}
+
+/** An evaluation: the outcome and every rule visited on the way. */
+export interface ProxyEvaluation {
+  /** What happened to the packet. */
+  readonly outcome: ProxyOutcome;
+  /** Rules visited, in order. */
+  readonly trace: readonly TraceStep[];
+}
+
+/** Options of {@link ProxyEngine.evaluate}. */
+export interface EvaluateOptions {
+  /** Random source for endpoint choice (default: the engine's). */
+  readonly random?: Random;
+  /** Current time in ms for affinity state (default: the engine's clock). */
+  readonly now?: number;
+  /** Record the trace (default true). */
+  readonly trace?: boolean;
+}
+
+/**
+ * One kube-proxy mode (iptables, nftables, ipvs). An engine keeps the rules of
+ * the last sync; `render()` is the artifact text, `evaluate()` runs a packet
+ * through the same rules (the pure packet-level entry; netstack's netfilter
+ * pipeline adapter builds on it).
+ */
+export interface ProxyEngine {
+  /** Mode name (`iptables`, `nftables`, `ipvs`). */
+  readonly mode: string;
+  /** The configuration the engine was built with. */
+  readonly config: ProxyConfig;
+  /**
+   * Sync to `state`: full the first time, after a failure or when asked,
+   * otherwise partial where the mode supports it.
+   * @throws when the state cannot be rendered; the engine keeps its previous rules.
+   */
+  sync(state: ProxyState, options?: SyncOptions): SyncResult;
+  /** The complete artifact for the current rules (what a full sync writes). */
+  render(): string;
+  /** Run one packet (the first of a connection) through the current rules. */
+  evaluate(packet: ProxyPacket, options?: EvaluateOptions): ProxyEvaluation;
+}
+
+/** Options every engine factory accepts. */
+export interface EngineOptions {
+  /** Node and proxy configuration. */
+  readonly config: ProxyConfig;
+  /** Random source for endpoint choice (default seeded with 1). */
+  readonly random?: Random;
+  /** Clock for affinity timeouts, ms (default `Date.now`). */
+  readonly now?: () => number;
+}

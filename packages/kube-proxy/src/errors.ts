@@ -1,0 +1,17 @@
+/**
+ * Bad input to the proxy model: names the object (`Service ns1/svc1`,
+ * `EndpointSlice ns1/svc1-abc`) and the field, and says what was expected.
+ */
+export class ProxyModelError extends Error {
+  override readonly name = "ProxyModelError";
+  /** The object, as `Kind namespace/name`. */
+  readonly object: string;
+  /** The field path inside the object (`spec.ipFamilies[0]`). */
+  readonly field: string;
+
+  constructor(object: string, field: string, message: string) {
+    super(`${object}: ${field}: ${message}`);
+    this.object = object;
+    this.field = field;
+  }
+}
