@@ -1,0 +1,376 @@
+/**
+ * Policies turned into the engine's internal form: API-server defaults applied
+ * (by `@knet/k8s`), selectors compiled once, CIDRs parsed, and what the API
+ * server would reject refused with a {@link PolicyError}.
+ */
+import {
+  type AdminNetworkPolicy,
+  type AdminNetworkPolicyEgressPeer,
+  type AdminNetworkPolicyPort,
+  type BaselineAdminNetworkPolicy,
+  type CompiledSelector,
+  compileSelector,
+  defaultAdminNetworkPolicy,
+  defaultBaselineAdminNetworkPolicy,
+  defaultNetworkPolicy,
+  formatSelector,
+  type LabelSelector,
+  type NetworkPolicy,
+  type NetworkPolicyPeer,
+  type NetworkPolicyPort,
+  SelectorError,
+} from "@knet/k8s";
+import { Prefix } from "@knet/netstack";
+import { PolicyError } from "./policy-error.js";
+import type { Protocol } from "./types.js";
+
+/** A compiled selector with its kubectl-style text for explanations. */
+export interface Sel {
+  readonly c: CompiledSelector;
+  readonly text: string;
+}
+
+/** A NetworkPolicy peer. */
+export type NpPeer =
+  | {
+      readonly kind: "pods";
+      /** undefined: the policy's own namespace. */
+      readonly ns: Sel | undefined;
+      /** undefined: every pod of the selected namespaces. */
+      readonly pod: Sel | undefined;
+    }
+  | { readonly kind: "ipBlock"; readonly cidr: Prefix; readonly except: readonly Prefix[] };
+
+/** One port entry (NetworkPolicyPort or an Admin port), protocol always set. */
+export interface PortEntry {
+  readonly protocol: Protocol;
+  /** Absent with `name` absent: every port of the protocol. */
+  readonly port?: number;
+  /** Inclusive range end. */
+  readonly endPort?: number;
+  /** Named port, resolved on the destination pod. */
+  readonly name?: string;
+  /** Admin `namedPort` matches the container port's own protocol rather than a fixed one. */
+  readonly anyProtocol?: boolean;
+}
+
+/** A NetworkPolicy rule. */
+export interface NpRule {
+  readonly index: number;
+  /** undefined: every peer, external IPs included. */
+  readonly peers: readonly NpPeer[] | undefined;
+  /** undefined: every port of every protocol. */
+  readonly ports: readonly PortEntry[] | undefined;
+}
+
+/** A NetworkPolicy ready to evaluate. */
+export interface NpPolicy {
+  /** `ns/name`. */
+  readonly key: string;
+  readonly namespace: string;
+  readonly subject: Sel;
+  /** undefined: the policy is not of type Ingress (its ingress rules are ignored). */
+  readonly ingress: readonly NpRule[] | undefined;
+  /** undefined: the policy is not of type Egress. */
+  readonly egress: readonly NpRule[] | undefined;
+}
+
+/** An Admin/Baseline peer. */
+export type AdminPeer =
+  | { readonly kind: "namespaces"; readonly ns: Sel }
+  | { readonly kind: "pods"; readonly ns: Sel; readonly pod: Sel }
+  | { readonly kind: "nodes"; readonly node: Sel }
+  | { readonly kind: "networks"; readonly prefixes: readonly Prefix[] }
+  | { readonly kind: "domainNames"; readonly names: readonly string[] }
+  /** A peer with no field this engine knows (a newer API): fails closed. */
+  | { readonly kind: "unknown" };
+
+/** An Admin/Baseline rule. */
+export interface AdminRule {
+  readonly index: number;
+  readonly name: string | undefined;
+  readonly action: "Allow" | "Deny" | "Pass";
+  readonly peers: readonly AdminPeer[];
+  readonly ports: readonly PortEntry[] | undefined;
+}
+
+/** An AdminNetworkPolicy or the BaselineAdminNetworkPolicy, ready to evaluate. */
+export interface AdminPolicy {
+  readonly kind: "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy";
+  /** The policy's name. */
+  readonly key: string;
+  /** ANP priority (lower first); BANP: 1001. */
+  readonly priority: number;
+  /** Subject: namespaces selector, and a pod selector (undefined: every pod). */
+  readonly subjectNs: Sel;
+  readonly subjectPod: Sel | undefined;
+  readonly ingress: readonly AdminRule[];
+  readonly egress: readonly AdminRule[];
+}
+
+const PROTOCOLS: ReadonlySet<string> = new Set(["TCP", "UDP", "SCTP"]);
+const IANA_SVC_NAME = /^(?=.*[a-z])(?!-)(?!.*--)[a-z0-9-]{1,15}(?<!-)$/;
+
+function sel(policy: string, field: string, s: LabelSelector): Sel {
+  try {
+    return { c: compileSelector(s), text: formatSelector(s) || "{}" };
+  } catch (e) {
+    if (e instanceof SelectorError) throw new PolicyError(policy, `${field}.${e.field}`, e.message);
+    throw e;
+  }
+}
+
+function protocolOf(policy: string, field: string, p: string | undefined): Protocol {
+  const v = p ?? "TCP";
+  if (!PROTOCOLS.has(v))
+    throw new PolicyError(policy, field, `unsupported protocol ${JSON.stringify(v)}: use TCP, UDP or SCTP`);
+  return v as Protocol;
+}
+
+function portNumber(policy: string, field: string, n: unknown): number {
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > 65535) {
+    throw new PolicyError(policy, field, `must be a port number between 1 and 65535, got ${JSON.stringify(n)}`);
+  }
+  return n;
+}
+
+function parseCidr(policy: string, field: string, text: string): Prefix {
+  try {
+    // The API server parses CIDRs sloppily: host bits are masked away.
+    return Prefix.parse(text, { mask: true });
+  } catch (e) {
+    throw new PolicyError(policy, field, `${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+function npPort(policy: string, field: string, p: NetworkPolicyPort): PortEntry {
+  const protocol = protocolOf(policy, `${field}.protocol`, p.protocol);
+  if (p.port === undefined) {
+    if (p.endPort !== undefined)
+      throw new PolicyError(policy, `${field}.endPort`, "may not be set without a numeric port");
+    return { protocol };
+  }
+  if (typeof p.port === "string") {
+    if (/^[0-9]+$/.test(p.port)) return npPort(policy, field, { ...p, port: Number(p.port) });
+    if (!IANA_SVC_NAME.test(p.port)) {
+      throw new PolicyError(
+        policy,
+        `${field}.port`,
+        `${JSON.stringify(p.port)} is not a valid port name (IANA_SVC_NAME: at most 15 lower-case letters, digits and '-', with a letter)`,
+      );
+    }
+    if (p.endPort !== undefined) throw new PolicyError(policy, `${field}.endPort`, "may not be set with a named port");
+    return { protocol, name: p.port };
+  }
+  const port = portNumber(policy, `${field}.port`, p.port);
+  if (p.endPort === undefined) return { protocol, port };
+  const endPort = portNumber(policy, `${field}.endPort`, p.endPort);
+  if (endPort < port)
+    throw new PolicyError(policy, `${field}.endPort`, `must be greater than or equal to port ${port}`);
+  return { protocol, port, endPort };
+}
+
+function npPeer(policy: string, field: string, p: NetworkPolicyPeer): NpPeer {
+  if (p.ipBlock !== undefined) {
+    if (p.podSelector !== undefined || p.namespaceSelector !== undefined) {
+      throw new PolicyError(policy, field, "ipBlock may not be combined with podSelector or namespaceSelector");
+    }
+    const cidr = parseCidr(policy, `${field}.ipBlock.cidr`, p.ipBlock.cidr);
+    const except = (p.ipBlock.except ?? []).map((e, i) => {
+      const x = parseCidr(policy, `${field}.ipBlock.except[${i}]`, e);
+      if (x.family !== cidr.family || !cidr.covers(x) || x.length <= cidr.length) {
+        throw new PolicyError(policy, `${field}.ipBlock.except[${i}]`, `${e} must be a strict subset of cidr ${cidr}`);
+      }
+      return x;
+    });
+    return { kind: "ipBlock", cidr, except };
+  }
+  if (p.podSelector === undefined && p.namespaceSelector === undefined) {
+    throw new PolicyError(policy, field, "a peer must set podSelector, namespaceSelector or ipBlock");
+  }
+  return {
+    kind: "pods",
+    ns: p.namespaceSelector === undefined ? undefined : sel(policy, `${field}.namespaceSelector`, p.namespaceSelector),
+    pod: p.podSelector === undefined ? undefined : sel(policy, `${field}.podSelector`, p.podSelector),
+  };
+}
+
+/** Default (via `@knet/k8s`), validate and compile one NetworkPolicy. */
+export function compileNetworkPolicy(raw: NetworkPolicy): NpPolicy {
+  const np = defaultNetworkPolicy(raw);
+  const ns = np.metadata?.namespace ?? "default";
+  const name = np.metadata?.name;
+  const key = `${ns}/${name ?? "<unnamed>"}`;
+  if (name === undefined || name === "") throw new PolicyError(key, "metadata.name", "a NetworkPolicy needs a name");
+  const spec = np.spec ?? { podSelector: {} };
+  const types = spec.policyTypes ?? ["Ingress"];
+  if (types.length > 2) throw new PolicyError(key, "spec.policyTypes", "may not have more than 2 entries");
+  types.forEach((t, i) => {
+    if (t !== "Ingress" && t !== "Egress") {
+      throw new PolicyError(
+        key,
+        `spec.policyTypes[${i}]`,
+        `unsupported value ${JSON.stringify(t)}: use Ingress or Egress`,
+      );
+    }
+  });
+  const rules = (
+    list: readonly { ports?: NetworkPolicyPort[]; from?: NetworkPolicyPeer[]; to?: NetworkPolicyPeer[] }[] | undefined,
+    dir: "ingress" | "egress",
+  ): NpRule[] =>
+    (list ?? []).map((r, index) => {
+      const peerList = dir === "ingress" ? r.from : r.to;
+      const peerField = dir === "ingress" ? "from" : "to";
+      return {
+        index,
+        peers: peerList?.map((p, j) => npPeer(key, `spec.${dir}[${index}].${peerField}[${j}]`, p)),
+        ports: r.ports?.map((p, k) => npPort(key, `spec.${dir}[${index}].ports[${k}]`, p)),
+      };
+    });
+  return {
+    key,
+    namespace: ns,
+    subject: sel(key, "spec.podSelector", spec.podSelector ?? {}),
+    ingress: types.includes("Ingress") ? rules(spec.ingress, "ingress") : undefined,
+    egress: types.includes("Egress") ? rules(spec.egress, "egress") : undefined,
+  };
+}
+
+function adminPort(policy: string, field: string, p: AdminNetworkPolicyPort): PortEntry {
+  const set = [p.portNumber, p.portRange, p.namedPort].filter((v) => v !== undefined).length;
+  if (set !== 1) throw new PolicyError(policy, field, "exactly one of portNumber, portRange or namedPort must be set");
+  if (p.portNumber !== undefined) {
+    return {
+      protocol: protocolOf(policy, `${field}.portNumber.protocol`, p.portNumber.protocol),
+      port: portNumber(policy, `${field}.portNumber.port`, p.portNumber.port),
+    };
+  }
+  if (p.portRange !== undefined) {
+    const start = portNumber(policy, `${field}.portRange.start`, p.portRange.start);
+    const end = portNumber(policy, `${field}.portRange.end`, p.portRange.end);
+    if (end <= start) throw new PolicyError(policy, `${field}.portRange.end`, `must be greater than start ${start}`);
+    return {
+      protocol: protocolOf(policy, `${field}.portRange.protocol`, p.portRange.protocol),
+      port: start,
+      endPort: end,
+    };
+  }
+  return { protocol: "TCP", name: p.namedPort as string, anyProtocol: true };
+}
+
+function adminPeer(policy: string, field: string, p: AdminNetworkPolicyEgressPeer): AdminPeer {
+  const known = [p.namespaces, p.pods, p.nodes, p.networks, p.domainNames].filter((v) => v !== undefined).length;
+  if (known > 1)
+    throw new PolicyError(policy, field, "exactly one of namespaces, pods, nodes, networks or domainNames must be set");
+  if (p.namespaces !== undefined) return { kind: "namespaces", ns: sel(policy, `${field}.namespaces`, p.namespaces) };
+  if (p.pods !== undefined) {
+    return {
+      kind: "pods",
+      ns: sel(policy, `${field}.pods.namespaceSelector`, p.pods.namespaceSelector ?? {}),
+      pod: sel(policy, `${field}.pods.podSelector`, p.pods.podSelector ?? {}),
+    };
+  }
+  if (p.nodes !== undefined) return { kind: "nodes", node: sel(policy, `${field}.nodes`, p.nodes) };
+  if (p.networks !== undefined) {
+    return { kind: "networks", prefixes: p.networks.map((n, i) => parseCidr(policy, `${field}.networks[${i}]`, n)) };
+  }
+  if (p.domainNames !== undefined) return { kind: "domainNames", names: [...p.domainNames] };
+  return { kind: "unknown" };
+}
+
+type AnyAdminRule = {
+  name?: string;
+  action: string;
+  from?: AdminNetworkPolicyEgressPeer[];
+  to?: AdminNetworkPolicyEgressPeer[];
+  ports?: AdminNetworkPolicyPort[];
+};
+
+function adminRules(
+  policy: string,
+  list: readonly AnyAdminRule[] | undefined,
+  dir: "ingress" | "egress",
+  actions: readonly string[],
+): AdminRule[] {
+  return (list ?? []).map((r, index) => {
+    const at = `spec.${dir}[${index}]`;
+    if (!actions.includes(r.action)) {
+      throw new PolicyError(
+        policy,
+        `${at}.action`,
+        `unsupported action ${JSON.stringify(r.action)}: use ${actions.join(", ")}`,
+      );
+    }
+    const peers = (dir === "ingress" ? r.from : r.to) ?? [];
+    if (peers.length === 0)
+      throw new PolicyError(policy, `${at}.${dir === "ingress" ? "from" : "to"}`, "needs at least one peer");
+    if (r.ports !== undefined && r.ports.length === 0)
+      throw new PolicyError(policy, `${at}.ports`, "must not be empty when set");
+    return {
+      index,
+      name: r.name,
+      action: r.action as AdminRule["action"],
+      peers: peers.map((p, j) => adminPeer(policy, `${at}.${dir === "ingress" ? "from" : "to"}[${j}]`, p)),
+      ports: r.ports?.map((p, k) => adminPort(policy, `${at}.ports[${k}]`, p)),
+    };
+  });
+}
+
+function subjectOf(
+  policy: string,
+  s: { namespaces?: LabelSelector; pods?: { namespaceSelector?: LabelSelector; podSelector?: LabelSelector } },
+): {
+  subjectNs: Sel;
+  subjectPod: Sel | undefined;
+} {
+  if ((s.namespaces === undefined) === (s.pods === undefined)) {
+    throw new PolicyError(policy, "spec.subject", "exactly one of namespaces or pods must be set");
+  }
+  if (s.namespaces !== undefined)
+    return { subjectNs: sel(policy, "spec.subject.namespaces", s.namespaces), subjectPod: undefined };
+  return {
+    subjectNs: sel(policy, "spec.subject.pods.namespaceSelector", s.pods?.namespaceSelector ?? {}),
+    subjectPod: sel(policy, "spec.subject.pods.podSelector", s.pods?.podSelector ?? {}),
+  };
+}
+
+/** Default, validate and compile an AdminNetworkPolicy. */
+export function compileAdminNetworkPolicy(raw: AdminNetworkPolicy): AdminPolicy {
+  const anp = defaultAdminNetworkPolicy(raw);
+  const key = anp.metadata?.name ?? "<unnamed>";
+  const spec = anp.spec;
+  if (!Number.isInteger(spec.priority) || spec.priority < 0 || spec.priority > 1000) {
+    throw new PolicyError(
+      key,
+      "spec.priority",
+      `must be an integer from 0 to 1000, got ${JSON.stringify(spec.priority)}`,
+    );
+  }
+  const actions = ["Allow", "Deny", "Pass"];
+  return {
+    kind: "AdminNetworkPolicy",
+    key,
+    priority: spec.priority,
+    ...subjectOf(key, spec.subject),
+    ingress: adminRules(key, spec.ingress as AnyAdminRule[] | undefined, "ingress", actions),
+    egress: adminRules(key, spec.egress as AnyAdminRule[] | undefined, "egress", actions),
+  };
+}
+
+/** Default, validate and compile the BaselineAdminNetworkPolicy. */
+export function compileBaselineAdminNetworkPolicy(raw: BaselineAdminNetworkPolicy): AdminPolicy {
+  const banp = defaultBaselineAdminNetworkPolicy(raw);
+  const key = banp.metadata?.name ?? "default";
+  if (key !== "default")
+    throw new PolicyError(key, "metadata.name", 'the BaselineAdminNetworkPolicy is a singleton named "default"');
+  const spec = banp.spec;
+  const actions = ["Allow", "Deny"];
+  return {
+    kind: "BaselineAdminNetworkPolicy",
+    key,
+    priority: 1001,
+    ...subjectOf(key, spec.subject),
+    ingress: adminRules(key, spec.ingress as AnyAdminRule[] | undefined, "ingress", actions),
+    egress: adminRules(key, spec.egress as AnyAdminRule[] | undefined, "egress", actions),
+  };
+}
