@@ -12,6 +12,7 @@ export default defineConfig({
     include: ["packages/*/test/**/*.kernel.test.ts"],
     exclude: ["**/node_modules/**", "**/dist/**"],
     fileParallelism: false,
+    passWithNoTests: true,
     testTimeout: 120_000,
     hookTimeout: 120_000,
   },
