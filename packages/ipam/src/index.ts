@@ -30,6 +30,8 @@ export type { Attachment, HostLocalResult, ResultDns } from "./host-local.js";
 export { hostLocalAdd, hostLocalCheck, hostLocalDel, hostLocalGc, parseResolvConf } from "./host-local.js";
 export type { HostLocalConfig, HostLocalRoute } from "./host-local-config.js";
 export { DEFAULT_DATA_DIR, loadHostLocalConfig, parseHostLocalCniArgs } from "./host-local-config.js";
+export type { HostLocalPluginOptions } from "./host-local-plugin.js";
+export { hostLocal } from "./host-local-plugin.js";
 export type { IpRange, RangeConfig, RangeSet } from "./ip-range.js";
 export {
   canonicalizeRange,
