@@ -40,11 +40,21 @@ function clone<T>(v: T): T {
   return structuredClone(v);
 }
 
+/** The array at `v`, or [] when it is absent or malformed (validation reports the latter). */
+function list<T>(v: T[] | undefined): T[] {
+  return Array.isArray(v) ? v : [];
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
 function withNamespace<T extends { metadata?: { namespace?: string } | undefined }>(
   obj: T,
   options: DefaultingOptions,
 ): void {
   obj.metadata ??= {};
+  if (!isObject(obj.metadata)) return;
   if (obj.metadata.namespace === undefined || obj.metadata.namespace === "") {
     obj.metadata.namespace = options.namespace ?? "default";
   }
@@ -78,7 +88,8 @@ export function defaultService(service: Service, options: DefaultingOptions = {}
     spec.sessionAffinityConfig = { clientIP: { timeoutSeconds: DEFAULT_CLIENT_IP_TIMEOUT_SECONDS } };
   }
   spec.type ||= "ClusterIP";
-  for (const p of spec.ports ?? []) {
+  for (const p of list(spec.ports)) {
+    if (!isObject(p)) continue;
     p.protocol ||= "TCP";
     if (p.targetPort === undefined || p.targetPort === 0 || p.targetPort === "") p.targetPort = p.port;
   }
@@ -153,8 +164,9 @@ export function defaultPod(pod: Pod, options: DefaultingOptions = {}): Pod {
   spec.enableServiceLinks ??= true;
   spec.terminationGracePeriodSeconds ??= 30;
   spec.schedulerName ||= "default-scheduler";
-  for (const c of [...spec.containers, ...(spec.initContainers ?? [])]) {
-    for (const port of c.ports ?? []) {
+  for (const c of [...list(spec.containers), ...list(spec.initContainers)]) {
+    if (!isObject(c)) continue;
+    for (const port of list(c.ports)) {
       port.protocol ||= "TCP";
       if (spec.hostNetwork === true && (port.hostPort === undefined || port.hostPort === 0)) {
         port.hostPort = port.containerPort;
@@ -200,21 +212,28 @@ export function defaultNetworkPolicy(policy: NetworkPolicy, options: DefaultingO
   np.spec ??= { podSelector: {} };
   const spec = np.spec;
   spec.podSelector ??= {};
-  const fixPorts = (rule: { ports?: { protocol?: string }[] }): void => {
-    if (rule.ports !== undefined && rule.ports.length === 0) delete rule.ports;
-    for (const port of rule.ports ?? []) port.protocol ||= "TCP";
+  const fixPorts = (rule: { ports?: unknown }): void => {
+    if (Array.isArray(rule.ports) && rule.ports.length === 0) delete rule.ports;
+    for (const port of list(rule.ports as { protocol?: string }[] | undefined))
+      if (isObject(port)) port.protocol ||= "TCP";
   };
-  if (spec.ingress !== undefined && spec.ingress.length === 0) delete spec.ingress;
-  if (spec.egress !== undefined && spec.egress.length === 0) delete spec.egress;
-  for (const r of spec.ingress ?? []) {
+  if (Array.isArray(spec.ingress) && spec.ingress.length === 0) delete spec.ingress;
+  if (Array.isArray(spec.egress) && spec.egress.length === 0) delete spec.egress;
+  for (const r of list(spec.ingress)) {
+    if (!isObject(r)) continue;
     fixPorts(r);
-    if (r.from !== undefined && r.from.length === 0) delete r.from;
+    if (Array.isArray(r.from) && r.from.length === 0) delete r.from;
   }
-  for (const r of spec.egress ?? []) {
+  for (const r of list(spec.egress)) {
+    if (!isObject(r)) continue;
     fixPorts(r);
-    if (r.to !== undefined && r.to.length === 0) delete r.to;
+    if (Array.isArray(r.to) && r.to.length === 0) delete r.to;
   }
-  if (spec.policyTypes === undefined || spec.policyTypes.length === 0) {
+  if (
+    spec.policyTypes === undefined ||
+    spec.policyTypes === null ||
+    (Array.isArray(spec.policyTypes) && spec.policyTypes.length === 0)
+  ) {
     spec.policyTypes = spec.egress !== undefined ? ["Ingress", "Egress"] : ["Ingress"];
   }
   return np;
@@ -227,7 +246,8 @@ export function defaultEndpointSlice(slice: EndpointSlice, options: DefaultingOp
   s.apiVersion = "discovery.k8s.io/v1";
   withNamespace(s, options);
   s.endpoints ??= [];
-  for (const p of s.ports ?? []) {
+  for (const p of list(s.ports)) {
+    if (!isObject(p)) continue;
     p.protocol ||= "TCP";
     p.name ??= "";
   }
@@ -237,10 +257,14 @@ export function defaultEndpointSlice(slice: EndpointSlice, options: DefaultingOp
 function defaultAnpPorts(
   rules: readonly { ports?: { portNumber?: { protocol?: string }; portRange?: { protocol?: string } }[] }[] | undefined,
 ): void {
-  for (const r of rules ?? []) {
-    for (const p of r.ports ?? []) {
-      if (p.portNumber !== undefined) p.portNumber.protocol ||= "TCP";
-      if (p.portRange !== undefined) p.portRange.protocol ||= "TCP";
+  for (const r of list(
+    rules as { ports?: { portNumber?: { protocol?: string }; portRange?: { protocol?: string } }[] }[] | undefined,
+  )) {
+    if (!isObject(r)) continue;
+    for (const p of list(r.ports)) {
+      if (!isObject(p)) continue;
+      if (isObject(p.portNumber)) p.portNumber.protocol ||= "TCP";
+      if (isObject(p.portRange)) p.portRange.protocol ||= "TCP";
     }
   }
 }

@@ -83,3 +83,19 @@ export {
   selectorFromLabelMap,
   selectorMatches,
 } from "./selector.js";
+export type { ValidateManifestsOptions, ValidationReport } from "./validate.js";
+export {
+  assertValid,
+  validateAdminNetworkPolicy,
+  validateBaselineAdminNetworkPolicy,
+  validateEndpointSlice,
+  validateManifests,
+  validateNamespace,
+  validateNetworkPolicy,
+  validateNode,
+  validateObject,
+  validatePod,
+  validateService,
+} from "./validate.js";
+export type { ValidationOptions } from "./validation-options.js";
+export { DEFAULT_NODE_PORT_RANGE, nodePortRangeOf } from "./validation-options.js";

@@ -1,0 +1,200 @@
+/**
+ * Validation as the API server does it, for the fields networking reads. Every
+ * function returns all problems at once, each with its field path, and never
+ * throws on malformed input (a wrong JSON type is itself a problem).
+ */
+import { type DefaultingOptions, defaultObject } from "./defaults.js";
+import type { Problems } from "./internal/checks.js";
+import {
+  validateAdminNetworkPolicyObject,
+  validateBaselineAdminNetworkPolicyObject,
+  validateNetworkPolicyObject,
+} from "./internal/policy.js";
+import { validateServiceObject } from "./internal/service.js";
+import {
+  validateEndpointSliceObject,
+  validateNamespaceObject,
+  validateNodeObject,
+  validatePodObject,
+} from "./internal/workload.js";
+import type { LoadedObject, ParseResult } from "./load.js";
+import { parseManifests } from "./load.js";
+import type {
+  AdminNetworkPolicy,
+  BaselineAdminNetworkPolicy,
+  EndpointSlice,
+  KubeObject,
+  Namespace,
+  NetworkPolicy,
+  Node,
+  Pod,
+  Service,
+} from "./objects.js";
+import { NAMESPACED_KINDS } from "./objects.js";
+import { ManifestError, type ManifestProblem, type ObjectRef } from "./problem.js";
+import type { ValidationOptions } from "./validation-options.js";
+
+type Raw = Record<string, unknown>;
+
+function refOf(obj: KubeObject): ObjectRef {
+  const ref: { kind?: string; namespace?: string; name?: string } = { kind: obj.kind };
+  const md = obj.metadata as Raw | undefined;
+  if (typeof md?.namespace === "string") ref.namespace = md.namespace;
+  if (typeof md?.name === "string") ref.name = md.name;
+  return ref;
+}
+
+function out(p: Problems, object: ObjectRef): ManifestProblem[] {
+  return p.list.map((x) => ({ ...x, object }));
+}
+
+/**
+ * Validate a Service as kube-apiserver would after defaulting: name (RFC 1035
+ * label), type, ports (1-65535, names required when several, RFC 1123 names,
+ * unique port/protocol), protocols, targetPort (number or IANA name), nodePort
+ * (forbidden for ClusterIP, inside the configured range), clusterIP(s) ("None"
+ * only for ClusterIP, valid IPs, one per family, matching ipFamilies, optional
+ * service range), ExternalName host, session affinity, traffic policies,
+ * externalIPs, loadBalancerSourceRanges, selector labels.
+ * Pass the defaulted object (see `defaultService`).
+ */
+export function validateService(service: Service, options: ValidationOptions = {}): ManifestProblem[] {
+  return out(validateServiceObject(service as Raw, options), refOf({ ...service, kind: "Service" }));
+}
+
+/** Validate a Pod's networking fields: name, containers and ports (IANA names, unique), DNS policy, hostname/subdomain, pod IPs. */
+export function validatePod(pod: Pod): ManifestProblem[] {
+  return out(validatePodObject(pod as Raw), refOf({ ...pod, kind: "Pod" }));
+}
+
+/** Validate a Node's networking fields: name, podCIDR(s), status addresses. */
+export function validateNode(node: Node): ManifestProblem[] {
+  return out(validateNodeObject(node as Raw), refOf({ ...node, kind: "Node" }));
+}
+
+/** Validate a Namespace (its name is an RFC 1123 label). */
+export function validateNamespace(namespace: Namespace): ManifestProblem[] {
+  return out(validateNamespaceObject(namespace as Raw), refOf({ ...namespace, kind: "Namespace" }));
+}
+
+/** Validate an EndpointSlice: addressType, endpoints (1-100 addresses of that type), hostnames, ports. */
+export function validateEndpointSlice(slice: EndpointSlice): ManifestProblem[] {
+  return out(validateEndpointSliceObject(slice as unknown as Raw), refOf({ ...slice, kind: "EndpointSlice" }));
+}
+
+/**
+ * Validate a NetworkPolicy: name, selectors (operators and values), ports
+ * (protocol, number or IANA name, endPort numeric and >= port), peers (at least one
+ * field, ipBlock exclusive, except strictly inside cidr), policyTypes.
+ */
+export function validateNetworkPolicy(policy: NetworkPolicy): ManifestProblem[] {
+  return out(validateNetworkPolicyObject(policy as Raw), refOf({ ...policy, kind: "NetworkPolicy" }));
+}
+
+/** Validate an AdminNetworkPolicy against its CRD schema and CEL rules (priority 0-1000, one-of fields, limits). */
+export function validateAdminNetworkPolicy(policy: AdminNetworkPolicy): ManifestProblem[] {
+  return out(
+    validateAdminNetworkPolicyObject(policy as unknown as Raw),
+    refOf({ ...policy, kind: "AdminNetworkPolicy" }),
+  );
+}
+
+/** Validate a BaselineAdminNetworkPolicy (also: its name must be `default`). */
+export function validateBaselineAdminNetworkPolicy(policy: BaselineAdminNetworkPolicy): ManifestProblem[] {
+  return out(
+    validateBaselineAdminNetworkPolicyObject(policy as unknown as Raw),
+    refOf({ ...policy, kind: "BaselineAdminNetworkPolicy" }),
+  );
+}
+
+/** Validate any supported object by its kind (pass it defaulted). */
+export function validateObject(obj: KubeObject, options: ValidationOptions = {}): ManifestProblem[] {
+  switch (obj.kind) {
+    case "Service":
+      return validateService(obj, options);
+    case "Pod":
+      return validatePod(obj);
+    case "Node":
+      return validateNode(obj);
+    case "Namespace":
+      return validateNamespace(obj);
+    case "EndpointSlice":
+      return validateEndpointSlice(obj);
+    case "NetworkPolicy":
+      return validateNetworkPolicy(obj);
+    case "AdminNetworkPolicy":
+      return validateAdminNetworkPolicy(obj);
+    case "BaselineAdminNetworkPolicy":
+      return validateBaselineAdminNetworkPolicy(obj);
+  }
+  return [];
+}
+
+/** Options for {@link validateManifests}. */
+export interface ValidateManifestsOptions extends ValidationOptions, DefaultingOptions {}
+
+/** What {@link validateManifests} found. */
+export interface ValidationReport {
+  /** Every object of a known kind, defaulted, with its source. */
+  readonly objects: readonly LoadedObject[];
+  /** Every problem: loading, per-object validation, duplicates across objects. */
+  readonly problems: readonly ManifestProblem[];
+  /** Objects per kind, in first-seen order. */
+  readonly counts: ReadonlyMap<string, number>;
+}
+
+/**
+ * Load, default and validate manifests the way `kubectl apply` + the API server
+ * would: loading problems, then per-object validation (on the defaulted object),
+ * then duplicates (same kind, namespace and name). Accepts text, named texts or
+ * an earlier {@link ParseResult}.
+ */
+export function validateManifests(
+  input:
+    | string
+    | { readonly name: string; readonly text: string }
+    | readonly { readonly name: string; readonly text: string }[]
+    | ParseResult,
+  options: ValidateManifestsOptions = {},
+): ValidationReport {
+  const parsed: ParseResult =
+    typeof input === "object" && !Array.isArray(input) && "problems" in input ? input : parseManifests(input as string);
+  const problems: ManifestProblem[] = [...parsed.problems];
+  const objects: LoadedObject[] = [];
+  const counts = new Map<string, number>();
+  const seen = new Map<string, LoadedObject>();
+  for (const { object, source } of parsed.objects) {
+    const defaulted = defaultObject(object, options);
+    objects.push({ object: defaulted, source });
+    counts.set(defaulted.kind, (counts.get(defaulted.kind) ?? 0) + 1);
+    for (const p of validateObject(defaulted, options)) problems.push({ ...p, source });
+    const md = defaulted.metadata;
+    if (typeof md?.name === "string" && md.name !== "") {
+      const ns = NAMESPACED_KINDS.has(defaulted.kind) ? (md.namespace ?? "") : "";
+      const key = `${defaulted.kind}/${ns}/${md.name}`;
+      const first = seen.get(key);
+      if (first !== undefined) {
+        problems.push({
+          code: "duplicate",
+          field: "metadata.name",
+          message: `Duplicate value: ${JSON.stringify(md.name)}: already defined in ${first.source.source !== undefined ? `${first.source.source} ` : ""}document ${first.source.document}`,
+          source,
+          object: refOf(defaulted),
+        });
+      } else seen.set(key, { object: defaulted, source });
+    }
+  }
+  return { objects, problems, counts };
+}
+
+/**
+ * Default and validate one object, returning the defaulted object.
+ *
+ * @throws {@link ManifestError} with every problem when it is invalid.
+ */
+export function assertValid<T extends KubeObject>(obj: T, options: ValidateManifestsOptions = {}): T {
+  const d = defaultObject(obj, options);
+  const problems = validateObject(d, options);
+  if (problems.length > 0) throw new ManifestError(problems);
+  return d;
+}
