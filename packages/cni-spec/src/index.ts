@@ -17,11 +17,28 @@
  */
 
 export { formatCniArgs, loadCniArgs, parseCniArgs } from "./args.js";
+export type { CachedAttachment, CacheFs } from "./cache.js";
+export {
+  CACHE_KIND,
+  cacheFilePath,
+  decodeCacheEntry,
+  encodeCacheEntry,
+  memoryCacheFs,
+  nodeCacheFs,
+} from "./cache.js";
 export type { IPAMConfig, LoadedNetConfList, NetConf, NetConfList } from "./config.js";
 export { parseNetConf, parseNetConfList, parseNetworkConfig, validatePluginConf } from "./config.js";
 export type { ErrorCodeValue, ErrorResult } from "./errors.js";
 export { CniError, ErrorCode, isErrorResult } from "./errors.js";
+export type { Exec, ExecOutcome, ExecRequest, ExecutableExecOptions, InProcessPlugin } from "./exec.js";
+export { chainExec, DEFAULT_PLUGIN_ENV_PATH, executableExec, findInPath, inProcessExec } from "./exec.js";
 export type { CmdArgs, MaybePromise, Plugin, PluginAbout } from "./plugin.js";
+export type { BandwidthLimits, BandwidthRecord } from "./plugins/bandwidth.js";
+export { bandwidthLimits, bandwidthPlugin } from "./plugins/bandwidth.js";
+export type { LoopbackDataplane } from "./plugins/loopback.js";
+export { loopbackPlugin, recordingLoopback } from "./plugins/loopback.js";
+export type { CniRuntimeOptions, GCAttachment, RuntimeConf } from "./runtime.js";
+export { CniRuntime, DEFAULT_CACHE_DIR, PluginError } from "./runtime.js";
 export type { Env, SkelIo, SkelOutcome } from "./skel.js";
 export { dispatch, runPlugin } from "./skel.js";
 export type { DNS, Route } from "./types/common.js";
