@@ -1,6 +1,10 @@
 /**
  * `@knet/netstack`: IPv4/IPv6 addresses and prefixes kept as numbers, a
- * longest-prefix-match table, and (as it grows) a simulated Linux dataplane.
+ * longest-prefix-match table, and a simulated Linux dataplane: network
+ * namespaces, links (loopback, veth, bridge, vxlan, dummy), routing tables,
+ * neighbours, conntrack with NAT, sysctls, the netfilter hook pipeline,
+ * packets and traces; plus a topology builder and `realize()` that emits the
+ * `ip` commands building the same topology in real namespaces.
  *
  * @example
  * ```ts
@@ -18,7 +22,31 @@
 
 export type { Family, ParseOptions } from "./addr.js";
 export { Addr, AddrError, formatIPv4, formatIPv6, parseIPv4 } from "./addr.js";
+export type { Clock, CtMatch, CtState, CtTuple, TcpCtState } from "./conntrack.js";
+export { Conntrack, ConntrackEntry, CT_TIMEOUTS, formatEntry, ManualClock } from "./conntrack.js";
+export type { DataplaneOptions, Exchange, VxlanOptions } from "./dataplane.js";
+export { Dataplane, seededRandom } from "./dataplane.js";
+export type { Route, RouteProto, RouteScope, RouteType, TableName } from "./fib.js";
+export { Fib, formatRoute } from "./fib.js";
+export type { AddrScope, FdbEntry, IfAddr, LinkKind, VxlanConfig } from "./link.js";
+export { Link } from "./link.js";
+export type { NamespaceContext, RouteGet, RouteSpec } from "./net-namespace.js";
+export { NetNamespace, NetstackError, neighKey, SYSCTL_DEFAULTS } from "./net-namespace.js";
+export type { HookContext, HookFn, HookName, HookRegistration, HookResult, NatTarget, Verdict } from "./netfilter.js";
+export { HOOK_NAMES, HookPriority, HookTable } from "./netfilter.js";
+export type { Encap, Packet, PacketInit, Proto, TcpFlags } from "./packet.js";
+export {
+  BROADCAST_MAC,
+  formatMac,
+  formatPacket,
+  isUnspecified,
+  makePacket,
+  parseMac,
+  protoNumber,
+} from "./packet.js";
 export type { PrefixParseOptions } from "./prefix.js";
 export { Prefix, wordMask } from "./prefix.js";
 export type { PrefixEntry } from "./prefix-table.js";
 export { PrefixTable } from "./prefix-table.js";
+export type { DropReason, Outcome, Socket, StepKind, Trace, TraceStep } from "./trace.js";
+export { formatTrace } from "./trace.js";

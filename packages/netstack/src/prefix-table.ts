@@ -176,6 +176,24 @@ class BitTrie<T> {
     return best;
   }
 
+  /** Every stored prefix containing `a`, longest first. */
+  matches(a: Addr): PrefixEntry<T>[] {
+    const out: PrefixEntry<T>[] = [];
+    let node = 0;
+    const bits = a.family === 4 ? 32 : 128;
+    for (let i = 0; ; i++) {
+      const s = this.slot[node] ?? NONE;
+      if (s !== NONE) {
+        const e = this.entries[s];
+        if (e) out.push(e);
+      }
+      if (i === bits) break;
+      node = (BitTrie.bit(a, i) === 0 ? this.left[node] : this.right[node]) ?? NONE;
+      if (node === NONE) break;
+    }
+    return out.reverse();
+  }
+
   entry(slot: number): PrefixEntry<T> | undefined {
     return slot === NONE ? undefined : this.entries[slot];
   }
@@ -258,6 +276,14 @@ export class PrefixTable<T> {
   /** Hot path: longest match for a uint32 IPv4 address, without building an {@link Addr}. */
   lookupV4(value: number): T | undefined {
     return this.v4.entry(this.v4.lookupV4(value))?.value;
+  }
+
+  /**
+   * Every stored prefix containing `addr`, longest first: what a routing
+   * lookup falls back through when the longest match is unusable.
+   */
+  matches(addr: Addr): PrefixEntry<T>[] {
+    return this.trie(addr).matches(addr);
   }
 
   /** All entries: IPv4 then IPv6, each in address order, covering prefixes first. */

@@ -1,0 +1,197 @@
+import { Addr } from "./addr.js";
+
+/** Transport protocol of a {@link Packet}. */
+export type Proto = "tcp" | "udp" | "sctp" | "icmp";
+
+/** IANA protocol number of a {@link Proto} (ICMP is 1 for IPv4, 58 for IPv6). */
+export function protoNumber(proto: Proto, family: 4 | 6 = 4): number {
+  switch (proto) {
+    case "tcp":
+      return 6;
+    case "udp":
+      return 17;
+    case "sctp":
+      return 132;
+    case "icmp":
+      return family === 4 ? 1 : 58;
+  }
+}
+
+/** TCP flags carried by a packet (only those the dataplane looks at). */
+export interface TcpFlags {
+  /** SYN: opens a connection. */
+  readonly syn?: boolean;
+  /** ACK. */
+  readonly ack?: boolean;
+  /** FIN: closes one direction. */
+  readonly fin?: boolean;
+  /** RST: aborts the connection. */
+  readonly rst?: boolean;
+}
+
+/**
+ * One layer of encapsulation: the packet that travels inside the current
+ * (outer) packet, with the tunnel's facts. A stack is a chain through
+ * `packet.encap`.
+ */
+export interface Encap {
+  /** Tunnel kind. */
+  readonly kind: "vxlan";
+  /** VXLAN network identifier. */
+  readonly vni: number;
+  /** Inner Ethernet source MAC (48-bit number). */
+  readonly srcMac: number;
+  /** Inner Ethernet destination MAC (48-bit number). */
+  readonly dstMac: number;
+  /** The inner packet. */
+  readonly packet: Packet;
+}
+
+/**
+ * An IP packet as plain data. Addresses are {@link Addr}s (numeric words), so a
+ * hop never parses text. `size` is the IP packet length in bytes (headers and
+ * payload); MTU checks compare it with a link's MTU.
+ */
+export interface Packet {
+  /** Address family of the IP header. */
+  readonly family: 4 | 6;
+  /** Source address. */
+  readonly src: Addr;
+  /** Destination address. */
+  readonly dst: Addr;
+  /** Transport protocol. */
+  readonly proto: Proto;
+  /** Source port (TCP/UDP/SCTP) or ICMP echo identifier. */
+  readonly sport: number;
+  /** Destination port (TCP/UDP/SCTP); 0 for ICMP. */
+  readonly dport: number;
+  /** ICMP type (8 echo request, 0 echo reply, 3 unreachable, 11 time exceeded). */
+  readonly icmpType?: number;
+  /** ICMP code. */
+  readonly icmpCode?: number;
+  /** TCP flags. */
+  readonly tcp?: TcpFlags;
+  /** Firewall mark (`skb->mark`). */
+  readonly mark: number;
+  /** IP packet length in bytes. */
+  readonly size: number;
+  /** Don't Fragment bit (IPv6 is always DF). */
+  readonly df: boolean;
+  /** Time to live / hop limit. */
+  readonly ttl: number;
+  /** The packet carried inside this one, when this is a tunnel packet. */
+  readonly encap?: Encap;
+}
+
+/** Input of {@link makePacket}: addresses may be text, everything but `dst` has a default. */
+export interface PacketInit {
+  /** Source address; default `0.0.0.0` / `::` (the sender picks the route's source). */
+  readonly src?: Addr | string;
+  /** Destination address. */
+  readonly dst: Addr | string;
+  /** Protocol; default `tcp`. */
+  readonly proto?: Proto;
+  /** Source port; default 40000 (ICMP: echo id 1). */
+  readonly sport?: number;
+  /** Destination port; default 80 (0 for ICMP). */
+  readonly dport?: number;
+  /** ICMP type; default 8 (echo request) for ICMP. */
+  readonly icmpType?: number;
+  /** ICMP code; default 0. */
+  readonly icmpCode?: number;
+  /** TCP flags; default `{ syn: true }` for TCP. */
+  readonly tcp?: TcpFlags;
+  /** Mark; default 0. */
+  readonly mark?: number;
+  /** Size in bytes; default 60 (a SYN with options). */
+  readonly size?: number;
+  /** DF bit; default true (Linux sets DF with path MTU discovery on). */
+  readonly df?: boolean;
+  /** TTL; default 64. */
+  readonly ttl?: number;
+}
+
+/**
+ * Build a {@link Packet} with defaults. Addresses may be given as text (parsed
+ * here, once, at the edge).
+ *
+ * @example
+ * ```ts
+ * const p = makePacket({ src: "10.244.1.2", dst: "10.96.0.10", proto: "udp", dport: 53 });
+ * ```
+ */
+export function makePacket(init: PacketInit): Packet {
+  const dst = typeof init.dst === "string" ? Addr.parse(init.dst) : init.dst;
+  const src =
+    init.src === undefined
+      ? dst.family === 4
+        ? Addr.v4(0)
+        : Addr.v6(0, 0, 0, 0)
+      : typeof init.src === "string"
+        ? Addr.parse(init.src)
+        : init.src;
+  if (src.family !== dst.family) {
+    throw new TypeError(`packet source ${src} and destination ${dst} are of different families`);
+  }
+  const proto = init.proto ?? "tcp";
+  const base = {
+    family: dst.family,
+    src,
+    dst,
+    proto,
+    sport: init.sport ?? (proto === "icmp" ? 1 : 40000),
+    dport: proto === "icmp" ? 0 : (init.dport ?? 80),
+    mark: init.mark ?? 0,
+    size: init.size ?? 60,
+    df: dst.family === 6 ? true : (init.df ?? true),
+    ttl: init.ttl ?? 64,
+  };
+  if (proto === "icmp") return { ...base, icmpType: init.icmpType ?? 8, icmpCode: init.icmpCode ?? 0 };
+  if (proto === "tcp") return { ...base, tcp: init.tcp ?? { syn: true } };
+  return base;
+}
+
+/** True when the address is the unspecified address (`0.0.0.0` or `::`). */
+export function isUnspecified(a: Addr): boolean {
+  return a.w3 === 0 && a.w2 === 0 && a.w1 === 0 && a.w0 === 0;
+}
+
+/** One-line text of a packet, as a trace prints it: `tcp 10.0.0.1:40000 > 10.0.0.2:80 [S] len 60`. */
+export function formatPacket(p: Packet): string {
+  const ep = (a: Addr, port: number): string =>
+    p.proto === "icmp" ? a.toString() : a.family === 6 ? `[${a}]:${port}` : `${a}:${port}`;
+  let flags = "";
+  if (p.tcp) {
+    flags = `${p.tcp.syn ? "S" : ""}${p.tcp.fin ? "F" : ""}${p.tcp.rst ? "R" : ""}${p.tcp.ack ? "." : ""}`;
+    flags = ` [${flags}]`;
+  }
+  const icmp = p.proto === "icmp" ? ` type ${p.icmpType ?? 8} id ${p.sport}` : "";
+  const mark = p.mark !== 0 ? ` mark 0x${p.mark.toString(16)}` : "";
+  const inner = p.encap ? ` (vxlan vni ${p.encap.vni}: ${formatPacket(p.encap.packet)})` : "";
+  return `${p.proto} ${ep(p.src, p.sport)} > ${ep(p.dst, p.dport)}${flags}${icmp} len ${p.size}${mark}${inner}`;
+}
+
+/** Parse `aa:bb:cc:dd:ee:ff` into a 48-bit number. @throws {@link TypeError} on bad text. */
+export function parseMac(text: string): number {
+  const parts = text.split(":");
+  if (parts.length !== 6 || parts.some((x) => !/^[0-9a-fA-F]{1,2}$/.test(x))) {
+    throw new TypeError(`invalid MAC address ${JSON.stringify(text)}: expected six hex bytes like 02:00:00:00:00:01`);
+  }
+  let v = 0;
+  for (const x of parts) v = v * 256 + Number.parseInt(x, 16);
+  return v;
+}
+
+/** Format a 48-bit number as `aa:bb:cc:dd:ee:ff`. */
+export function formatMac(mac: number): string {
+  const out: string[] = [];
+  let v = mac;
+  for (let i = 0; i < 6; i++) {
+    out.unshift((v % 256).toString(16).padStart(2, "0"));
+    v = Math.floor(v / 256);
+  }
+  return out.join(":");
+}
+
+/** The broadcast MAC `ff:ff:ff:ff:ff:ff` as a number. */
+export const BROADCAST_MAC = 0xffffffffffff;
