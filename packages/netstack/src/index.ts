@@ -50,3 +50,17 @@ export type { PrefixEntry } from "./prefix-table.js";
 export { PrefixTable } from "./prefix-table.js";
 export type { DropReason, Outcome, Socket, StepKind, Trace, TraceStep } from "./trace.js";
 export { formatTrace } from "./trace.js";
+export type {
+  DeviceSpec,
+  FlatDevice,
+  LinkSpec,
+  NamespaceSpec,
+  NeighbourSpec,
+  RealizeOptions,
+  Realized,
+  Topology,
+  TopologyRoute,
+  VethEnd,
+  VtepSpec,
+} from "./topology.js";
+export { buildTopology, isDeviceSysctl, realize, topologyDevices } from "./topology.js";

@@ -388,7 +388,7 @@ export class NetNamespace {
   routeAlive(r: Route): boolean {
     if (r.dev === undefined) return true;
     const l = this.linkMap.get(r.dev);
-    return l?.up;
+    return l?.up === true;
   }
 
   /**
