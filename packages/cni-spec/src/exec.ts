@@ -111,13 +111,19 @@ export function executableExec(options: ExecutableExecOptions = {}): Exec {
       const argv = [...(options.prefix ?? []), location];
       const [cmd, ...args] = argv as [string, ...string[]];
       return await new Promise<ExecOutcome>((resolve, reject) => {
-        const child = spawn(cmd, args, { env, shell: false, stdio: ["pipe", "pipe", "pipe"] });
+        // detached: the plugin leads its own process group, so a timeout kills
+        // whatever it started too (a shell plugin's `sleep` keeps our pipes open).
+        const child = spawn(cmd, args, { env, shell: false, detached: true, stdio: ["pipe", "pipe", "pipe"] });
         const out: Buffer[] = [];
         const err: Buffer[] = [];
         let timedOut = false;
         const timer = setTimeout(() => {
           timedOut = true;
-          child.kill("SIGKILL");
+          try {
+            if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+          } catch {
+            child.kill("SIGKILL");
+          }
         }, timeoutMs);
         child.stdout.on("data", (c: Buffer) => out.push(c));
         child.stderr.on("data", (c: Buffer) => err.push(c));
@@ -127,6 +133,13 @@ export function executableExec(options: ExecutableExecOptions = {}): Exec {
         child.on("error", (e) => {
           clearTimeout(timer);
           reject(new CniError(ErrorCode.Internal, `cannot run plugin ${location}: ${e.message}`));
+        });
+        child.on("exit", () => {
+          // after a timeout do not wait for grandchildren holding the pipes
+          if (timedOut) {
+            child.stdout.destroy();
+            child.stderr.destroy();
+          }
         });
         child.on("close", (code, signal) => {
           clearTimeout(timer);
