@@ -1,0 +1,77 @@
+// Running host-local implementations as CNI executables (ours and the real one).
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+export const pkgDir = join(import.meta.dirname, "..");
+export const ourBinary = join(pkgDir, "dist", "host-local.js");
+export const realHostLocal = "/usr/lib/cni/host-local";
+export const hasRealHostLocal = existsSync(realHostLocal);
+
+function newestMtime(dir: string): number {
+  let m = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    m = Math.max(m, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return m;
+}
+
+/** Build dist/host-local.js when it is missing or older than the sources it bundles. */
+export function ensureBuilt(): void {
+  const srcs = ["ipam", "cni-spec", "netstack"].map((p) => newestMtime(join(pkgDir, "..", p, "src")));
+  if (existsSync(ourBinary) && statSync(ourBinary).mtimeMs >= Math.max(...srcs)) return;
+  const r = spawnSync("pnpm", ["exec", "tsup"], { cwd: pkgDir, encoding: "utf8", timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`building knet-host-local failed: ${r.stderr || r.stdout}`);
+}
+
+export interface ExecOutcome {
+  rc: number;
+  stdout: unknown;
+  stderr: string;
+}
+
+/** Run one CNI verb of a host-local binary with a minimal environment, as cni-oracle.sh does. */
+export function execPlugin(
+  binary: string,
+  verb: string,
+  config: unknown,
+  cid: string,
+  ifname: string,
+  cniArgs = "",
+): ExecOutcome {
+  const env: Record<string, string> = {
+    PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    CNI_COMMAND: verb,
+    CNI_CONTAINERID: cid,
+    CNI_NETNS: "/var/run/netns/knet-ipam-only",
+    CNI_IFNAME: ifname,
+    CNI_PATH: "/usr/lib/cni",
+  };
+  if (cniArgs !== "") env.CNI_ARGS = cniArgs;
+  const cmd = binary.endsWith(".js") ? process.execPath : binary;
+  const args = binary.endsWith(".js") ? [binary] : [];
+  const r = spawnSync(cmd, args, { env, input: JSON.stringify(config), encoding: "utf8", timeout: 30_000 });
+  const text = (r.stdout ?? "").trim();
+  let stdout: unknown = text;
+  if (text !== "") {
+    try {
+      stdout = JSON.parse(text);
+    } catch {
+      stdout = text;
+    }
+  }
+  return { rc: r.status ?? -1, stdout, stderr: r.stderr ?? "" };
+}
+
+/**
+ * Output normalised for comparison: error JSON without `cniVersion` (Go's
+ * error type has none) and an empty `dns` dropped (lib 1.1 prints `"dns":{}`).
+ */
+export function normalizeOutput(v: unknown): unknown {
+  if (typeof v !== "object" || v === null) return v;
+  const o = { ...(v as Record<string, unknown>) };
+  if ("code" in o) delete o.cniVersion;
+  if (typeof o.dns === "object" && o.dns !== null && Object.keys(o.dns).length === 0) delete o.dns;
+  return o;
+}
