@@ -36,8 +36,8 @@ export interface EngineOptions {
   readonly profile?: Profile;
 }
 
-/** Which policies of each tier select one pod, per direction. */
-interface Selection {
+/** Which policies of each tier select one pod, per direction (index 0 ingress, 1 egress). */
+export interface Selection {
   readonly np: readonly [readonly NpPolicy[], readonly NpPolicy[]];
   readonly anp: readonly [readonly AdminPolicy[], readonly AdminPolicy[]];
   readonly banp: readonly [AdminPolicy | undefined, AdminPolicy | undefined];
@@ -102,13 +102,13 @@ function publicEndpoint(e: Endpoint): ResolvedEndpoint {
 export class PolicyEngine {
   /** The profile deciding undefined areas. */
   readonly profile: Profile;
-  /** Indexed pods, namespaces and nodes. */
+  /** @internal Indexed pods, namespaces and nodes. */
   readonly cluster: ClusterView;
-  /** Compiled NetworkPolicies, in input order. */
+  /** @internal Compiled NetworkPolicies, in input order. */
   readonly networkPolicies: readonly NpPolicy[];
-  /** Compiled AdminNetworkPolicies in evaluation order (priority, then name). */
+  /** @internal Compiled AdminNetworkPolicies in evaluation order (priority, then name). */
   readonly adminPolicies: readonly AdminPolicy[];
-  /** The compiled BaselineAdminNetworkPolicy, if any. */
+  /** @internal The compiled BaselineAdminNetworkPolicy, if any. */
   readonly baselinePolicy: AdminPolicy | undefined;
   private readonly npByNs = new Map<string, NpPolicy[]>();
   private readonly selections: (Selection | undefined)[];
@@ -195,7 +195,8 @@ export class PolicyEngine {
     return new PolicyEngine(state, options);
   }
 
-  private selection(pod: PodView): Selection {
+  /** @internal The policies of each tier selecting a pod (cached). */
+  selection(pod: PodView): Selection {
     const cached = this.selections[pod.index];
     if (cached !== undefined) return cached;
     const npIn: NpPolicy[] = [];
@@ -265,6 +266,11 @@ export class PolicyEngine {
         ? this.cluster.resolve(flow.from, this.hostNetworkAsNode, dst.ip.family)
         : src;
     return { src: src2, dst, protocol: flow.protocol, port: flow.port };
+  }
+
+  /** Pods (`ns/name`) sorted by namespace then name. */
+  podKeys(): string[] {
+    return this.cluster.pods.map((p) => p.key);
   }
 
   /**

@@ -20,6 +20,8 @@ export { ExpectedReachability, e2eModel, e2ePodIP } from "./e2e-model.js";
 export type { EngineOptions, PodPolicies } from "./engine.js";
 export { PolicyEngine } from "./engine.js";
 export { explain, formatRuleRef, walkthrough } from "./explain.js";
+export type { NftOptions, NftRuleset } from "./nft.js";
+export { compileNft } from "./nft.js";
 export { PolicyError } from "./policy-error.js";
 export { defaultProfile, strictProfile } from "./profile.js";
 export type { PortSpec, Reachability, ReachabilityDiff, ReachabilityOptions } from "./reachability.js";
