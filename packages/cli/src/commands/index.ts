@@ -1,8 +1,9 @@
 import type { CommandFamily } from "../cli.js";
+import { cniCommand } from "./cni.js";
 import { demoCommand } from "./demo.js";
 
 /**
  * Every `knet` subcommand family, in the order `knet --help` lists them.
  * A package issue adds its family here (one import, one entry).
  */
-export const families: readonly CommandFamily[] = [demoCommand];
+export const families: readonly CommandFamily[] = [demoCommand, cniCommand];
