@@ -48,19 +48,19 @@ export type { PrefixParseOptions } from "./prefix.js";
 export { Prefix, wordMask } from "./prefix.js";
 export type { PrefixEntry } from "./prefix-table.js";
 export { PrefixTable } from "./prefix-table.js";
-export type { DropReason, Outcome, Socket, StepKind, Trace, TraceStep } from "./trace.js";
-export { formatTrace } from "./trace.js";
 export type {
   DeviceSpec,
   FlatDevice,
   LinkSpec,
   NamespaceSpec,
   NeighbourSpec,
-  RealizeOptions,
   Realized,
+  RealizeOptions,
   Topology,
   TopologyRoute,
   VethEnd,
   VtepSpec,
 } from "./topology.js";
 export { buildTopology, isDeviceSysctl, realize, topologyDevices } from "./topology.js";
+export type { DropReason, Outcome, Socket, StepKind, Trace, TraceStep } from "./trace.js";
+export { formatTrace } from "./trace.js";

@@ -237,13 +237,23 @@ export interface Realized {
  */
 export function realize(t: Topology, options: RealizeOptions): Realized {
   const { prefix } = options;
-  if (!prefix.startsWith("knet-")) throw new NetstackError("EINVAL", `namespace prefix ${JSON.stringify(prefix)} must start with "knet-"`);
+  if (!prefix.startsWith("knet-"))
+    throw new NetstackError("EINVAL", `namespace prefix ${JSON.stringify(prefix)} must start with "knet-"`);
   const nsName = (n: string): string => {
-    if (!t.namespaces.some((x) => x.name === n)) throw new NetstackError("ENOENT", `topology has no namespace ${JSON.stringify(n)}`);
+    if (!t.namespaces.some((x) => x.name === n))
+      throw new NetstackError("ENOENT", `topology has no namespace ${JSON.stringify(n)}`);
     return `${prefix}${n}`;
   };
   const ip = (ns: string, ...args: string[]): string[] => ["ip", "-n", nsName(ns), ...args];
-  const sysctl = (ns: string, k: string, v: number): string[] => ["ip", "netns", "exec", nsName(ns), "sysctl", "-qw", `${k}=${v}`];
+  const sysctl = (ns: string, k: string, v: number): string[] => [
+    "ip",
+    "netns",
+    "exec",
+    nsName(ns),
+    "sysctl",
+    "-qw",
+    `${k}=${v}`,
+  ];
   const setup: string[][] = [];
   for (const n of t.namespaces) {
     setup.push(["ip", "netns", "add", nsName(n.name)]);
@@ -256,7 +266,8 @@ export function realize(t: Topology, options: RealizeOptions): Realized {
     ...(d.mac !== undefined ? ["address", d.mac] : []),
   ];
   for (const l of links) {
-    if (l.kind === "bridge" || l.kind === "dummy") setup.push(ip(l.ns, "link", "add", l.name, ...devOpts(l), "type", l.kind));
+    if (l.kind === "bridge" || l.kind === "dummy")
+      setup.push(ip(l.ns, "link", "add", l.name, ...devOpts(l), "type", l.kind));
   }
   for (const l of links) {
     if (l.kind !== "veth") continue;
@@ -308,7 +319,9 @@ export function realize(t: Topology, options: RealizeOptions): Realized {
         ...(type !== "unicast" ? [type] : []),
         r.dst,
         ...(r.via !== undefined ? ["via", r.via] : []),
-        ...(r.dev !== undefined && (type === "unicast" || type === "local" || type === "broadcast") ? ["dev", r.dev] : []),
+        ...(r.dev !== undefined && (type === "unicast" || type === "local" || type === "broadcast")
+          ? ["dev", r.dev]
+          : []),
         ...(r.onlink ? ["onlink"] : []),
         ...(r.metric !== undefined ? ["metric", String(r.metric)] : []),
         ...(r.src !== undefined ? ["src", r.src] : []),
@@ -320,7 +333,8 @@ export function realize(t: Topology, options: RealizeOptions): Realized {
   for (const n of t.neighbours ?? []) {
     setup.push(ip(n.ns, "neigh", "replace", n.addr, "lladdr", n.mac, "dev", n.dev, "nud", "permanent"));
   }
-  for (const v of t.vteps ?? []) setup.push(["bridge", "-n", nsName(v.ns), "fdb", "append", v.mac, "dev", v.dev, "dst", v.dst]);
+  for (const v of t.vteps ?? [])
+    setup.push(["bridge", "-n", nsName(v.ns), "fdb", "append", v.mac, "dev", v.dev, "dst", v.dst]);
   const teardown = [...t.namespaces].reverse().map((n) => ["ip", "netns", "del", nsName(n.name)]);
   const quote = (a: string): string => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
   return {
