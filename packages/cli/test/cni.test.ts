@@ -1,0 +1,147 @@
+import { existsSync } from "node:fs";
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { main } from "@knet/cli";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+let dir = "";
+let conflist = "";
+let cache = "";
+let bin = "";
+
+function capture(): { io: { out(t: string): void; err(t: string): void }; out: () => string; err: () => string } {
+  let o = "";
+  let e = "";
+  return {
+    io: {
+      out: (t) => {
+        o += t;
+      },
+      err: (t) => {
+        e += t;
+      },
+    },
+    out: () => o,
+    err: () => e,
+  };
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "knet-cli-cni-"));
+  bin = join(dir, "bin");
+  cache = join(dir, "cache");
+  await import("node:fs/promises").then((fs) => fs.mkdir(bin));
+  // a tiny shell plugin: logs each call, ADD answers a fixed 1.0.0 result
+  const plugin = join(bin, "shplug");
+  await writeFile(
+    plugin,
+    `#!/bin/sh
+stdin=$(cat)
+echo "$CNI_COMMAND $CNI_CONTAINERID $CNI_IFNAME $CNI_NETNS" >> "${dir}/calls.log"
+case "$CNI_COMMAND" in
+  ADD) echo '{"cniVersion":"1.0.0","interfaces":[{"name":"'"$CNI_IFNAME"'","sandbox":"'"$CNI_NETNS"'"}],"ips":[{"address":"10.44.0.7/24","gateway":"10.44.0.1","interface":0}]}' ;;
+  DEL|CHECK|GC|STATUS) case "$stdin" in *'"fail":true'*) echo '{"code":11,"msg":"try later"}'; exit 1;; esac ;;
+  VERSION) echo '{"cniVersion":"1.0.0","supportedVersions":["1.0.0","1.1.0"]}' ;;
+esac
+`,
+  );
+  await chmod(plugin, 0o755);
+  conflist = join(dir, "net.conflist");
+  await writeFile(conflist, JSON.stringify({ cniVersion: "1.1.0", name: "clinet", plugins: [{ type: "shplug" }] }));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const base = () => ["--conflist", conflist, "--plugin-path", bin, "--cache-dir", cache];
+
+describe("knet cni", () => {
+  it("add prints the result JSON and caches it; check, del, del again succeed", async () => {
+    const c = capture();
+    const code = await main(
+      ["cni", "add", ...base(), "--netns", "/var/run/netns/p1", "--container-id", "ctr1", "--ifname", "eth0"],
+      c.io,
+    );
+    expect(c.err()).toBe("");
+    expect(code).toBe(0);
+    const r = JSON.parse(c.out());
+    expect(r.cniVersion).toBe("1.1.0");
+    expect(r.ips).toEqual([{ address: "10.44.0.7/24", gateway: "10.44.0.1", interface: 0 }]);
+    expect(r.interfaces[0]).toEqual({ name: "eth0", sandbox: "/var/run/netns/p1" });
+    expect(existsSync(join(cache, "results", "clinet-ctr1-eth0"))).toBe(true);
+
+    const args = [...base(), "--netns", "/var/run/netns/p1", "--container-id", "ctr1"];
+    const chk = capture();
+    expect(await main(["cni", "check", ...args], chk.io)).toBe(0);
+    expect(chk.out()).toBe("");
+    expect(await main(["cni", "del", ...args], capture().io)).toBe(0);
+    expect(existsSync(join(cache, "results", "clinet-ctr1-eth0"))).toBe(false);
+    expect(await main(["cni", "del", ...base(), "--container-id", "ctr1"], capture().io)).toBe(0);
+    const calls = (await readFile(join(dir, "calls.log"), "utf8")).trim().split("\n");
+    expect(calls).toEqual([
+      "ADD ctr1 eth0 /var/run/netns/p1",
+      "CHECK ctr1 eth0 /var/run/netns/p1",
+      "DEL ctr1 eth0 /var/run/netns/p1",
+      "DEL ctr1 eth0",
+    ]);
+  });
+
+  it("status and gc reach the plugins", async () => {
+    await writeFile(join(dir, "calls.log"), "");
+    expect(await main(["cni", "add", ...base(), "--netns", "/n/a", "--container-id", "a"], capture().io)).toBe(0);
+    expect(await main(["cni", "add", ...base(), "--netns", "/n/b", "--container-id", "b"], capture().io)).toBe(0);
+    expect(await main(["cni", "status", ...base()], capture().io)).toBe(0);
+    expect(await main(["cni", "gc", ...base(), "--valid", "a/eth0"], capture().io)).toBe(0);
+    const calls = (await readFile(join(dir, "calls.log"), "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => l.trim());
+    expect(calls).toEqual(["ADD a eth0 /n/a", "ADD b eth0 /n/b", "STATUS", "DEL b eth0 /n/b", "GC"]);
+    expect(existsSync(join(cache, "results", "clinet-a-eth0"))).toBe(true);
+    expect(existsSync(join(cache, "results", "clinet-b-eth0"))).toBe(false);
+  });
+
+  it("usage errors exit 2 with one line on stderr", async () => {
+    for (const argv of [
+      ["cni"],
+      ["cni", "frob", "--conflist", conflist],
+      ["cni", "add", "--netns", "/n", "--container-id", "x"],
+      ["cni", "add", ...base(), "--container-id", "x"],
+      ["cni", "add", ...base(), "--netns", "/n"],
+      ["cni", "add", ...base(), "--bogus"],
+      ["cni", "add", ...base(), "--netns", "/n", "--container-id", "x", "--capability-args", "{"],
+    ]) {
+      const c = capture();
+      expect(await main(argv, c.io), argv.join(" ")).toBe(2);
+      expect(c.err().trim().split("\n"), argv.join(" ")).toHaveLength(1);
+      expect(c.err()).toMatch(/^knet: cni/);
+    }
+  });
+
+  it("a failing plugin or a bad conflist exits 1 with the reason", async () => {
+    const bad = join(dir, "bad.conflist");
+    await writeFile(bad, JSON.stringify({ cniVersion: "1.0.0", name: "x", plugins: [{ type: "../../bin/sh" }] }));
+    const c1 = capture();
+    expect(await main(["cni", "add", "--conflist", bad, "--netns", "/n", "--container-id", "x"], c1.io)).toBe(1);
+    expect(c1.err()).toContain("plugins[0].type");
+    const failing = join(dir, "fail.conflist");
+    await writeFile(
+      failing,
+      JSON.stringify({ cniVersion: "1.0.0", name: "f", plugins: [{ type: "shplug", fail: true }] }),
+    );
+    const c2 = capture();
+    expect(
+      await main(
+        ["cni", "del", "--conflist", failing, "--plugin-path", bin, "--cache-dir", cache, "--container-id", "x"],
+        c2.io,
+      ),
+    ).toBe(1);
+    expect(c2.err()).toContain('plugin type="shplug" failed (del): try later (CNI error code 11)');
+    const c3 = capture();
+    expect(
+      await main(["cni", "add", "--conflist", join(dir, "missing"), "--netns", "/n", "--container-id", "x"], c3.io),
+    ).toBe(1);
+    expect(c3.err()).toContain("ENOENT");
+  });
+});
