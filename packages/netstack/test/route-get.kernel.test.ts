@@ -54,7 +54,7 @@ const SEEDS = [11, 23, 37, 41, 59, 73];
 const made: string[][] = [];
 
 afterAll(() => {
-  for (const cmds of made) for (const c of cmds) run(c[0] as string, c.slice(1));
+  for (const c of made) run(c[0] as string, c.slice(1));
 });
 
 describe.skipIf(!isRoot)("route get: simulator vs kernel on random topologies", () => {
@@ -66,7 +66,7 @@ describe.skipIf(!isRoot)("route get: simulator vs kernel on random topologies", 
       const { topology, destinations } = randomTopology(seed);
       const dp = buildTopology(topology);
       const real = realize(topology, { prefix: `knet-rg${process.pid % 10000}s${seed}-` });
-      made.push(...[real.teardown.map((c) => [...c])]);
+      made.push(...real.teardown.map((c) => [...c]));
       try {
         for (const cmd of real.setup) {
           const r = run(cmd[0] as string, cmd.slice(1));
