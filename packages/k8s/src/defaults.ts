@@ -149,7 +149,8 @@ export function defaultService(service: Service, options: DefaultingOptions = {}
  * Pod defaults that networking reads: namespace, `dnsPolicy: ClusterFirst`,
  * `restartPolicy: Always`, `enableServiceLinks: true`,
  * `terminationGracePeriodSeconds: 30`, `schedulerName: default-scheduler`,
- * container port protocol TCP, and hostPort = containerPort for hostNetwork pods.
+ * container port protocol TCP, hostPort = containerPort for hostNetwork pods, and
+ * `status.podIP`/`status.podIPs[0]` filled from each other.
  */
 export function defaultPod(pod: Pod, options: DefaultingOptions = {}): Pod {
   const p = clone(pod);
@@ -171,6 +172,16 @@ export function defaultPod(pod: Pod, options: DefaultingOptions = {}): Pod {
       if (spec.hostNetwork === true && (port.hostPort === undefined || port.hostPort === 0)) {
         port.hostPort = port.containerPort;
       }
+    }
+  }
+  // The v1 -> internal conversion keeps podIP and podIPs[0] in step.
+  const status = p.status;
+  if (isObject(status)) {
+    const ips = list(status.podIPs as unknown[] | undefined);
+    if (typeof status.podIP === "string" && status.podIP !== "" && ips.length === 0)
+      status.podIPs = [{ ip: status.podIP }];
+    else if ((status.podIP === undefined || status.podIP === "") && isObject(ips[0]) && typeof ips[0].ip === "string") {
+      status.podIP = ips[0].ip;
     }
   }
   return p;

@@ -12,6 +12,15 @@
  *
  * @module
  */
+export type {
+  ChangeEvent,
+  ChangeListener,
+  ChangeType,
+  ClusterStateOptions,
+  KindMap,
+  SubscribeOptions,
+} from "./cluster-state.js";
+export { ClusterState } from "./cluster-state.js";
 export type { DefaultingOptions, IPFamily } from "./defaults.js";
 export {
   DEFAULT_CLIENT_IP_TIMEOUT_SECONDS,
@@ -26,6 +35,24 @@ export {
   defaultService,
   NAMESPACE_NAME_LABEL,
 } from "./defaults.js";
+export type { AddressType, EndpointSliceOptions } from "./endpoint-slices.js";
+export {
+  addressTypesFor,
+  DEFAULT_MAX_ENDPOINTS_PER_SLICE,
+  ENDPOINTSLICE_CONTROLLER_NAME,
+  endpointSlicesFor,
+  findPort,
+  hasControllerSlices,
+  isPodReady,
+  isPodTerminal,
+  LABEL_HEADLESS,
+  LABEL_MANAGED_BY,
+  LABEL_SERVICE_NAME,
+  LABEL_TOPOLOGY_ZONE,
+  podIPs,
+  shouldPodBeInEndpoints,
+} from "./endpoint-slices.js";
+export { LabelIndex } from "./label-index.js";
 export type { LoadedObject, LoadOptions, ManifestFormat, ManifestText, ParseResult } from "./load.js";
 export { loadManifests, parseManifests, serializeManifests } from "./load.js";
 export type {
