@@ -429,7 +429,7 @@ class Walk {
     if ("kind" in post) return post;
     p = post.packet;
     ns.conntrack.confirm(ct.entry);
-    return this.xmit(ns, rt, p, true);
+    return this.xmit(ns, rt, p);
   }
 
   /**
@@ -577,19 +577,22 @@ class Walk {
     return { ...p, src: other.dst, sport: port };
   }
 
-  private xmit(ns: NetNamespace, rt: OutRoute, p: Packet, local: boolean): Outcome {
+  private xmit(ns: NetNamespace, rt: OutRoute, packet: Packet): Outcome {
     const dev = rt.dev;
+    let p = packet;
     this.last = p;
     if (!dev.up) return this.drop(ns.name, dev.name, "link-down", `${dev.name} is down`, p);
-    if (local && p.size > dev.mtu) {
+    if (p.size > dev.mtu) {
       if (p.df)
         return this.drop(ns.name, dev.name, "mtu-exceeded", `${p.size} B > mtu ${dev.mtu} with DF (EMSGSIZE)`, p);
+      // IP fragmentation: the trace follows the first fragment (the receiver reassembles).
       this.step({
         kind: "mtu",
         ns: ns.name,
         dev: dev.name,
-        note: `${p.size} B > mtu ${dev.mtu}: fragmented into ${Math.ceil(p.size / dev.mtu)}`,
+        note: `${p.size} B > mtu ${dev.mtu}: fragmented into ${Math.ceil(p.size / dev.mtu)}, following the first`,
       });
+      p = { ...p, size: dev.mtu };
     }
     if (dev.kind === "loopback") {
       this.step({ kind: "xmit", ns: ns.name, dev: dev.name, note: "loopback" });
@@ -902,10 +905,7 @@ class Walk {
     if ("kind" in post) return post;
     p = post.packet;
     ns.conntrack.confirm(ct.entry);
-    if (p.size > outDev.mtu) {
-      this.step({ kind: "mtu", ns: ns.name, dev: outDev.name, note: `${p.size} B > mtu ${outDev.mtu}: fragmented` });
-    }
-    return this.xmit(ns, rt, p, false);
+    return this.xmit(ns, rt, p);
   }
 
   /** fib_validate_source: local source address (martian) and rp_filter. */

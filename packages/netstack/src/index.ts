@@ -28,6 +28,8 @@ export type { DataplaneOptions, Exchange, VxlanOptions } from "./dataplane.js";
 export { Dataplane, seededRandom } from "./dataplane.js";
 export type { Route, RouteProto, RouteScope, RouteType, TableName } from "./fib.js";
 export { Fib, formatRoute } from "./fib.js";
+export type { FlannelOptions } from "./flannel.js";
+export { flannelTopology } from "./flannel.js";
 export type { AddrScope, FdbEntry, IfAddr, LinkKind, VxlanConfig } from "./link.js";
 export { Link } from "./link.js";
 export type { NamespaceContext, RouteGet, RouteSpec } from "./net-namespace.js";

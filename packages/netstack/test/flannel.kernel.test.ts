@@ -1,0 +1,132 @@
+// A flannel-like two-node topology (pod -> cni0 -> node -> vxlan -> node ->
+// cni0 -> pod, veth underlay) realized in real namespaces: a real TCP
+// connection between the pods succeeds exactly when the simulator's
+// handshake (SYN, SYN-ACK, ACK) is delivered, across working and broken variants.
+import { type ChildProcess, spawn } from "node:child_process";
+import { buildTopology, flannelTopology, makePacket, realize, type Topology } from "@knet/netstack";
+import { hasCommand, isRoot, run } from "@knet/testkit";
+import { afterAll, describe, expect, it } from "vitest";
+
+interface Variant {
+  readonly name: string;
+  readonly topology: Topology;
+}
+
+const base = flannelTopology();
+const withNs = (t: Topology, ns: string, sysctls: Record<string, number>): Topology => ({
+  ...t,
+  namespaces: t.namespaces.map((n) => (n.name === ns ? { ...n, sysctls: { ...n.sysctls, ...sysctls } } : n)),
+});
+const mapLinks = (
+  t: Topology,
+  f: (l: NonNullable<Topology["links"]>[number]) => NonNullable<Topology["links"]>[number],
+): Topology => ({
+  ...t,
+  links: (t.links ?? []).map(f),
+});
+
+const VARIANTS: Variant[] = [
+  { name: "as flannel sets it up", topology: base },
+  { name: "VXLAN on the IANA port 4789", topology: flannelTopology({ dstport: 4789 }) },
+  { name: "1400-byte underlay (1350 overlay)", topology: flannelTopology({ underlayMtu: 1400 }) },
+  {
+    name: "strict rp_filter on both nodes",
+    topology: withNs(withNs(base, "node1", { "net.ipv4.conf.all.rp_filter": 1 }), "node2", {
+      "net.ipv4.conf.all.rp_filter": 1,
+    }),
+  },
+  { name: "node2 does not forward", topology: withNs(base, "node2", { "net.ipv4.ip_forward": 0 }) },
+  {
+    name: "node1 lacks the FDB entry of node2's VTEP",
+    topology: { ...base, vteps: (base.vteps ?? []).filter((v) => v.ns !== "node1") },
+  },
+  {
+    name: "VNI differs between the nodes",
+    topology: mapLinks(base, (l) => (l.kind === "vxlan" && l.ns === "node2" ? { ...l, vni: 2 } : l)),
+  },
+  {
+    name: "UDP port differs between the nodes",
+    topology: mapLinks(base, (l) => (l.kind === "vxlan" && l.ns === "node2" ? { ...l, dstport: 4789 } : l)),
+  },
+  {
+    name: "pod2 has no default route",
+    topology: { ...base, routes: (base.routes ?? []).filter((r) => r.ns !== "pod2a") },
+  },
+  {
+    name: "node1's neighbour entry points at a MAC no VTEP has",
+    topology: {
+      ...base,
+      neighbours: (base.neighbours ?? []).map((n) => (n.ns === "node1" ? { ...n, mac: "0e:00:00:00:00:09" } : n)),
+      vteps: (base.vteps ?? []).map((v) => (v.ns === "node1" ? { ...v, mac: "0e:00:00:00:00:09" } : v)),
+    },
+  },
+  {
+    name: "node1 has no route to node2's pod CIDR",
+    topology: { ...base, routes: (base.routes ?? []).filter((r) => !(r.ns === "node1" && r.dst === "10.244.2.0/24")) },
+  },
+];
+
+const children = new Set<ChildProcess>();
+const cleanup: string[][] = [];
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  for (const c of cleanup) run(c[0] as string, c.slice(1));
+});
+
+function listening(ns: string, port: number): boolean {
+  return run("ip", ["netns", "exec", ns, "ss", "-Hltn", `sport = :${port}`]).stdout.includes(`:${port}`);
+}
+
+describe.skipIf(!isRoot || !hasCommand("socat"))("flannel-like VXLAN: real TCP connect == simulator", () => {
+  const results: { name: string; sim: boolean; kernel: boolean }[] = [];
+  VARIANTS.forEach((v, i) => {
+    it(v.name, async () => {
+      const dp = buildTopology(v.topology);
+      dp.ns("pod2a").listen({ proto: "tcp", port: 8080 });
+      const x = dp.exchange("pod1a", makePacket({ dst: "10.244.2.2", dport: 8080, sport: 43210 }));
+      const real = realize(v.topology, { prefix: `knet-fl${process.pid % 10000}v${i}-` });
+      cleanup.push(...real.teardown.map((c) => [...c]));
+      let server: ChildProcess | undefined;
+      try {
+        for (const cmd of real.setup) {
+          const r = run(cmd[0] as string, cmd.slice(1));
+          expect(r.code, `${cmd.join(" ")}: ${r.stderr}`).toBe(0);
+        }
+        const pod2 = real.nsName("pod2a");
+        server = spawn("ip", ["netns", "exec", pod2, "socat", "TCP-LISTEN:8080,reuseaddr,fork", "OPEN:/dev/null"], {
+          stdio: "ignore",
+        });
+        children.add(server);
+        for (let k = 0; k < 50 && !listening(pod2, 8080); k++) await new Promise((r) => setTimeout(r, 50));
+        expect(listening(pod2, 8080)).toBe(true);
+        const c = run(
+          "ip",
+          [
+            "netns",
+            "exec",
+            real.nsName("pod1a"),
+            "socat",
+            "-u",
+            "OPEN:/dev/null",
+            "TCP:10.244.2.2:8080,connect-timeout=2",
+          ],
+          undefined,
+          10_000,
+        );
+        const kernel = c.code === 0;
+        results.push({ name: v.name, sim: x.ok, kernel });
+        const why = x.ok ? "" : (x.reply ?? x.request).outcome;
+        expect(x.ok, `simulator ${JSON.stringify(why)}; kernel socat exit ${c.code} ${c.stderr.trim()}`).toBe(kernel);
+      } finally {
+        if (server && server.exitCode === null) server.kill("SIGKILL");
+        for (const cmd of real.teardown) run(cmd[0] as string, cmd.slice(1));
+      }
+    });
+  });
+  it("covered both outcomes", () => {
+    console.log(`flannel variants: ${results.map((r) => `${r.name}=${r.kernel ? "connects" : "fails"}`).join("; ")}`);
+    expect(results.length).toBe(VARIANTS.length);
+    expect(results.filter((r) => r.kernel).length).toBeGreaterThanOrEqual(3);
+    expect(results.filter((r) => !r.kernel).length).toBeGreaterThanOrEqual(5);
+  });
+});
