@@ -1,6 +1,8 @@
 import { compileNft, PolicyEngine, reachability } from "@knet/netpol";
 import { hasCommand, isRoot } from "@knet/testkit";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stateArb } from "./arbitraries.js";
 import { CASES, MODEL, PODS, stateOf } from "./e2e-cases.js";
 import { Lab } from "./kernel/lab.js";
 
@@ -48,5 +50,36 @@ describe.skipIf(!isRoot || !hasCommand("nft"))("compiled nftables enforced by th
       }
     }
     expect(failures.join("\n\n")).toBe("");
+  });
+
+  const RANDOM = 16;
+  it(`random NetworkPolicies + ANP/BANP (${RANDOM} states x 80/TCP, 81/UDP): kernel matrix == evaluator matrix`, async () => {
+    const l = lab as Lab;
+    const states = fc.sample(stateArb(true), { numRuns: RANDOM, seed: 4242 });
+    const failures: string[] = [];
+    let denied = 0;
+    for (const [n, state] of states.entries()) {
+      const engine = new PolicyEngine(state);
+      const nft = compileNft(engine);
+      l.load(nft.text);
+      for (const port of [
+        { port: 80, protocol: "TCP" as const },
+        { port: 81, protocol: "UDP" as const },
+      ]) {
+        const kernel = await l.matrix(port);
+        const evaluated = reachability(engine, { ports: [port], pods: PODS }).allowed[
+          `${port.port}/${port.protocol}`
+        ] as boolean[][];
+        denied += evaluated.flat().filter((v) => !v).length;
+        if (show(kernel) !== show(evaluated)) {
+          failures.push(
+            `state ${n} ${port.port}/${port.protocol}\nkernel:\n${show(kernel)}\nevaluator:\n${show(evaluated)}\n${JSON.stringify(state.networkPolicies)}\n${JSON.stringify(state.adminNetworkPolicies)}\n${JSON.stringify(state.baselineAdminNetworkPolicy)}\n${l.ruleset(nft.table)}`,
+          );
+        }
+      }
+    }
+    expect(failures.join("\n\n")).toBe("");
+    // The random states must exercise denials, or the comparison proves little.
+    expect(denied).toBeGreaterThan(100);
   });
 });
