@@ -89,9 +89,15 @@ export class PluginError extends CniError {
   }
 }
 
-type AnyList = NetConfList & Partial<Pick<LoadedNetConfList, "effectiveVersion" | "bytes">>;
+/**
+ * A configuration list as the runtime takes it: a parsed {@link NetConfList},
+ * optionally with the negotiated version and original bytes that
+ * `parseNetConfList` adds (without them, `cniVersion` is used and the list is
+ * re-serialised for the cache).
+ */
+export type NetConfListInput = NetConfList & Partial<Pick<LoadedNetConfList, "effectiveVersion" | "bytes">>;
 
-const listVersion = (list: AnyList): string => list.effectiveVersion ?? (list.cniVersion || "0.1.0");
+const listVersion = (list: NetConfListInput): string => list.effectiveVersion ?? (list.cniVersion || "0.1.0");
 
 /** A libcni-like runtime. Stateless apart from the result cache on disk. */
 export class CniRuntime {
@@ -110,7 +116,12 @@ export class CniRuntime {
   }
 
   /** The stdin config for one plugin: the plugin object plus the injected keys. */
-  buildPluginConfig(list: AnyList, plugin: NetConf, prevResult: Result | undefined, rt?: RuntimeConf): NetConf {
+  buildPluginConfig(
+    list: NetConfListInput,
+    plugin: NetConf,
+    prevResult: Result | undefined,
+    rt?: RuntimeConf,
+  ): NetConf {
     const conf: Record<string, unknown> = { ...plugin, name: list.name, cniVersion: listVersion(list) };
     if (prevResult !== undefined) conf.prevResult = prevResult;
     if (rt?.capabilityArgs) {
@@ -160,7 +171,7 @@ export class CniRuntime {
     return out.stdout;
   }
 
-  private checkRt(list: AnyList, rt: RuntimeConf): void {
+  private checkRt(list: NetConfListInput, rt: RuntimeConf): void {
     validateContainerId(rt.containerId);
     validateNetworkName(list.name);
     validateInterfaceName(rt.ifName);
@@ -171,7 +182,7 @@ export class CniRuntime {
    * previous result; cache and return the final result (in the list's version).
    * On failure nothing is undone: the caller must run DEL (spec lifecycle).
    */
-  async addNetworkList(list: AnyList, rt: RuntimeConf): Promise<Result> {
+  async addNetworkList(list: NetConfListInput, rt: RuntimeConf): Promise<Result> {
     const version = listVersion(list);
     let prev: Result | undefined;
     for (const plugin of list.plugins) {
@@ -193,7 +204,7 @@ export class CniRuntime {
    * CHECK every plugin in order with the cached result as prevResult. A no-op
    * when the list has `disableCheck`; an error for lists older than 0.4.0.
    */
-  async checkNetworkList(list: AnyList, rt: RuntimeConf): Promise<void> {
+  async checkNetworkList(list: NetConfListInput, rt: RuntimeConf): Promise<void> {
     const version = listVersion(list);
     if (!versionAtLeast(version, "0.4.0")) {
       throw new CniError(
@@ -220,7 +231,7 @@ export class CniRuntime {
    * prevResult (lists >= 0.4.0); remove the cache entry on success. Succeeds
    * again for an attachment that is already gone (if the plugins do).
    */
-  async delNetworkList(list: AnyList, rt: RuntimeConf): Promise<void> {
+  async delNetworkList(list: NetConfListInput, rt: RuntimeConf): Promise<void> {
     const version = listVersion(list);
     let cached: Result | undefined;
     if (versionAtLeast(version, "0.4.0")) {
@@ -243,7 +254,7 @@ export class CniRuntime {
    * STATUS of every plugin in order (lists >= 1.1.0; older lists succeed).
    * Rejects with the first plugin's error (code 50/51 when not available).
    */
-  async statusNetworkList(list: AnyList): Promise<void> {
+  async statusNetworkList(list: NetConfListInput): Promise<void> {
     if (!versionAtLeast(listVersion(list), "1.1.0")) return;
     for (const plugin of list.plugins) {
       const conf = { ...plugin, name: list.name, cniVersion: listVersion(list) } as NetConf;
@@ -258,7 +269,7 @@ export class CniRuntime {
    * A no-op when the list has `disableGC`. Errors are collected and reported
    * together at the end.
    */
-  async gcNetworkList(list: AnyList, valid?: readonly GCAttachment[]): Promise<void> {
+  async gcNetworkList(list: NetConfListInput, valid?: readonly GCAttachment[]): Promise<void> {
     if (list.disableGC) return;
     const errors: string[] = [];
     const keep = new Set((valid ?? []).map((a) => `${a.containerID}\0${a.ifname}`));
@@ -314,7 +325,7 @@ export class CniRuntime {
    * version (by VERSION); returns the union of the capabilities they enable.
    * @throws {@link CniError} code 1 naming the plugin that does not support the version.
    */
-  async validateNetworkList(list: AnyList): Promise<string[]> {
+  async validateNetworkList(list: NetConfListInput): Promise<string[]> {
     const version = listVersion(list);
     const caps = new Set<string>();
     for (const [i, plugin] of list.plugins.entries()) {
@@ -333,7 +344,7 @@ export class CniRuntime {
   }
 
   /** The cached final ADD result of an attachment, converted to the list's version (undefined when none). */
-  async getCachedResult(list: AnyList, rt: RuntimeConf): Promise<Result | undefined> {
+  async getCachedResult(list: NetConfListInput, rt: RuntimeConf): Promise<Result | undefined> {
     const file = cacheFilePath(this.cacheDir, list.name, rt.containerId, rt.ifName);
     let text: string;
     try {
@@ -366,7 +377,7 @@ export class CniRuntime {
     return out;
   }
 
-  private async cacheAdd(list: AnyList, rt: RuntimeConf, result: Result): Promise<void> {
+  private async cacheAdd(list: NetConfListInput, rt: RuntimeConf, result: Result): Promise<void> {
     const bytes = list.bytes ?? JSON.stringify(list);
     const entry: CachedAttachment = {
       kind: CACHE_KIND,
