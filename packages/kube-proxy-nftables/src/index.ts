@@ -3,4 +3,50 @@
  *
  * @module
  */
-export {};
+
+export type { NftablesEngineOptions, NftablesSyncResult } from "./engine.js";
+export { NftablesEngine } from "./engine.js";
+export type {
+  EvaluateOptions,
+  NftEvaluatorOptions,
+  NftOrigin,
+  NftPacket,
+  NftResult,
+  NftTraceStep,
+  RandomInt,
+} from "./evaluator.js";
+export { NftEvaluator, seededRandom } from "./evaluator.js";
+export { formatCommand, formatNftScript, formatRule } from "./format.js";
+export { parseNftListing } from "./parse-listing.js";
+export { parseRule } from "./parse-rule.js";
+export { parseNftScript } from "./parse-script.js";
+export type { BaseChainSpec, ElementContribution, NftRenderContext, ServicePortRender } from "./render.js";
+export {
+  BASE_CHAINS,
+  elementLine,
+  formatMark,
+  fullSyncLines,
+  JUMP_CHAINS,
+  KUBE_PROXY_TABLE,
+  renderContainerFlush,
+  renderServicePort,
+  renderSetup,
+  SERVICE_CONTAINERS,
+} from "./render.js";
+export type { ApplyOptions, ElementState, RuleState } from "./ruleset.js";
+export { ChainState, NftError, NftRuleset, SetState, TableState } from "./ruleset.js";
+export { NftParseError } from "./tokenize.js";
+export type {
+  NftCommand,
+  NftElement,
+  NftFamily,
+  NftField,
+  NftHookSpec,
+  NftLiteral,
+  NftObjectKind,
+  NftOperand,
+  NftRule,
+  NftSetSpec,
+  NftStatement,
+  NftVerdict,
+} from "./types.js";

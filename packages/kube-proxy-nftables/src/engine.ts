@@ -1,0 +1,389 @@
+import {
+  type CategorizedEndpoints,
+  categorizeEndpoints,
+  diffProxyState,
+  type EngineOptions,
+  type EvaluateOptions,
+  masqueradeMark,
+  seededRandom as modelRandom,
+  type ProxyConfig,
+  type ProxyEngine,
+  type ProxyEvaluation,
+  type ProxyOutcome,
+  type ProxyPacket,
+  type ProxyState,
+  type Random,
+  type SyncOptions,
+  type SyncResult,
+  type TraceStep,
+  ZONE_LABEL,
+} from "@knet/kube-proxy";
+import { Addr, Prefix } from "@knet/netstack";
+import { NftEvaluator, type RandomInt } from "./evaluator.js";
+import { parseNftScript } from "./parse-script.js";
+import {
+  type ElementContribution,
+  elementLine,
+  fullSyncLines,
+  KUBE_PROXY_TABLE,
+  type NftRenderContext,
+  renderContainerFlush,
+  renderServicePort,
+  renderSetup,
+  type ServicePortRender,
+} from "./render.js";
+import { NftRuleset } from "./ruleset.js";
+
+/** Options of {@link NftablesEngine}. */
+export interface NftablesEngineOptions extends EngineOptions {
+  /**
+   * Service CIDRs (kube-proxy learns them from ServiceCIDR objects): traffic to
+   * an unallocated address in them is dropped. Default: none (no such rule).
+   */
+  readonly serviceCIDRs?: readonly (string | Prefix)[];
+}
+
+/** What an nftables sync wrote: the transactions in the order they were run. */
+export interface NftablesSyncResult extends SyncResult {
+  /**
+   * The `nft -f` transactions of this sync, run one after the other: the
+   * deletion of chains that went stale at least 1 s ago (when there are any),
+   * then the sync itself. `payload` is their concatenation.
+   */
+  readonly transactions: readonly string[];
+}
+
+interface ServiceRecord {
+  readonly chains: readonly string[];
+  readonly affinitySets: readonly string[];
+  readonly elements: readonly ElementContribution[];
+}
+
+interface StoredElement {
+  value: string | undefined;
+  comment: string | undefined;
+  refs: number;
+  readonly set: string;
+  readonly key: string;
+}
+
+const STALE_DELAY_MS = 1000;
+
+function toRandomInt(r: Random): RandomInt {
+  return (n) => Math.min(n - 1, Math.floor(r.next() * n));
+}
+
+/**
+ * kube-proxy's nftables mode as a {@link ProxyEngine}. Each sync produces the
+ * `nft -f` transaction kube-proxy would run (full: the whole table, containers
+ * flushed and refilled; partial: only the chains of changed service ports and
+ * the element changes), applies it to an in-memory {@link NftRuleset} the way
+ * the kernel would (all or nothing), and evaluates packets against that state
+ * with an {@link NftEvaluator}. Stale service and endpoint chains are flushed
+ * in the sync that orphans them and deleted by a later sync at least 1 s after.
+ */
+export class NftablesEngine implements ProxyEngine {
+  /** `nftables`. */
+  readonly mode = "nftables";
+  /** Node and proxy configuration. */
+  readonly config: ProxyConfig;
+  /** The kernel state the syncs have built. */
+  readonly ruleset = new NftRuleset();
+  /** The evaluator over {@link NftablesEngine.ruleset}. */
+  readonly evaluator: NftEvaluator;
+  private readonly ctx: NftRenderContext;
+  private readonly random: Random;
+  private readonly nowMs: () => number;
+  private readonly localAddrs: readonly Addr[];
+  private state: ProxyState | undefined;
+  private needFull = true;
+  private firstSync = true;
+  private readonly services = new Map<string, ServiceRecord>();
+  private readonly elements = new Map<string, StoredElement>();
+  private readonly staleChains = new Map<string, number>();
+
+  constructor(options: NftablesEngineOptions) {
+    const cfg = options.config;
+    this.config = cfg;
+    this.random = options.random ?? modelRandom(1);
+    this.nowMs = options.now ?? (() => Date.now());
+    const det = cfg.localDetector;
+    if (det.mode === "BridgeInterface" || det.mode === "InterfaceNamePrefix") {
+      throw new RangeError(
+        `nftables engine: local detector ${det.mode} is not supported (use ClusterCIDR, NodeCIDR or None)`,
+      );
+    }
+    const all = cfg.nodePortAddresses.some((p) => p.length === 0);
+    const nodePortIPs =
+      cfg.nodePortAddresses.length === 0
+        ? cfg.nodeIPs
+        : cfg.nodeIPs.filter((ip) => cfg.nodePortAddresses.some((p) => p.contains(ip)));
+    this.ctx = {
+      family: cfg.family,
+      mark: masqueradeMark(cfg),
+      masqueradeAll: cfg.masqueradeAll,
+      localCIDR: det.mode === "ClusterCIDR" || det.mode === "NodeCIDR" ? det.cidr : undefined,
+      nodePortIPs: all ? "all" : nodePortIPs,
+      serviceCIDRs: (options.serviceCIDRs ?? [])
+        .map((p) => (typeof p === "string" ? Prefix.parse(p, { mask: true }) : p))
+        .filter((p) => p.family === cfg.family),
+      nodeIP: cfg.nodeIPs[0],
+    };
+    this.localAddrs = cfg.nodeIPs;
+    const loop = cfg.family === 6 ? Prefix.parse("::1/128") : Prefix.parse("127.0.0.0/8");
+    const isLocal = (a: Addr): boolean => loop.contains(a) || this.localAddrs.some((l) => l.equals(a));
+    this.evaluator = new NftEvaluator(this.ruleset, {
+      random: toRandomInt(this.random),
+      now: () => this.nowMs() / 1000,
+      isLocal,
+    });
+  }
+
+  /** The render context (node facts) this engine writes with. */
+  get renderContext(): NftRenderContext {
+    return this.ctx;
+  }
+
+  private categorize(state: ProxyState, key: string): CategorizedEndpoints {
+    const sp = state.servicePorts.get(key);
+    if (sp === undefined) throw new Error(`no service port ${key}`);
+    const zone = this.config.nodeLabels[ZONE_LABEL];
+    return categorizeEndpoints(state.endpoints.get(key) ?? [], sp, {
+      nodeName: this.config.nodeName,
+      ...(zone !== undefined ? { zone } : {}),
+    });
+  }
+
+  private renderOne(state: ProxyState, key: string): ServicePortRender {
+    return renderServicePort(this.ctx, state.servicePorts.get(key) as never, this.categorize(state, key));
+  }
+
+  /**
+   * The full-sync transaction for `state` as a fresh node writes it (the
+   * artifact `render()` returns for the current state).
+   */
+  renderFull(state: ProxyState, firstSync = true): string {
+    const out = renderSetup(this.ctx, firstSync);
+    out.push(...renderContainerFlush(this.ctx));
+    for (const key of state.order) fullSyncLines(this.ctx, this.renderOne(state, key), out);
+    return `${out.join("\n")}\n`;
+  }
+
+  /** The complete artifact for the current state (what a full sync on a fresh node writes). */
+  render(): string {
+    return this.renderFull(
+      this.state ?? { family: this.config.family, servicePorts: new Map(), endpoints: new Map(), order: [] },
+    );
+  }
+
+  private addElement(
+    e: ElementContribution,
+    touched: Map<string, { value: string | undefined; comment: string | undefined; present: boolean }>,
+  ): void {
+    const id = `${e.set}\u0000${e.key}`;
+    let s = this.elements.get(id);
+    if (!touched.has(id)) touched.set(id, { value: s?.value, comment: s?.comment, present: s !== undefined });
+    if (s === undefined) {
+      s = { set: e.set, key: e.key, value: e.value, comment: e.comment, refs: 0 };
+      this.elements.set(id, s);
+    }
+    s.refs++;
+    s.value = e.value;
+    s.comment = e.comment;
+  }
+
+  private removeElement(
+    e: ElementContribution,
+    touched: Map<string, { value: string | undefined; comment: string | undefined; present: boolean }>,
+  ): void {
+    const id = `${e.set}\u0000${e.key}`;
+    const s = this.elements.get(id);
+    if (s === undefined) return;
+    if (!touched.has(id)) touched.set(id, { value: s.value, comment: s.comment, present: true });
+    if (--s.refs <= 0) this.elements.delete(id);
+  }
+
+  /** Sync to `state`: full the first time, after a failure or when asked, partial otherwise. */
+  sync(state: ProxyState, options: SyncOptions = {}): NftablesSyncResult {
+    if (state.family !== this.config.family) {
+      throw new RangeError(`nftables engine for IPv${this.config.family} given an IPv${state.family} state`);
+    }
+    const now = this.nowMs();
+    const T = `${this.config.family === 6 ? "ip6" : "ip"} ${KUBE_PROXY_TABLE}`;
+    const transactions: string[] = [];
+    // 1. Delete chains that went stale at least 1 s ago (separate transaction).
+    const del: string[] = [];
+    for (const [chain, at] of this.staleChains) {
+      if (at <= now - STALE_DELAY_MS) {
+        del.push(`delete chain ${T} ${chain}`);
+        this.staleChains.delete(chain);
+      }
+    }
+    if (del.length > 0) {
+      const text = `${del.join("\n")}\n`;
+      try {
+        this.ruleset.apply(parseNftScript(text));
+        transactions.push(text);
+      } catch {
+        // kube-proxy logs and retries later: the chains are re-marked below if they still exist.
+      }
+    }
+    // 2. The sync transaction.
+    const full = options.full === true || this.needFull || this.state === undefined;
+    const lines: string[] = [];
+    const prevServices = new Map(this.services);
+    const savedElements = new Map([...this.elements].map(([k, v]) => [k, { ...v }]));
+    let written = 0;
+    let deleted = 0;
+    const newActive = new Set<string>();
+    const oldActive = new Set<string>();
+    const oldAffinity = new Set<string>();
+    const newAffinity = new Set<string>();
+    if (full) {
+      lines.push(...renderSetup(this.ctx, this.firstSync));
+      lines.push(...renderContainerFlush(this.ctx));
+      this.services.clear();
+      this.elements.clear();
+      const touched = new Map();
+      for (const key of state.order) {
+        const r = this.renderOne(state, key);
+        fullSyncLines(this.ctx, r, lines);
+        this.services.set(key, { chains: r.chains, affinitySets: r.affinitySets, elements: r.elements });
+        for (const e of r.elements) this.addElement(e, touched);
+        for (const c of r.chains) newActive.add(c);
+        for (const a of r.affinitySets) newAffinity.add(a);
+        written++;
+      }
+      const table = this.ruleset.table(this.config.family === 6 ? "ip6" : "ip", KUBE_PROXY_TABLE);
+      if (table !== undefined) {
+        for (const name of table.chains.keys()) if (name.includes("/")) oldActive.add(name);
+        for (const name of table.sets.keys()) if (name.startsWith("affinity-")) oldAffinity.add(name);
+      }
+      deleted = [...prevServices.keys()].filter((k) => !state.servicePorts.has(k)).length;
+    } else {
+      const diff = diffProxyState(this.state, state);
+      const touched = new Map<string, { value: string | undefined; comment: string | undefined; present: boolean }>();
+      for (const key of [...diff.removed, ...diff.changed]) {
+        const old = this.services.get(key);
+        if (old === undefined) continue;
+        for (const e of old.elements) this.removeElement(e, touched);
+        for (const c of old.chains) oldActive.add(c);
+        for (const a of old.affinitySets) oldAffinity.add(a);
+        this.services.delete(key);
+      }
+      deleted = diff.removed.length;
+      const changedKeys = new Set([...diff.added, ...diff.changed]);
+      for (const key of state.order) {
+        if (!changedKeys.has(key)) continue;
+        const r = this.renderOne(state, key);
+        for (const it of r.items) if (it !== null) lines.push(it);
+        this.services.set(key, { chains: r.chains, affinitySets: r.affinitySets, elements: r.elements });
+        for (const e of r.elements) this.addElement(e, touched);
+        for (const c of r.chains) newActive.add(c);
+        for (const a of r.affinitySets) newAffinity.add(a);
+        written++;
+      }
+      // Unchanged service ports keep their chains; only what the changed ones dropped goes stale.
+      for (const [key, rec] of this.services) {
+        if (changedKeys.has(key)) continue;
+        for (const c of rec.chains) newActive.add(c);
+        for (const a of rec.affinitySets) newAffinity.add(a);
+      }
+      const dels: string[] = [];
+      const adds: string[] = [];
+      for (const [id, before] of touched) {
+        const now2 = this.elements.get(id);
+        const [set, key] = id.split("\u0000") as [string, string];
+        if (now2 === undefined) {
+          if (before.present) dels.push(elementLine(this.ctx, "delete", { set, key }));
+        } else if (!before.present) {
+          adds.push(elementLine(this.ctx, "add", elementOf(now2)));
+        } else if (before.value !== now2.value || before.comment !== now2.comment) {
+          dels.push(elementLine(this.ctx, "delete", { set, key }));
+          adds.push(elementLine(this.ctx, "add", elementOf(now2)));
+        }
+      }
+      lines.push(...dels, ...adds);
+    }
+    for (const c of oldActive) {
+      if (!newActive.has(c) && !this.staleChains.has(c)) {
+        lines.push(`flush chain ${T} ${c}`);
+      }
+    }
+    for (const a of oldAffinity) if (!newAffinity.has(a)) lines.push(`delete set ${T} ${a}`);
+    const text = lines.length > 0 ? `${lines.join("\n")}\n` : "";
+    try {
+      if (text !== "") this.ruleset.apply(parseNftScript(text));
+    } catch (e) {
+      this.services.clear();
+      for (const [k, v] of prevServices) this.services.set(k, v);
+      this.elements.clear();
+      for (const [k, v] of savedElements) this.elements.set(k, v);
+      this.needFull = true;
+      throw e;
+    }
+    for (const c of oldActive) if (!newActive.has(c) && !this.staleChains.has(c)) this.staleChains.set(c, now);
+    for (const c of newActive) this.staleChains.delete(c);
+    if (text !== "") transactions.push(text);
+    this.state = state;
+    this.needFull = false;
+    this.firstSync = false;
+    return {
+      full,
+      payload: transactions.join(""),
+      transactions,
+      servicePortsWritten: written,
+      servicePortsDeleted: deleted,
+    };
+  }
+
+  /** Names of chains flushed as stale and waiting for deletion. */
+  get pendingStaleChains(): readonly string[] {
+    return [...this.staleChains.keys()];
+  }
+
+  /** Run one packet (the first of a connection) through the current rules. */
+  evaluate(packet: ProxyPacket, options: EvaluateOptions = {}): ProxyEvaluation {
+    const src = typeof packet.src === "string" ? Addr.parse(packet.src) : packet.src;
+    const dst = typeof packet.dst === "string" ? Addr.parse(packet.dst) : packet.dst;
+    const loop = src.family === 6 ? Prefix.parse("::1/128") : Prefix.parse("127.0.0.0/8");
+    const origin =
+      packet.origin ?? (loop.contains(src) || this.localAddrs.some((a) => a.equals(src)) ? "local" : "remote");
+    const traceOn = options.trace ?? true;
+    const r = this.evaluator.evaluate(
+      { src, dst, proto: packet.protocol ?? "tcp", sport: packet.sport ?? 40000, dport: packet.dport },
+      {
+        origin: origin === "local" ? "local" : "inbound",
+        trace: traceOn,
+        ...(options.random !== undefined ? { random: toRandomInt(options.random) } : {}),
+        ...(options.now !== undefined ? { now: options.now / 1000 } : {}),
+      },
+    );
+    const family = this.config.family === 6 ? "ip6" : "ip";
+    const trace: TraceStep[] = (r.trace ?? []).map((s) => ({
+      table: family,
+      chain: s.chain,
+      rule: s.rule + 1,
+      text: s.text,
+      matched: s.result !== "no-match",
+    }));
+    let outcome: ProxyOutcome;
+    if (r.verdict === "drop" || r.verdict === "reject") {
+      outcome = { kind: r.verdict, reason: r.decidedBy ?? r.verdict };
+    } else if (r.dnat) {
+      outcome = { kind: "dnat", backend: { ip: r.dst.toString(), port: r.dport }, masquerade: r.masquerade };
+    } else {
+      outcome = { kind: "accept", masquerade: r.masquerade };
+    }
+    return { outcome, trace };
+  }
+}
+
+function elementOf(s: StoredElement): ElementContribution {
+  return {
+    set: s.set,
+    key: s.key,
+    ...(s.value !== undefined ? { value: s.value } : {}),
+    ...(s.comment !== undefined ? { comment: s.comment } : {}),
+  };
+}

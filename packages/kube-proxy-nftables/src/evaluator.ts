@@ -1,0 +1,688 @@
+import { Addr, Prefix } from "@knet/netstack";
+import { formatRule } from "./format.js";
+import { type ChainState, encodeKey, type NftRuleset, type RuleState, type SetState } from "./ruleset.js";
+import type { NftElement, NftField, NftStatement, NftVerdict } from "./types.js";
+
+/** A packet as the evaluator sees it (a subset of `@knet/netstack`'s `Packet`). */
+export interface NftPacket {
+  /** Source address. */
+  readonly src: Addr;
+  /** Destination address. */
+  readonly dst: Addr;
+  /** Transport protocol name (`tcp`, `udp`, `sctp`) or number. */
+  readonly proto: string | number;
+  /** Source port. */
+  readonly sport: number;
+  /** Destination port. */
+  readonly dport: number;
+  /** Firewall mark on entry (default 0). */
+  readonly mark?: number;
+  /** Conntrack state (default `new`). */
+  readonly ct?: "new" | "established" | "related" | "invalid" | "untracked";
+}
+
+/** Where a packet enters the node's netfilter hooks. */
+export type NftOrigin =
+  /** Arrives on an interface: prerouting, then input or forward, then (forwarded) postrouting. */
+  | "inbound"
+  /** Sent by a local process: output, then postrouting. */
+  | "local";
+
+/** One step of a trace: a rule that was evaluated (matched or not). */
+export interface NftTraceStep {
+  /** Hook (`prerouting`, …). */
+  readonly hook: string;
+  /** Chain name. */
+  readonly chain: string;
+  /** 0-based rule index in the chain; -1 for the chain policy. */
+  readonly rule: number;
+  /** Rule text (`nft list` spelling). */
+  readonly text: string;
+  /** `match` when the rule matched and fell through, `no-match`, or the verdict it gave. */
+  readonly result: string;
+}
+
+/** What happened to a packet. */
+export interface NftResult {
+  /** Final verdict. `reject` is a drop that answers the sender. */
+  readonly verdict: "accept" | "drop" | "reject";
+  /** Destination after DNAT (unchanged when no DNAT). */
+  readonly dst: Addr;
+  /** Destination port after DNAT. */
+  readonly dport: number;
+  /** True when a DNAT happened. */
+  readonly dnat: boolean;
+  /** True when the packet is masqueraded on the way out. */
+  readonly masquerade: boolean;
+  /** Mark at the end. */
+  readonly mark: number;
+  /** Hooks traversed, in order. */
+  readonly hooks: readonly string[];
+  /**
+   * For a drop or reject: the chain (and rule comment, or the comment of the
+   * verdict-map element that led there) that decided it.
+   */
+  readonly decidedBy?: string;
+  /** Rules visited, when tracing was asked for. */
+  readonly trace?: readonly NftTraceStep[];
+}
+
+/** Injected randomness: an integer in `[0, n)`. */
+export type RandomInt = (n: number) => number;
+
+/** A seeded random source (mulberry32), for reproducible endpoint choice. */
+export function seededRandom(seed = 1): RandomInt {
+  let a = seed >>> 0;
+  return (n: number): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const r = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return Math.floor(r * n);
+  };
+}
+
+/** Options of {@link NftEvaluator}. */
+export interface NftEvaluatorOptions {
+  /** Random source for `numgen random` (default: seeded, seed 1). */
+  readonly random?: RandomInt;
+  /** Clock in seconds, for dynamic set timeouts (default: `Date.now()/1000`). */
+  readonly now?: () => number;
+  /** Is this address local to the node (`fib … type local`, input vs forward)? Default: never. */
+  readonly isLocal?: (addr: Addr) => boolean;
+}
+
+/** Options of one evaluation. */
+export interface EvaluateOptions {
+  /** Where the packet enters (default `inbound`). */
+  readonly origin?: NftOrigin;
+  /** Record every rule visited. */
+  readonly trace?: boolean;
+  /** Random source for this evaluation (default: the evaluator's). */
+  readonly random?: RandomInt;
+  /** Clock value in seconds for this evaluation (default: the evaluator's clock). */
+  readonly now?: number;
+}
+
+// Statement results.
+const NEXT = 0;
+const NOMATCH = 1;
+const ACCEPT = 2;
+const DROP = 3;
+const REJECT = 4;
+const RETURN = 5;
+const JUMP = 6;
+const GOTO = 7;
+const CONT = 8; // chain fell off its end / returned
+
+const CT_BITS: Readonly<Record<string, number>> = { invalid: 1, established: 2, related: 4, new: 8, untracked: 64 };
+const PROTO_NUMBERS: Readonly<Record<string, number>> = { tcp: 6, udp: 17, sctp: 132, icmp: 1, "ipv6-icmp": 58 };
+
+/** Mutable per-packet registers. */
+class Regs {
+  family: 4 | 6 = 4;
+  s0 = 0;
+  s1 = 0;
+  s2 = 0;
+  s3 = 0;
+  d0 = 0;
+  d1 = 0;
+  d2 = 0;
+  d3 = 0;
+  l4 = 0;
+  dport = 0;
+  mark = 0;
+  ct = 8;
+  srcLocal = -1;
+  dstLocal = -1;
+  src: Addr = Addr.v4(0);
+  dst: Addr = Addr.v4(0);
+  target: ChainState | null = null;
+  dnatAddr: Addr | null = null;
+  dnatPort = -1;
+  masq = false;
+  now = 0;
+  key: number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+  trace: NftTraceStep[] | null = null;
+  hook = "";
+  lastComment: string | undefined = undefined;
+  decided: string | undefined = undefined;
+}
+
+type Op = (r: Regs) => number;
+interface CompiledRule {
+  readonly ops: readonly Op[];
+  readonly state: RuleState;
+}
+interface Compiled {
+  readonly version: number;
+  readonly rules: readonly CompiledRule[];
+}
+
+type KeyWriter = (r: Regs, out: number[]) => void;
+
+function writer(fields: readonly NftField[]): KeyWriter {
+  const parts = fields.map((f): KeyWriter | null => {
+    switch (f) {
+      case "ip saddr":
+        return (r, o) => o.push(r.s3);
+      case "ip daddr":
+        return (r, o) => o.push(r.d3);
+      case "ip6 saddr":
+        return (r, o) => o.push(r.s0, r.s1, r.s2, r.s3);
+      case "ip6 daddr":
+        return (r, o) => o.push(r.d0, r.d1, r.d2, r.d3);
+      case "meta l4proto":
+        return (r, o) => o.push(r.l4);
+      case "meta mark":
+        return (r, o) => o.push(r.mark >>> 0);
+      default:
+        return (r, o) => o.push(r.dport);
+    }
+  });
+  // Specialised writers for the shapes kube-proxy uses (no push, no loop).
+  const key = fields.join(" . ");
+  if (key === "ip daddr . meta l4proto . th dport") {
+    return (r, o) => {
+      o[0] = r.d3;
+      o[1] = r.l4;
+      o[2] = r.dport;
+    };
+  }
+  if (key === "meta l4proto . th dport") {
+    return (r, o) => {
+      o[0] = r.l4;
+      o[1] = r.dport;
+    };
+  }
+  if (key === "ip saddr") {
+    return (r, o) => {
+      o[0] = r.s3;
+    };
+  }
+  if (key === "ip daddr") {
+    return (r, o) => {
+      o[0] = r.d3;
+    };
+  }
+  return (r, o) => {
+    o.length = 0;
+    for (const p of parts) (p as KeyWriter)(r, o);
+  };
+}
+
+/** The protocol a `tcp dport` style field implies. */
+function impliedProto(f: NftField): number {
+  return f === "tcp dport" ? 6 : f === "udp dport" ? 17 : f === "sctp dport" ? 132 : -1;
+}
+
+function lookup(s: SetState, r: Regs, k: number[]): boolean {
+  const el = s.table.get(k);
+  if (el !== undefined) return el.expires >= r.now;
+  if (s.intervals.length > 0) {
+    const a =
+      s.width === 1 ? Addr.v4(k[0] as number) : Addr.v6(k[0] as number, k[1] as number, k[2] as number, k[3] as number);
+    for (const i of s.intervals) if (i.prefix.contains(a)) return true;
+  }
+  return false;
+}
+
+function verdictCode(v: NftVerdict, r: Regs, target: ChainState | undefined): number {
+  switch (v.kind) {
+    case "accept":
+      return ACCEPT;
+    case "drop":
+      return DROP;
+    case "return":
+      return RETURN;
+    case "continue":
+      return NEXT;
+    case "jump":
+      r.target = target as ChainState;
+      return JUMP;
+    case "goto":
+      r.target = target as ChainState;
+      return GOTO;
+  }
+}
+
+/** Values matcher for a one-field literal or anonymous set. */
+function valuesMatcher(field: NftField, values: readonly (readonly string[])[]): (r: Regs) => boolean {
+  const v6 = field.startsWith("ip6");
+  const src = field.endsWith("saddr");
+  if (field.startsWith("ip")) {
+    const prefixes = values.map((v) =>
+      Prefix.parse((v[0] as string).includes("/") ? (v[0] as string) : `${v[0]}/${v6 ? 128 : 32}`),
+    );
+    if (!v6 && prefixes.length === 1) {
+      const p = prefixes[0] as Prefix;
+      const mask = p.length === 0 ? 0 : (0xffffffff << (32 - p.length)) >>> 0;
+      const net = p.addr.w3;
+      return src ? (r) => (r.s3 & mask) >>> 0 === net : (r) => (r.d3 & mask) >>> 0 === net;
+    }
+    if (!v6)
+      return src ? (r) => prefixes.some((p) => p.containsV4(r.s3)) : (r) => prefixes.some((p) => p.containsV4(r.d3));
+    return src ? (r) => prefixes.some((p) => p.contains(r.src)) : (r) => prefixes.some((p) => p.contains(r.dst));
+  }
+  const nums = values.map((v) => {
+    const t = v[0] as string;
+    return PROTO_NUMBERS[t] ?? (/^0x/.test(t) ? Number.parseInt(t, 16) : Number(t));
+  });
+  const read: (r: Regs) => number =
+    field === "meta l4proto" ? (r) => r.l4 : field === "meta mark" ? (r) => r.mark >>> 0 : (r) => r.dport;
+  const implied = impliedProto(field);
+  if (nums.length === 1) {
+    const n = nums[0] as number;
+    if (implied >= 0) return (r) => r.l4 === implied && r.dport === n;
+    return (r) => read(r) === n;
+  }
+  if (implied >= 0) return (r) => r.l4 === implied && nums.includes(r.dport);
+  return (r) => nums.includes(read(r));
+}
+
+function compileStatement(s: NftStatement, ch: ChainState, ev: NftEvaluator): Op {
+  const t = ch.table;
+  switch (s.kind) {
+    case "match": {
+      const neg = s.op === "!=";
+      if (s.right.kind === "set") {
+        const set = t.sets.get(s.right.name) as SetState;
+        const w = writer(s.key);
+        return (r) => {
+          const k = r.key;
+          w(r, k);
+          return lookup(set, r, k) !== neg ? NEXT : NOMATCH;
+        };
+      }
+      if (s.key.length === 1) {
+        const m = valuesMatcher(s.key[0] as NftField, s.right.values);
+        return neg ? (r) => (m(r) ? NOMATCH : NEXT) : (r) => (m(r) ? NEXT : NOMATCH);
+      }
+      // Concatenated literal(s): compare encoded keys.
+      const types = s.key.map((f) =>
+        f.startsWith("ip6")
+          ? "ipv6_addr"
+          : f.startsWith("ip ")
+            ? "ipv4_addr"
+            : f === "meta l4proto"
+              ? "inet_proto"
+              : "inet_service",
+      );
+      const wanted = s.right.values.map((v) => {
+        const o: number[] = [];
+        encodeKey(types, v, o);
+        return o;
+      });
+      const w = writer(s.key);
+      return (r) => {
+        const k = r.key;
+        w(r, k);
+        const hit = wanted.some((o) => o.every((x, i) => x === k[i]));
+        return hit !== neg ? NEXT : NOMATCH;
+      };
+    }
+    case "ct-state": {
+      let bits = 0;
+      for (const st of s.states) bits |= CT_BITS[st] ?? 0;
+      return (r) => ((r.ct & bits) !== 0 ? NEXT : NOMATCH);
+    }
+    case "fib": {
+      if (s.type !== "local") return () => NOMATCH;
+      const want = s.op === "==";
+      if (s.dir === "saddr") {
+        return (r) => {
+          if (r.srcLocal < 0) r.srcLocal = ev.isLocal(r.src) ? 1 : 0;
+          return (r.srcLocal === 1) === want ? NEXT : NOMATCH;
+        };
+      }
+      return (r) => {
+        if (r.dstLocal < 0) r.dstLocal = ev.isLocal(r.dst) ? 1 : 0;
+        return (r.dstLocal === 1) === want ? NEXT : NOMATCH;
+      };
+    }
+    case "mark-match": {
+      const { mask, value } = s;
+      const want = s.op === "==";
+      return (r) => (((r.mark & mask) >>> 0 === value >>> 0) === want ? NEXT : NOMATCH);
+    }
+    case "mark-set": {
+      const v = s.value;
+      switch (s.op) {
+        case "or":
+          return (r) => {
+            r.mark = (r.mark | v) >>> 0;
+            return NEXT;
+          };
+        case "xor":
+          return (r) => {
+            r.mark = (r.mark ^ v) >>> 0;
+            return NEXT;
+          };
+        case "and":
+          return (r) => {
+            r.mark = (r.mark & v) >>> 0;
+            return NEXT;
+          };
+        default:
+          return (r) => {
+            r.mark = v >>> 0;
+            return NEXT;
+          };
+      }
+    }
+    case "vmap": {
+      if (typeof s.map === "string") {
+        const set = t.sets.get(s.map) as SetState;
+        const w = writer(s.key as readonly NftField[]);
+        return (r) => {
+          const k = r.key;
+          w(r, k);
+          const el = set.table.get(k);
+          if (el === undefined || el.expires < r.now) return NOMATCH;
+          if (el.element.comment !== undefined) r.lastComment = el.element.comment;
+          return verdictCode(el.element.verdict as NftVerdict, r, el.target);
+        };
+      }
+      const els = s.map as readonly NftElement[];
+      if ("numgen" in s.key) {
+        const mod = s.key.numgen;
+        const table: ({ v: NftVerdict; c: ChainState | undefined } | undefined)[] = [];
+        for (const e of els) {
+          const v = e.verdict as NftVerdict;
+          table[Number(e.key[0])] = { v, c: "chain" in v ? t.chains.get(v.chain) : undefined };
+        }
+        return (r) => {
+          const e = table[ev.pick(mod)];
+          return e === undefined ? NOMATCH : verdictCode(e.v, r, e.c);
+        };
+      }
+      // anonymous vmap on packet fields
+      const types = (s.key as readonly NftField[]).map((f) =>
+        f.startsWith("ip6")
+          ? "ipv6_addr"
+          : f.startsWith("ip ")
+            ? "ipv4_addr"
+            : f === "meta l4proto"
+              ? "inet_proto"
+              : "inet_service",
+      );
+      const entries = els.map((e) => {
+        const o: number[] = [];
+        encodeKey(types, e.key, o);
+        const v = e.verdict as NftVerdict;
+        return { o, v, c: "chain" in v ? t.chains.get(v.chain) : undefined };
+      });
+      const w = writer(s.key as readonly NftField[]);
+      return (r) => {
+        const k = r.key;
+        w(r, k);
+        const e = entries.find((x) => x.o.every((y, i) => y === k[i]));
+        return e === undefined ? NOMATCH : verdictCode(e.v, r, e.c);
+      };
+    }
+    case "update": {
+      const set = t.sets.get(s.set) as SetState;
+      const w = writer(s.key);
+      const types = set.spec.type;
+      return (r) => {
+        const k = r.key;
+        w(r, k);
+        const expires = set.spec.timeout !== undefined ? r.now + set.spec.timeout : Number.POSITIVE_INFINITY;
+        const cur = set.table.get(k);
+        if (cur !== undefined) cur.expires = expires;
+        else {
+          const key = k.slice(0, set.width);
+          const text =
+            types[0] === "ipv4_addr"
+              ? [Addr.v4(key[0] as number).toString()]
+              : [Addr.v6(key[0] as number, key[1] as number, key[2] as number, key[3] as number).toString()];
+          set.table.set(key, { element: { key: text }, target: undefined, expires });
+        }
+        return NEXT;
+      };
+    }
+    case "dnat": {
+      const a = Addr.parse(s.addr);
+      const port = s.port ?? -1;
+      return (r) => {
+        r.dnatAddr = a;
+        r.dnatPort = port;
+        return ACCEPT;
+      };
+    }
+    case "masquerade":
+      return (r) => {
+        r.masq = true;
+        return ACCEPT;
+      };
+    case "reject":
+      return () => REJECT;
+    case "counter":
+      return () => NEXT;
+    case "verdict": {
+      const v = s.verdict;
+      const c = "chain" in v ? t.chains.get(v.chain) : undefined;
+      return (r) => verdictCode(v, r, c);
+    }
+  }
+}
+
+const RESULT_NAMES = ["match", "no-match", "accept", "drop", "reject", "return", "jump", "goto"];
+
+/**
+ * Runs packets through an {@link NftRuleset}'s base chains as the kernel would:
+ * hooks in order, base chains by priority, jumps/gotos/returns, named sets and
+ * maps by hash lookup (cost independent of the number of elements), `numgen
+ * random` from the injected source, dynamic sets with timeouts, mark, DNAT,
+ * masquerade, reject/drop. Chains are compiled to closures on first use and
+ * recompiled only when changed, so applying a transaction keeps it current.
+ */
+export class NftEvaluator {
+  /** The ruleset being evaluated. */
+  readonly ruleset: NftRuleset;
+  /** Random source for `numgen`. */
+  readonly random: RandomInt;
+  /** Clock (seconds). */
+  readonly now: () => number;
+  /** Locality test for `fib` and routing. */
+  readonly isLocal: (addr: Addr) => boolean;
+  private readonly regs = new Regs();
+  private rnd: RandomInt;
+  private hookCache: { gen: number; chains: Map<string, ChainState[]> } | null = null;
+
+  constructor(ruleset: NftRuleset, options: NftEvaluatorOptions = {}) {
+    this.ruleset = ruleset;
+    this.random = options.random ?? seededRandom(1);
+    this.rnd = this.random;
+    this.now = options.now ?? (() => Date.now() / 1000);
+    this.isLocal = options.isLocal ?? (() => false);
+  }
+
+  /** The random choice for `numgen random mod n` (the per-call source when one was given). */
+  pick(n: number): number {
+    return this.rnd(n);
+  }
+
+  private baseChains(hook: string): ChainState[] {
+    const gen = this.ruleset.generation;
+    if (this.hookCache === null || this.hookCache.gen !== gen) {
+      const m = new Map<string, ChainState[]>();
+      for (const t of this.ruleset.tables.values()) {
+        for (const ch of t.chains.values()) {
+          if (ch.hook === undefined) continue;
+          const l = m.get(ch.hook.hook) ?? [];
+          l.push(ch);
+          m.set(ch.hook.hook, l);
+        }
+      }
+      for (const l of m.values()) l.sort((a, b) => (a.hook?.priority ?? 0) - (b.hook?.priority ?? 0));
+      this.hookCache = { gen, chains: m };
+    }
+    return this.hookCache.chains.get(hook) ?? [];
+  }
+
+  private compiled(ch: ChainState): Compiled {
+    const c = ch.compiled as Compiled | undefined;
+    if (c !== undefined && c.version === ch.version) return c;
+    const rules = ch.rules.map((state) => ({
+      state,
+      ops: state.rule.statements.map((s) => compileStatement(s, ch, this)),
+    }));
+    const out: Compiled = { version: ch.version, rules };
+    ch.compiled = out;
+    return out;
+  }
+
+  private runChain(start: ChainState, r: Regs): number {
+    let ch = start;
+    for (;;) {
+      const rules = this.compiled(ch).rules;
+      let jumped = false;
+      for (let i = 0; i < rules.length; i++) {
+        const ops = (rules[i] as CompiledRule).ops;
+        let v = NEXT;
+        for (let j = 0; j < ops.length; j++) {
+          v = (ops[j] as Op)(r);
+          if (v !== NEXT) break;
+        }
+        if (r.trace !== null) {
+          const st = (rules[i] as CompiledRule).state;
+          r.trace.push({
+            hook: r.hook,
+            chain: ch.name,
+            rule: i,
+            text: formatRule(st.rule),
+            result: RESULT_NAMES[v] ?? "?",
+          });
+        }
+        if (v === NEXT || v === NOMATCH) continue;
+        if (v === JUMP) {
+          const res = this.runChain(r.target as ChainState, r);
+          if (res === CONT) continue;
+          return res;
+        }
+        if (v === GOTO) {
+          ch = r.target as ChainState;
+          jumped = true;
+          break;
+        }
+        if (v === RETURN) return CONT;
+        if (v !== ACCEPT) {
+          const c = (rules[i] as CompiledRule).state.rule.comment ?? r.lastComment;
+          r.decided = c !== undefined ? `${ch.name}: ${c}` : ch.name;
+        }
+        return v;
+      }
+      if (!jumped) return CONT;
+    }
+  }
+
+  private runHook(hook: string, r: Regs): number {
+    const chains = this.baseChains(hook);
+    for (let i = 0; i < chains.length; i++) {
+      const ch = chains[i] as ChainState;
+      const h = ch.hook as NonNullable<ChainState["hook"]>;
+      if (h.type === "nat" && r.ct !== 8) continue; // NAT chains see only the first packet
+      if (ch.table.family === "ip" ? r.family !== 4 : ch.table.family === "ip6" ? r.family !== 6 : false) continue;
+      r.hook = hook;
+      let v = this.runChain(ch, r);
+      if (v === CONT) {
+        v = h.policy === "drop" ? DROP : ACCEPT;
+        if (r.trace !== null)
+          r.trace.push({
+            hook,
+            chain: ch.name,
+            rule: -1,
+            text: `policy ${h.policy ?? "accept"}`,
+            result: RESULT_NAMES[v] ?? "?",
+          });
+      }
+      if (r.dnatAddr !== null) {
+        const a = r.dnatAddr;
+        r.dst = a;
+        r.d0 = a.w0;
+        r.d1 = a.w1;
+        r.d2 = a.w2;
+        r.d3 = a.w3;
+        if (r.dnatPort >= 0) r.dport = r.dnatPort;
+        r.dstLocal = -1;
+        r.dnatAddr = null;
+        r.dnatPort = -2; // remembers that a DNAT happened
+      }
+      if (v === DROP || v === REJECT) return v;
+    }
+    return ACCEPT;
+  }
+
+  /**
+   * Evaluate one packet through the hooks of its path and return the verdict,
+   * the (DNATed) destination, masquerading and the mark; with `trace`, every
+   * rule visited.
+   */
+  evaluate(p: NftPacket, options: EvaluateOptions = {}): NftResult {
+    const r = this.regs;
+    const fam = p.dst.family;
+    r.family = fam;
+    r.s0 = p.src.w0;
+    r.s1 = p.src.w1;
+    r.s2 = p.src.w2;
+    r.s3 = p.src.w3;
+    r.d0 = p.dst.w0;
+    r.d1 = p.dst.w1;
+    r.d2 = p.dst.w2;
+    r.d3 = p.dst.w3;
+    r.src = p.src;
+    r.dst = p.dst;
+    r.l4 = typeof p.proto === "number" ? p.proto : (PROTO_NUMBERS[p.proto] ?? 0);
+    r.dport = p.dport;
+    r.mark = (p.mark ?? 0) >>> 0;
+    r.ct = CT_BITS[p.ct ?? "new"] ?? 8;
+    r.srcLocal = -1;
+    r.dstLocal = -1;
+    r.dnatAddr = null;
+    r.dnatPort = -1;
+    r.masq = false;
+    r.now = options.now ?? this.now();
+    r.lastComment = undefined;
+    r.decided = undefined;
+    this.rnd = options.random ?? this.random;
+    const trace = options.trace ? ([] as NftTraceStep[]) : null;
+    r.trace = trace;
+    const hooks: string[] = [];
+    let v: number;
+    if ((options.origin ?? "inbound") === "inbound") {
+      hooks.push("prerouting");
+      v = this.runHook("prerouting", r);
+      if (v === ACCEPT) {
+        if (r.dstLocal < 0) r.dstLocal = this.isLocal(r.dst) ? 1 : 0;
+        const next = r.dstLocal === 1 ? "input" : "forward";
+        hooks.push(next);
+        v = this.runHook(next, r);
+        if (v === ACCEPT && next === "forward") {
+          hooks.push("postrouting");
+          v = this.runHook("postrouting", r);
+        }
+      }
+    } else {
+      hooks.push("output");
+      v = this.runHook("output", r);
+      if (v === ACCEPT) {
+        hooks.push("postrouting");
+        v = this.runHook("postrouting", r);
+      }
+    }
+    r.trace = null;
+    return {
+      verdict: v === DROP ? "drop" : v === REJECT ? "reject" : "accept",
+      dst: r.dst,
+      dport: r.dport,
+      dnat: r.dnatPort === -2,
+      masquerade: r.masq,
+      mark: r.mark,
+      hooks,
+      ...(r.decided !== undefined && v !== ACCEPT ? { decidedBy: r.decided } : {}),
+      ...(trace !== null ? { trace } : {}),
+    };
+  }
+}
