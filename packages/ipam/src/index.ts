@@ -19,8 +19,20 @@
  * // [{ address: "10.244.1.2/24", gateway: "10.244.1.1" }, { address: "fd00:1::2/64", gateway: "fd00:1::1" }]
  * ```
  *
+ * - Kubernetes control-plane allocators: {@link ServiceIpAllocator} /
+ *   {@link DualStackServiceIpAllocator} (ClusterIPs, kube-apiserver's bitmap with
+ *   a static band), {@link NodePortAllocator}, {@link NodeCidrAllocator} and
+ *   {@link CidrSet} (kube-controller-manager pod CIDRs), and a Calico-style
+ *   {@link BlockAllocator} (/26 blocks with node affinity and borrowing).
+ * - {@link hostLocal}: the CNI plugin (also shipped as the `knet-host-local` executable).
+ *
  * @module
  */
+export { BandAllocator } from "./band-allocator.js";
+export { Bitmap, staticBandSize } from "./bitmap.js";
+export type { BlockAllocation, BlockAllocatorOptions } from "./block-allocator.js";
+export { BlockAllocator } from "./block-allocator.js";
+export { CidrSet, NO_CIDRS_REMAINING } from "./cidr-set.js";
 export type { DiskStoreOptions } from "./disk-store.js";
 export { DiskStore, isRecordName } from "./disk-store.js";
 export { IpamError } from "./errors.js";
@@ -44,8 +56,14 @@ export {
 } from "./ip-range.js";
 export { MemoryStore } from "./memory-store.js";
 export { validateContainerId, validateIfName, validateNetworkName } from "./names.js";
+export type { NodeCidrAllocatorOptions } from "./node-cidr-allocator.js";
+export { NodeCidrAllocator } from "./node-cidr-allocator.js";
+export type { NodePortAllocatorOptions } from "./node-port-allocator.js";
+export { DEFAULT_NODE_PORT_RANGE, NodePortAllocator } from "./node-port-allocator.js";
 export type { Random } from "./random.js";
 export { mathRandom, seededRandom } from "./random.js";
 export type { IpAllocation } from "./range-allocator.js";
 export { candidateOrder, RangeAllocator } from "./range-allocator.js";
+export type { ServiceIpAllocatorOptions } from "./service-ip-allocator.js";
+export { DualStackServiceIpAllocator, ServiceIpAllocator } from "./service-ip-allocator.js";
 export type { IpamStore, Reservation } from "./store.js";
