@@ -451,7 +451,7 @@ class Walk {
     let p = packet;
     const dstManip = hook === "prerouting" || hook === "output";
     const natPrio = dstManip ? -100 : 100;
-    let manipDone = ct === undefined;
+    let manipDone = ct === undefined || hook === "forward";
     const regs = ns.hooks.list(hook);
     for (const reg of regs) {
       if (reg.family !== undefined && reg.family !== p.family) continue;
