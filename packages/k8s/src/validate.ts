@@ -146,8 +146,8 @@ export interface ValidationReport {
 /**
  * Load, default and validate manifests the way `kubectl apply` + the API server
  * would: loading problems, then per-object validation (on the defaulted object),
- * then duplicates (same kind, namespace and name). Accepts text, named texts or
- * an earlier {@link ParseResult}.
+ * then duplicates (same kind, namespace and name), reported in document order.
+ * Accepts text, named texts or an earlier {@link ParseResult}.
  */
 export function validateManifests(
   input:
@@ -184,7 +184,20 @@ export function validateManifests(
       } else seen.set(key, { object: defaulted, source });
     }
   }
-  return { objects, problems, counts };
+  // Document order: by file (first appearance), document, List item; stable within one.
+  const fileOrder = new Map<string | undefined, number>();
+  for (const p of problems) if (!fileOrder.has(p.source?.source)) fileOrder.set(p.source?.source, fileOrder.size);
+  for (const o of parsed.objects) if (!fileOrder.has(o.source.source)) fileOrder.set(o.source.source, fileOrder.size);
+  const rank = (p: ManifestProblem): [number, number, number] => [
+    fileOrder.get(p.source?.source) ?? 0,
+    p.source?.document ?? 0,
+    p.source?.item ?? -1,
+  ];
+  const sorted = problems
+    .map((p, i) => ({ p, i, r: rank(p) }))
+    .sort((a, b) => a.r[0] - b.r[0] || a.r[1] - b.r[1] || a.r[2] - b.r[2] || a.i - b.i)
+    .map((x) => x.p);
+  return { objects, problems: sorted, counts };
 }
 
 /**
