@@ -15,10 +15,14 @@ import {
   defaultNetworkPolicy,
   formatSelector,
   type LabelSelector,
+  type ManifestProblem,
   type NetworkPolicy,
   type NetworkPolicyPeer,
   type NetworkPolicyPort,
   SelectorError,
+  validateAdminNetworkPolicy,
+  validateBaselineAdminNetworkPolicy,
+  validateNetworkPolicy,
 } from "@knet/k8s";
 import { Prefix } from "@knet/netstack";
 import { PolicyError } from "./policy-error.js";
@@ -195,12 +199,22 @@ function npPeer(policy: string, field: string, p: NetworkPolicyPeer): NpPeer {
   };
 }
 
-/** Default (via `@knet/k8s`), validate and compile one NetworkPolicy. */
+/** Throw the first problem the API server's validation (in `@knet/k8s`) found. */
+function rejectProblems(key: string, problems: readonly ManifestProblem[]): void {
+  const p = problems[0];
+  if (p !== undefined) {
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : "";
+    throw new PolicyError(key, p.field || "<object>", `${p.message}${more}`);
+  }
+}
+
+/** Default and validate (both via `@knet/k8s`), then compile one NetworkPolicy. */
 export function compileNetworkPolicy(raw: NetworkPolicy): NpPolicy {
   const np = defaultNetworkPolicy(raw);
   const ns = np.metadata?.namespace ?? "default";
   const name = np.metadata?.name;
   const key = `${ns}/${name ?? "<unnamed>"}`;
+  rejectProblems(key, validateNetworkPolicy(np));
   if (name === undefined || name === "") throw new PolicyError(key, "metadata.name", "a NetworkPolicy needs a name");
   const spec = np.spec ?? { podSelector: {} };
   const types = spec.policyTypes ?? ["Ingress"];
@@ -338,6 +352,7 @@ function subjectOf(
 export function compileAdminNetworkPolicy(raw: AdminNetworkPolicy): AdminPolicy {
   const anp = defaultAdminNetworkPolicy(raw);
   const key = anp.metadata?.name ?? "<unnamed>";
+  rejectProblems(key, validateAdminNetworkPolicy(anp));
   const spec = anp.spec;
   if (!Number.isInteger(spec.priority) || spec.priority < 0 || spec.priority > 1000) {
     throw new PolicyError(
@@ -361,6 +376,7 @@ export function compileAdminNetworkPolicy(raw: AdminNetworkPolicy): AdminPolicy 
 export function compileBaselineAdminNetworkPolicy(raw: BaselineAdminNetworkPolicy): AdminPolicy {
   const banp = defaultBaselineAdminNetworkPolicy(raw);
   const key = banp.metadata?.name ?? "default";
+  rejectProblems(key, validateBaselineAdminNetworkPolicy(banp));
   if (key !== "default")
     throw new PolicyError(key, "metadata.name", 'the BaselineAdminNetworkPolicy is a singleton named "default"');
   const spec = banp.spec;

@@ -119,9 +119,9 @@ export function formatReachability(r: Reachability): string {
   let out = "";
   for (const port of r.ports) {
     const m = r.allowed[port] ?? [];
-    out += `${port}\n${"".padEnd(w)} ${r.pods.map((p) => p.padEnd(w)).join(" ")}\n`;
+    out += `${port}\n${`${"".padEnd(w)} ${r.pods.map((p) => p.padEnd(w)).join(" ")}`.trimEnd()}\n`;
     r.pods.forEach((from, i) => {
-      out += `${from.padEnd(w)} ${r.pods.map((_, j) => (m[i]?.[j] ? "." : "X").padEnd(w)).join(" ")}\n`;
+      out += `${`${from.padEnd(w)} ${r.pods.map((_, j) => (m[i]?.[j] ? "." : "X").padEnd(w)).join(" ")}`.trimEnd()}\n`;
     });
   }
   return out;
