@@ -1,10 +1,11 @@
 import type { CommandFamily } from "../cli.js";
 import { cniCommand } from "./cni.js";
 import { demoCommand } from "./demo.js";
+import { netpolCommand } from "./netpol.js";
 import { validateCommand } from "./validate.js";
 
 /**
  * Every `knet` subcommand family, in the order `knet --help` lists them.
  * A package issue adds its family here (one import, one entry).
  */
-export const families: readonly CommandFamily[] = [demoCommand, cniCommand, validateCommand];
+export const families: readonly CommandFamily[] = [demoCommand, cniCommand, validateCommand, netpolCommand];
