@@ -4,8 +4,22 @@ import type { ServicePort } from "./service-port.js";
 
 const B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
-/** RFC 4648 base32 (standard alphabet, upper case) of SHA-256(text), first `chars` characters. */
+const memo = new Map<string, string>();
+const MEMO_MAX = 1_000_000;
+
+/** RFC 4648 base32 of SHA-256(text), first `chars` characters; memoised (names repeat every sync). */
 function b32sha256(text: string, chars: number): string {
+  const key = chars === 16 ? text : `${chars}\u0000${text}`;
+  let v = memo.get(key);
+  if (v === undefined) {
+    v = b32sha256Uncached(text, chars);
+    if (memo.size >= MEMO_MAX) memo.clear();
+    memo.set(key, v);
+  }
+  return v;
+}
+
+function b32sha256Uncached(text: string, chars: number): string {
   const bytes = createHash("sha256").update(text, "utf8").digest();
   let out = "";
   let buffer = 0;
