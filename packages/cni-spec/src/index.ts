@@ -37,6 +37,8 @@ export type { BandwidthLimits, BandwidthRecord } from "./plugins/bandwidth.js";
 export { bandwidthLimits, bandwidthPlugin } from "./plugins/bandwidth.js";
 export type { LoopbackDataplane } from "./plugins/loopback.js";
 export { loopbackPlugin, recordingLoopback } from "./plugins/loopback.js";
+export type { PortMapping, PortmapHost } from "./plugins/portmap.js";
+export { PORTMAP_MASQ_MARK, portmapPlugin } from "./plugins/portmap.js";
 export type { CniRuntimeOptions, GCAttachment, NetConfListInput, RuntimeConf } from "./runtime.js";
 export { CniRuntime, DEFAULT_CACHE_DIR, PluginError } from "./runtime.js";
 export type { Env, SkelIo, SkelOutcome } from "./skel.js";
