@@ -156,6 +156,7 @@ interface CompiledRule {
   readonly state: RuleState;
 }
 interface Compiled {
+  readonly owner: NftEvaluator;
   readonly version: number;
   readonly rules: readonly CompiledRule[];
 }
@@ -524,12 +525,12 @@ export class NftEvaluator {
 
   private compiled(ch: ChainState): Compiled {
     const c = ch.compiled as Compiled | undefined;
-    if (c !== undefined && c.version === ch.version) return c;
+    if (c !== undefined && c.version === ch.version && c.owner === this) return c;
     const rules = ch.rules.map((state) => ({
       state,
       ops: state.rule.statements.map((s) => compileStatement(s, ch, this)),
     }));
-    const out: Compiled = { version: ch.version, rules };
+    const out: Compiled = { owner: this, version: ch.version, rules };
     ch.compiled = out;
     return out;
   }
