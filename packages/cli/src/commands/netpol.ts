@@ -2,13 +2,13 @@ import { readFileSync } from "node:fs";
 import { loadManifests, ManifestError, type ManifestText } from "@knet/k8s";
 import {
   compileNft,
+  defaultProfile,
   explain,
   formatReachability,
   PolicyEngine,
   PolicyError,
   type PortSpec,
   parsePortSpec,
-  defaultProfile,
   reachability,
   strictProfile,
 } from "@knet/netpol";
@@ -96,7 +96,8 @@ export const netpolCommand: CommandFamily = {
   usage: USAGE,
   async run(argv, io) {
     const [sub, ...rest] = argv;
-    if (sub === undefined) throw new CliError("netpol: missing subcommand: matrix, explain or compile (see 'knet netpol --help')", 2);
+    if (sub === undefined)
+      throw new CliError("netpol: missing subcommand: matrix, explain or compile (see 'knet netpol --help')", 2);
     if (sub !== "matrix" && sub !== "explain" && sub !== "compile") {
       throw new CliError(`netpol: unknown subcommand '${sub}': use matrix, explain or compile`, 2);
     }
@@ -111,7 +112,11 @@ export const netpolCommand: CommandFamily = {
         .map((s) => port(s, "--ports"));
       if (ports.length === 0) throw new CliError("netpol matrix: --ports is empty", 2);
       const r = reachability(engine, { ports });
-      io.out(values.json === true ? `${JSON.stringify({ pods: r.pods, ports: r.ports, allowed: r.allowed })}\n` : formatReachability(r));
+      io.out(
+        values.json === true
+          ? `${JSON.stringify({ pods: r.pods, ports: r.ports, allowed: r.allowed })}\n`
+          : formatReachability(r),
+      );
       return 0;
     }
 
