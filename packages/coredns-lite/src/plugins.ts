@@ -1,0 +1,29 @@
+/**
+ * The ordered plugin list, as CoreDNS's `plugin.cfg`: a query meets the
+ * configured plugins in this order, whatever order the Corefile lists them in.
+ */
+import type { Plugin } from "./plugin.js";
+import { anyPlugin } from "./plugins/any/setup.js";
+import { cachePlugin } from "./plugins/cache/setup.js";
+import { errorsPlugin } from "./plugins/errors/setup.js";
+import { forwardPlugin } from "./plugins/forward/setup.js";
+import { healthPlugin } from "./plugins/health/setup.js";
+import { kubernetesPlugin } from "./plugins/kubernetes/setup.js";
+import { loadbalancePlugin } from "./plugins/loadbalance/setup.js";
+import { logPlugin } from "./plugins/log/setup.js";
+import { metricsPlugin } from "./plugins/metrics/setup.js";
+import { readyPlugin } from "./plugins/ready/setup.js";
+
+/** Every plugin, in request order (ready, health, metrics, errors, log, any, loadbalance, cache, kubernetes, forward). */
+export const plugins: readonly Plugin[] = [
+  readyPlugin,
+  healthPlugin,
+  metricsPlugin,
+  errorsPlugin,
+  logPlugin,
+  anyPlugin,
+  loadbalancePlugin,
+  cachePlugin,
+  kubernetesPlugin,
+  forwardPlugin,
+];

@@ -1,0 +1,426 @@
+/**
+ * The DNS server: UDP and TCP on one port (127.0.0.1 unless told otherwise),
+ * CoreDNS's acceptance rules (FORMERR, NOTIMP, BADVERS), zone check (REFUSED
+ * outside the block's zones), EDNS(0) with the client's payload size,
+ * truncation with TC, and a hot path that reuses the encoded sections of a
+ * memoised answer and only patches id, flags and the echoed question.
+ */
+import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
+import { createServer, type Server as TcpServer, type Socket as TcpSocket } from "node:net";
+import { parseCorefile, type ServerBlock } from "../config.js";
+import type { DnsIndex } from "../index/dns-index.js";
+import {
+  type Clock,
+  ConfigError,
+  type DnsRequest,
+  type PluginInstance,
+  type Random,
+  type SetupEnv,
+} from "../plugin.js";
+import { MetricsRegistry } from "../plugins/metrics/registry.js";
+import { seededRandom } from "../random.js";
+import { CLASS_IN, Rcode } from "../wire/constants.js";
+import { IGNORE, type ParsedQuery, parseQuery, readName } from "../wire/decode.js";
+import { encodeResponse, Flag, type OptRecord } from "../wire/encode.js";
+import { type DnsResponse, emptyResponse } from "../wire/message.js";
+import { isSubdomain } from "../wire/name.js";
+import { buildChain, type Chain } from "./chain.js";
+
+/** Where the server listens. */
+export interface ListenOptions {
+  /** IP to bind. Default 127.0.0.1. */
+  readonly host?: string;
+  /** Port; 0 picks a free one (the same for UDP and TCP). Default: the config's port, else 53. */
+  readonly port?: number;
+}
+
+/** Options of a {@link DnsServer}. */
+export interface DnsServerOptions {
+  /** The record index. */
+  readonly index: DnsIndex;
+  /** Corefile text (its first server block is used) or a parsed block. Default: {@link defaultCorefile}. */
+  readonly config?: string | ServerBlock;
+  /** Overrides the listen address. */
+  readonly listen?: ListenOptions;
+  /** Clock (ms). Default `Date.now`. */
+  readonly clock?: Clock;
+  /** Random source. Default seeded from the clock. */
+  readonly random?: Random;
+  /** Where `log`/`errors` lines go. Default stderr. */
+  readonly logSink?: (line: string) => void;
+  /** Largest UDP reply ever sent, whatever the client advertises. Default 4096. */
+  readonly maxUdpSize?: number;
+  /** Serve TCP too. Default true. */
+  readonly tcp?: boolean;
+  /** Most TCP connections at once. Default 256. */
+  readonly maxTcpConnections?: number;
+  /** Idle TCP connections are closed after this many ms. Default 10,000. */
+  readonly tcpIdleMs?: number;
+}
+
+/** The Corefile used when none is given: the cluster zones, errors, kubernetes, loadbalance. */
+export function defaultCorefile(zone = "cluster.local", ttl = 5): string {
+  return `${zone} in-addr.arpa ip6.arpa {\n  errors\n  kubernetes ${zone} in-addr.arpa ip6.arpa {\n    ttl ${ttl}\n  }\n  loadbalance\n}\n`;
+}
+
+interface Template {
+  readonly key: string;
+  readonly type: number;
+  readonly flags: number;
+  readonly body: Uint8Array;
+  readonly an: number;
+  readonly ns: number;
+  readonly ar: number;
+}
+
+class Request implements DnsRequest {
+  readonly name: string;
+  readonly type: number;
+  readonly class: number;
+  readonly dnssecOk: boolean;
+  readonly transport: "udp" | "tcp" | "internal";
+  readonly remote?: string;
+  private readonly buf: Uint8Array | undefined;
+  private original: string | undefined;
+
+  constructor(q: ParsedQuery, buf: Uint8Array, transport: "udp" | "tcp", remote: string | undefined) {
+    this.name = q.key;
+    this.type = q.qtype;
+    this.class = q.qclass;
+    this.dnssecOk = q.dnssecOk;
+    this.transport = transport;
+    if (remote !== undefined) this.remote = remote;
+    this.buf = buf;
+  }
+
+  get originalName(): string {
+    if (this.original === undefined) this.original = this.buf === undefined ? this.name : readName(this.buf, 12).name;
+    return this.original;
+  }
+}
+
+/** A UDP+TCP DNS server running a plugin chain over a {@link DnsIndex}. */
+export class DnsServer {
+  /** Metrics shared with the `metrics` plugin. */
+  readonly metrics = new MetricsRegistry();
+  private readonly block: ServerBlock;
+  private readonly chain: Chain;
+  private readonly zones: readonly string[];
+  private readonly host: string;
+  private readonly port: number;
+  private readonly maxUdp: number;
+  private readonly tcpOn: boolean;
+  private readonly maxTcp: number;
+  private readonly tcpIdleMs: number;
+  private readonly templates = new WeakMap<DnsResponse, Template>();
+  private udp: Socket | undefined;
+  private tcp: TcpServer | undefined;
+  private readonly conns = new Set<TcpSocket>();
+  private boundPort = 0;
+  private readonly rejected;
+
+  constructor(options: DnsServerOptions) {
+    const cfg = options.config ?? defaultCorefile();
+    const block = typeof cfg === "string" ? parseCorefile(cfg)[0] : cfg;
+    if (block === undefined) throw new ConfigError("the config has no server block");
+    this.block = block;
+    this.zones = block.zones;
+    const bind = block.directives.find((d) => d.name === "bind");
+    if (bind !== undefined && bind.args.length !== 1)
+      throw new ConfigError("bind takes exactly one address here", bind.line);
+    this.host = options.listen?.host ?? bind?.args[0] ?? "127.0.0.1";
+    this.port = options.listen?.port ?? block.port ?? 53;
+    this.maxUdp = Math.max(512, Math.min(65535, options.maxUdpSize ?? 4096));
+    this.tcpOn = options.tcp ?? true;
+    this.maxTcp = options.maxTcpConnections ?? 256;
+    this.tcpIdleMs = options.tcpIdleMs ?? 10_000;
+    const clock = options.clock ?? { now: () => Date.now() };
+    const env: SetupEnv = {
+      index: options.index,
+      clock,
+      random: options.random ?? seededRandom(Date.now()),
+      logSink: options.logSink ?? ((l) => process.stderr.write(`${l}\n`)),
+      zones: block.zones,
+      metrics: this.metrics,
+    };
+    this.chain = buildChain(block, env, (name, type) => this.lookup(name, type));
+    this.rejected = this.metrics.counter(
+      "coredns_dns_rejected_total",
+      "Queries answered before the plugin chain (FORMERR, NOTIMP, REFUSED, BADVERS).",
+    );
+  }
+
+  /** The configured plugin instances (e.g. to read the bound address of `metrics`). */
+  plugin(name: string): PluginInstance | undefined {
+    return this.chain.instances.get(name);
+  }
+
+  /** The zones of the server block. */
+  get serverZones(): readonly string[] {
+    return this.zones;
+  }
+
+  /** Resolve through the chain, as an internal request (used for ExternalName targets). */
+  async lookup(name: string, type: number): Promise<DnsResponse> {
+    const lower = name.toLowerCase();
+    if (!this.inZones(lower)) return emptyResponse(Rcode.REFUSED);
+    const req: DnsRequest = {
+      name: lower,
+      originalName: name,
+      type,
+      class: CLASS_IN,
+      dnssecOk: false,
+      transport: "internal",
+    };
+    return this.chain.entry(req);
+  }
+
+  private inZones(name: string): boolean {
+    for (const z of this.zones) if (isSubdomain(name, z)) return true;
+    return false;
+  }
+
+  /**
+   * Answer one wire query: the reply bytes, null for packets that get no reply,
+   * or a promise when a plugin answers asynchronously. Never throws.
+   */
+  handle(buf: Uint8Array, transport: "udp" | "tcp", remote?: string): Uint8Array | null | Promise<Uint8Array | null> {
+    let q: ParsedQuery | number;
+    try {
+      q = parseQuery(buf);
+    } catch {
+      q = Rcode.FORMERR;
+    }
+    if (typeof q === "number") {
+      if (q === IGNORE) return null;
+      this.rejected.inc();
+      return headerOnly(buf, q);
+    }
+    if (q.edns && q.ednsVersion !== 0) {
+      this.rejected.inc();
+      return this.encode(emptyResponse(0), q, buf, transport, 1);
+    }
+    if ((q.qclass !== CLASS_IN && q.qclass !== 255) || !this.inZones(q.key)) {
+      this.rejected.inc();
+      return this.encode(emptyResponse(Rcode.REFUSED), q, buf, transport);
+    }
+    let res: DnsResponse | Promise<DnsResponse>;
+    try {
+      res = this.chain.entry(new Request(q, buf, transport, remote));
+    } catch {
+      res = emptyResponse(Rcode.SERVFAIL);
+    }
+    if (res instanceof Promise) {
+      return res.then(
+        (r) => this.encode(r, q, buf, transport),
+        () => this.encode(emptyResponse(Rcode.SERVFAIL), q, buf, transport),
+      );
+    }
+    return this.encode(res, q, buf, transport);
+  }
+
+  private encode(
+    res: DnsResponse,
+    q: ParsedQuery,
+    buf: Uint8Array,
+    transport: "udp" | "tcp",
+    extRcode = 0,
+  ): Uint8Array | null {
+    try {
+      const limit = transport === "udp" ? Math.min(this.maxUdp, q.udpSize) : 65535;
+      const optLen = q.edns ? 11 : 0;
+      let t = this.templates.get(res);
+      if (t === undefined || t.key !== q.key || t.type !== q.qtype) {
+        const full = encodeResponse(res, {
+          id: 0,
+          recursionDesired: false,
+          rawQuestion: { bytes: buf.subarray(12, q.questionEnd), lowerName: q.key },
+        });
+        t = {
+          key: q.key,
+          type: q.qtype,
+          flags: ((full[2] as number) << 8) | (full[3] as number),
+          body: full.slice(q.questionEnd),
+          an: ((full[6] as number) << 8) | (full[7] as number),
+          ns: ((full[8] as number) << 8) | (full[9] as number),
+          ar: ((full[10] as number) << 8) | (full[11] as number),
+        };
+        this.templates.set(res, t);
+      }
+      const size = q.questionEnd + t.body.length + optLen;
+      const copyFlags = (((buf[2] as number) << 8) & Flag.RD) | ((buf[3] as number) & Flag.CD);
+      if (size > limit || extRcode !== 0) {
+        const opt: OptRecord | undefined = q.edns
+          ? { udpSize: this.maxUdp, extendedRcode: extRcode, dnssecOk: q.dnssecOk }
+          : undefined;
+        return encodeResponse(res, {
+          id: q.id,
+          recursionDesired: (copyFlags & Flag.RD) !== 0,
+          checkingDisabled: (copyFlags & Flag.CD) !== 0,
+          rawQuestion: { bytes: buf.subarray(12, q.questionEnd), lowerName: q.key },
+          limit,
+          ...(opt === undefined ? {} : { opt }),
+        });
+      }
+      const out = Buffer.allocUnsafe(size);
+      out[0] = q.id >>> 8;
+      out[1] = q.id & 255;
+      const flags = t.flags | copyFlags;
+      out[2] = flags >>> 8;
+      out[3] = flags & 255;
+      out[4] = 0;
+      out[5] = 1;
+      out[6] = t.an >>> 8;
+      out[7] = t.an & 255;
+      out[8] = t.ns >>> 8;
+      out[9] = t.ns & 255;
+      const ar = t.ar + (q.edns ? 1 : 0);
+      out[10] = ar >>> 8;
+      out[11] = ar & 255;
+      out.set(buf.subarray(12, q.questionEnd), 12);
+      out.set(t.body, q.questionEnd);
+      if (q.edns) {
+        const o = q.questionEnd + t.body.length;
+        out[o] = 0;
+        out[o + 1] = 0;
+        out[o + 2] = 41;
+        out[o + 3] = this.maxUdp >>> 8;
+        out[o + 4] = this.maxUdp & 255;
+        out[o + 5] = 0;
+        out[o + 6] = 0;
+        out[o + 7] = q.dnssecOk ? 0x80 : 0;
+        out[o + 8] = 0;
+        out[o + 9] = 0;
+        out[o + 10] = 0;
+      }
+      return out;
+    } catch {
+      // A record that cannot be encoded (e.g. a name over 255 bytes) is a server failure.
+      return headerOnly(buf, Rcode.SERVFAIL);
+    }
+  }
+
+  /** The bound address (after {@link DnsServer.start}). */
+  address(): { host: string; port: number } {
+    return { host: this.host, port: this.boundPort };
+  }
+
+  /** Bind UDP (and TCP) and start the plugins' listeners. */
+  async start(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.bind();
+        break;
+      } catch (e) {
+        await this.closeSockets();
+        if (this.port !== 0 || attempt >= 10 || (e as NodeJS.ErrnoException).code !== "EADDRINUSE") throw e;
+      }
+    }
+    for (const inst of this.chain.instances.values()) await inst.start?.();
+  }
+
+  private async bind(): Promise<void> {
+    const udp = createSocket({ type: this.host.includes(":") ? "udp6" : "udp4" });
+    this.udp = udp;
+    await new Promise<void>((ok, fail) => {
+      udp.once("error", fail);
+      udp.bind(this.port, this.host, () => {
+        udp.off("error", fail);
+        ok();
+      });
+    });
+    try {
+      udp.setRecvBufferSize(4 << 20);
+      udp.setSendBufferSize(4 << 20);
+    } catch {
+      // Not allowed to grow the buffers: keep the defaults.
+    }
+    udp.on("error", () => {});
+    this.boundPort = udp.address().port;
+    udp.on("message", (msg: Buffer, rinfo: RemoteInfo) => {
+      const out = this.handle(msg, "udp", `${rinfo.address}:${rinfo.port}`);
+      if (out === null) return;
+      if (out instanceof Promise) {
+        out.then((b) => {
+          if (b !== null) this.udp?.send(b, rinfo.port, rinfo.address);
+        });
+      } else udp.send(out, rinfo.port, rinfo.address);
+    });
+    if (!this.tcpOn) return;
+    const tcp = createServer({ noDelay: true }, (sock) => this.onTcp(sock));
+    this.tcp = tcp;
+    await new Promise<void>((ok, fail) => {
+      tcp.once("error", fail);
+      tcp.listen(this.boundPort, this.host, () => {
+        tcp.off("error", fail);
+        ok();
+      });
+    });
+  }
+
+  private onTcp(sock: TcpSocket): void {
+    if (this.conns.size >= this.maxTcp) {
+      sock.destroy();
+      return;
+    }
+    this.conns.add(sock);
+    sock.setTimeout(this.tcpIdleMs, () => sock.destroy());
+    sock.on("close", () => this.conns.delete(sock));
+    sock.on("error", () => sock.destroy());
+    const remote = `${sock.remoteAddress}:${sock.remotePort}`;
+    let pending: Buffer = Buffer.alloc(0);
+    const reply = (b: Uint8Array | null): void => {
+      if (b === null || sock.destroyed) return;
+      const frame = Buffer.allocUnsafe(2 + b.length);
+      frame.writeUInt16BE(b.length, 0);
+      frame.set(b, 2);
+      sock.write(frame);
+    };
+    sock.on("data", (d: Buffer) => {
+      pending = pending.length === 0 ? d : Buffer.concat([pending, d]);
+      while (pending.length >= 2) {
+        const len = pending.readUInt16BE(0);
+        if (pending.length < 2 + len) break;
+        const msg = pending.subarray(2, 2 + len);
+        pending = pending.subarray(2 + len);
+        const out = this.handle(msg, "tcp", remote);
+        if (out instanceof Promise) out.then(reply);
+        else reply(out);
+      }
+    });
+  }
+
+  private async closeSockets(): Promise<void> {
+    const udp = this.udp;
+    this.udp = undefined;
+    if (udp !== undefined) await new Promise<void>((ok) => udp.close(() => ok()));
+    for (const c of this.conns) c.destroy();
+    this.conns.clear();
+    const tcp = this.tcp;
+    this.tcp = undefined;
+    if (tcp !== undefined) await new Promise<void>((ok) => tcp.close(() => ok()));
+  }
+
+  /** Stop listening (UDP, TCP and the plugins' HTTP listeners). */
+  async stop(): Promise<void> {
+    await this.closeSockets();
+    for (const inst of this.chain.instances.values()) await inst.stop?.();
+  }
+
+  /** The server block this server runs. */
+  get config(): ServerBlock {
+    return this.block;
+  }
+}
+
+/** A 12-byte reply carrying only the header (FORMERR, NOTIMP, SERVFAIL), as miekg/dns writes for rejected queries. */
+export function headerOnly(buf: Uint8Array, rcode: number): Uint8Array {
+  const out = new Uint8Array(12);
+  out[0] = buf[0] ?? 0;
+  out[1] = buf[1] ?? 0;
+  const opcode = rcode === Rcode.NOTIMP ? ((buf[2] ?? 0) >>> 3) & 15 : 0;
+  const flags = Flag.QR | (opcode << 11) | (((buf[2] ?? 0) << 8) & Flag.RD) | ((buf[3] ?? 0) & Flag.CD) | (rcode & 15);
+  out[2] = flags >>> 8;
+  out[3] = flags & 255;
+  return out;
+}
