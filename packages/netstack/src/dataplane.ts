@@ -35,6 +35,15 @@ export interface VxlanOptions {
   readonly mac?: string | number;
 }
 
+/** Options of {@link Dataplane.send}. */
+export interface SendOptions {
+  /**
+   * Record the steps (default true). With false the trace has no steps and no
+   * text is built on the way: the outcome and final packet only, for speed.
+   */
+  readonly trace?: boolean;
+}
+
 /** Result of {@link Dataplane.exchange}: a request, the reply the receiver sends, and (TCP) the final ACK. */
 export interface Exchange {
   /** True when the reply came back to the sender with the addresses it expects (NAT undone). */
@@ -188,8 +197,8 @@ export class Dataplane {
    * where it ends. A source of `0.0.0.0`/`::` is replaced by the route's
    * source address, as `connect()` does.
    */
-  send(from: string, packet: Packet): Trace {
-    const w = new Walk(this);
+  send(from: string, packet: Packet, options: SendOptions = {}): Trace {
+    const w = new Walk(this, options.trace ?? true);
     const outcome = w.start(this.ns(from), packet);
     return { steps: w.steps, outcome, packet: w.last, sent: w.sent };
   }
@@ -201,8 +210,8 @@ export class Dataplane {
    * addresses the sender used (so NAT was undone). For TCP that is the
    * SYN / SYN-ACK / ACK handshake: `ok` means a real `connect()` would succeed.
    */
-  exchange(from: string, packet: Packet): Exchange {
-    const request = this.send(from, packet);
+  exchange(from: string, packet: Packet, options: SendOptions = {}): Exchange {
+    const request = this.send(from, packet, options);
     const o = request.outcome;
     if (o.kind !== "delivered" || (packet.proto !== "icmp" && o.socket === undefined)) {
       return { ok: false, request, reply: undefined, ack: undefined };
@@ -226,7 +235,7 @@ export class Dataplane {
         : rp.proto === "icmp"
           ? { ...base, icmpType: rp.family === 4 ? 0 : 129, icmpCode: 0 }
           : base;
-    const reply = this.send(o.ns, replyPacket);
+    const reply = this.send(o.ns, replyPacket, options);
     const s = request.sent;
     const back = reply.packet;
     const ok =
@@ -236,7 +245,7 @@ export class Dataplane {
       back.dst.equals(s.src) &&
       (s.proto === "icmp" || (back.sport === s.dport && back.dport === s.sport));
     if (!ok || s.proto !== "tcp") return { ok, request, reply, ack: undefined };
-    const ack = this.send(from, { ...s, tcp: { ack: true } });
+    const ack = this.send(from, { ...s, tcp: { ack: true } }, options);
     return { ok: ack.outcome.kind === "delivered", request, reply, ack };
   }
 
@@ -329,13 +338,16 @@ function natText(what: string, a: Addr, port: number, b: Addr, bport: number, ic
 /** One packet's journey: the steps, hop budget and the latest packet. */
 class Walk {
   readonly steps: TraceStep[] = [];
+  /** Record steps (false: outcome only, no strings built). */
+  readonly rec: boolean;
   last!: Packet;
   sent!: Packet;
   private hops = 0;
   private readonly dp: Dataplane;
 
-  constructor(dp: Dataplane) {
+  constructor(dp: Dataplane, rec: boolean) {
     this.dp = dp;
+    this.rec = rec;
   }
 
   private step(s: TraceStep): void {
@@ -344,11 +356,12 @@ class Walk {
 
   private drop(ns: string, dev: string | undefined, reason: DropReason, detail: string, p: Packet): Outcome {
     this.last = p;
-    this.step(
-      dev === undefined
-        ? { kind: "drop", ns, note: `${reason}: ${detail}` }
-        : { kind: "drop", ns, dev, note: `${reason}: ${detail}` },
-    );
+    if (this.rec)
+      this.step(
+        dev === undefined
+          ? { kind: "drop", ns, note: `${reason}: ${detail}` }
+          : { kind: "drop", ns, dev, note: `${reason}: ${detail}` },
+      );
     return dev === undefined ? { kind: "dropped", reason, ns, detail } : { kind: "dropped", reason, ns, dev, detail };
   }
 
@@ -363,7 +376,7 @@ class Walk {
       p = { ...p, src: rg.src };
     }
     this.sent = p;
-    this.step({ kind: "send", ns: ns.name, note: formatPacket(p) });
+    if (this.rec) this.step({ kind: "send", ns: ns.name, note: formatPacket(p) });
     return this.output(ns, p);
   }
 
@@ -394,7 +407,7 @@ class Walk {
       return this.routeError(ns, undefined, route, errno, p);
     }
     const dev = route.type === "local" ? ns.link("lo") : ns.link(route.dev ?? "lo");
-    this.step({ kind: "route", ns: ns.name, dev: dev.name, note: `${p.dst} -> ${formatRoute(route)}` });
+    if (this.rec) this.step({ kind: "route", ns: ns.name, dev: dev.name, note: `${p.dst} -> ${formatRoute(route)}` });
     return { route, dev, nexthop: route.via ?? p.dst };
   }
 
@@ -402,7 +415,7 @@ class Walk {
     let p = packet;
     let rt = this.outRoute(ns, p);
     if ("kind" in rt) return rt;
-    const ct = ns.conntrack.track(p);
+    const ct = ns.hooks.size > 0 ? ns.conntrack.track(p) : undefined;
     const out = this.runHooks(ns, "output", p, undefined, rt.dev.name, ct, false, rt);
     if ("kind" in out) return out;
     const rerouted = !out.packet.dst.equals(p.dst);
@@ -428,7 +441,7 @@ class Walk {
     const post = this.runHooks(ns, "postrouting", p, undefined, rt.dev.name, ct, false, rt);
     if ("kind" in post) return post;
     p = post.packet;
-    ns.conntrack.confirm(ct.entry);
+    if (ct) ns.conntrack.confirm(ct.entry);
     return this.xmit(ns, rt, p);
   }
 
@@ -501,7 +514,7 @@ class Walk {
         ...(r.rule !== undefined ? { rule: r.rule } : {}),
         ...(rewrite ? { rewrite } : {}),
       };
-      this.step(s);
+      if (this.rec) this.step(s);
       if (r.verdict === "drop" || r.verdict === "reject") {
         return this.drop(
           ns.name,
@@ -553,27 +566,29 @@ class Walk {
       const port = icmp ? p.dport : other.sport;
       if (p.dst.equals(other.src) && p.dport === port) return p;
       const what = ct.dir === "original" ? "DNAT" : "un-SNAT";
-      this.step({
-        kind: "nat",
-        ns: ns.name,
-        hook,
-        ...(owner ? { owner } : {}),
-        rewrite: natText("dst", p.dst, p.dport, other.src, port, icmp),
-        note: `${what} (conntrack #${e.id})`,
-      });
+      if (this.rec)
+        this.step({
+          kind: "nat",
+          ns: ns.name,
+          hook,
+          ...(owner ? { owner } : {}),
+          rewrite: natText("dst", p.dst, p.dport, other.src, port, icmp),
+          note: `${what} (conntrack #${e.id})`,
+        });
       return { ...p, dst: other.src, dport: port };
     }
     const port = icmp ? p.sport : other.dport;
     if (p.src.equals(other.dst) && p.sport === port) return p;
     const what = ct.dir === "original" ? "SNAT" : "un-DNAT";
-    this.step({
-      kind: "nat",
-      ns: ns.name,
-      hook,
-      ...(owner ? { owner } : {}),
-      rewrite: natText("src", p.src, p.sport, other.dst, port, icmp),
-      note: `${what} (conntrack #${e.id})`,
-    });
+    if (this.rec)
+      this.step({
+        kind: "nat",
+        ns: ns.name,
+        hook,
+        ...(owner ? { owner } : {}),
+        rewrite: natText("src", p.src, p.sport, other.dst, port, icmp),
+        note: `${what} (conntrack #${e.id})`,
+      });
     return { ...p, src: other.dst, sport: port };
   }
 
@@ -586,16 +601,17 @@ class Walk {
       if (p.df)
         return this.drop(ns.name, dev.name, "mtu-exceeded", `${p.size} B > mtu ${dev.mtu} with DF (EMSGSIZE)`, p);
       // IP fragmentation: the trace follows the first fragment (the receiver reassembles).
-      this.step({
-        kind: "mtu",
-        ns: ns.name,
-        dev: dev.name,
-        note: `${p.size} B > mtu ${dev.mtu}: fragmented into ${Math.ceil(p.size / dev.mtu)}, following the first`,
-      });
+      if (this.rec)
+        this.step({
+          kind: "mtu",
+          ns: ns.name,
+          dev: dev.name,
+          note: `${p.size} B > mtu ${dev.mtu}: fragmented into ${Math.ceil(p.size / dev.mtu)}, following the first`,
+        });
       p = { ...p, size: dev.mtu };
     }
     if (dev.kind === "loopback") {
-      this.step({ kind: "xmit", ns: ns.name, dev: dev.name, note: "loopback" });
+      if (this.rec) this.step({ kind: "xmit", ns: ns.name, dev: dev.name, note: "loopback" });
       return this.receive(ns, dev, p);
     }
     if (dev.kind === "dummy")
@@ -606,8 +622,9 @@ class Walk {
     if (mac === undefined) {
       return this.drop(ns.name, dev.name, "neighbour-failed", `no ARP/ND answer for ${rt.nexthop} on ${dev.name}`, p);
     }
-    this.step({ kind: "neigh", ns: ns.name, dev: dev.name, note: `${rt.nexthop} is at ${formatMac(mac)}` });
-    this.step({ kind: "xmit", ns: ns.name, dev: dev.name, note: formatPacket(p) });
+    if (this.rec)
+      this.step({ kind: "neigh", ns: ns.name, dev: dev.name, note: `${rt.nexthop} is at ${formatMac(mac)}` });
+    if (this.rec) this.step({ kind: "xmit", ns: ns.name, dev: dev.name, note: formatPacket(p) });
     return this.l2Out(dev, { src: dev.mac, dst: mac, packet: p });
   }
 
@@ -653,12 +670,13 @@ class Walk {
     }
     if (!br.up) return this.drop(br.ns, br.name, "link-down", `bridge ${br.name} is down`, frame.packet);
     if (frame.dst === br.mac) {
-      this.step({
-        kind: "bridge",
-        ns: br.ns,
-        dev: br.name,
-        note: `from port ${port.name}: frame for the bridge itself, up the stack`,
-      });
+      if (this.rec)
+        this.step({
+          kind: "bridge",
+          ns: br.ns,
+          dev: br.name,
+          note: `from port ${port.name}: frame for the bridge itself, up the stack`,
+        });
       return this.receive(this.dp.ns(br.ns), br, frame.packet);
     }
     return this.bridgeForward(br, port, frame);
@@ -698,15 +716,17 @@ class Walk {
           f.packet,
         );
       }
-      this.step({
-        kind: "bridge",
-        ns: br.ns,
-        dev: br.name,
-        note: `${from}: FDB ${formatMac(f.dst)} -> port ${out.name}${out === inPort ? " (hairpin)" : ""}`,
-      });
+      if (this.rec)
+        this.step({
+          kind: "bridge",
+          ns: br.ns,
+          dev: br.name,
+          note: `${from}: FDB ${formatMac(f.dst)} -> port ${out.name}${out === inPort ? " (hairpin)" : ""}`,
+        });
       return this.portOut(out, f);
     }
-    this.step({ kind: "bridge", ns: br.ns, dev: br.name, note: `${from}: ${formatMac(f.dst)} unknown, flood` });
+    if (this.rec)
+      this.step({ kind: "bridge", ns: br.ns, dev: br.name, note: `${from}: ${formatMac(f.dst)} unknown, flood` });
     const mark = this.steps.length;
     let last: Outcome | undefined;
     for (const q of br.ports) {
@@ -735,7 +755,7 @@ class Walk {
       frame.packet.family === 4 ? "net.bridge.bridge-nf-call-iptables" : "net.bridge.bridge-nf-call-ip6tables";
     if (ns.sysctl(key) === 0 || ns.hooks.size === 0) return frame;
     let p = frame.packet;
-    const ct = ns.conntrack.track(p);
+    const ct = ns.hooks.size > 0 ? ns.conntrack.track(p) : undefined;
     const pre = this.runHooks(ns, "prerouting", p, br.name, undefined, ct, true, undefined);
     if ("kind" in pre) return pre;
     let dstMac = frame.dst;
@@ -756,7 +776,7 @@ class Walk {
     if ("kind" in fwd) return fwd;
     const post = this.runHooks(ns, "postrouting", fwd.packet, undefined, br.name, ct, true, undefined);
     if ("kind" in post) return post;
-    ns.conntrack.confirm(ct.entry);
+    if (ct) ns.conntrack.confirm(ct.entry);
     return { src: frame.src, dst: dstMac, packet: post.packet };
   }
 
@@ -770,7 +790,7 @@ class Walk {
         frame.packet,
       );
     }
-    this.step({ kind: "xmit", ns: q.ns, dev: q.name, note: `bridge port ${q.name}` });
+    if (this.rec) this.step({ kind: "xmit", ns: q.ns, dev: q.name, note: `bridge port ${q.name}` });
     if (q.kind === "vxlan") return this.vxlanXmit(q, frame);
     return this.l2Out(q, frame);
   }
@@ -810,14 +830,15 @@ class Walk {
         ttl: 64,
         encap: { kind: "vxlan", vni: cfg.vni, srcMac: frame.src, dstMac: frame.dst, packet: inner },
       };
-      this.step({
-        kind: "encap",
-        ns: vx.ns,
-        dev: vx.name,
-        note:
-          `vxlan vni ${cfg.vni} to VTEP ${remote}:${cfg.dstport} from ${src}; inner ${inner.size} B (mtu ${vx.mtu}) + ${overhead} B ` +
-          `(outer IPv${remote.family} ${remote.family === 4 ? 20 : 40} + UDP 8 + VXLAN 8 + inner Ethernet 14) = outer ${outer.size} B`,
-      });
+      if (this.rec)
+        this.step({
+          kind: "encap",
+          ns: vx.ns,
+          dev: vx.name,
+          note:
+            `vxlan vni ${cfg.vni} to VTEP ${remote}:${cfg.dstport} from ${src}; inner ${inner.size} B (mtu ${vx.mtu}) + ${overhead} B ` +
+            `(outer IPv${remote.family} ${remote.family === 4 ? 20 : 40} + UDP 8 + VXLAN 8 + inner Ethernet 14) = outer ${outer.size} B`,
+        });
       res = this.output(ns, outer);
       if (remotes.length === 1 || res.kind === "delivered") return res;
       this.steps.length = mark;
@@ -830,7 +851,7 @@ class Walk {
     this.last = p;
     if (++this.hops > this.dp.maxHops)
       return this.drop(ns.name, dev.name, "loop", `more than ${this.dp.maxHops} hops`, p);
-    this.step({ kind: "recv", ns: ns.name, dev: dev.name, note: formatPacket(p) });
+    if (this.rec) this.step({ kind: "recv", ns: ns.name, dev: dev.name, note: formatPacket(p) });
     const lo = dev.kind === "loopback";
     if (
       !lo &&
@@ -846,7 +867,7 @@ class Walk {
         p,
       );
     }
-    const ct = ns.conntrack.track(p);
+    const ct = ns.hooks.size > 0 ? ns.conntrack.track(p) : undefined;
     const pre = this.runHooks(ns, "prerouting", p, dev.name, undefined, ct, false, undefined);
     if ("kind" in pre) return pre;
     p = pre.packet;
@@ -854,7 +875,7 @@ class Walk {
   }
 
   /** After prerouting: local delivery, forwarding or a drop, as ip_route_input decides. */
-  private routeInput(ns: NetNamespace, dev: Link, packet: Packet, ct: CtMatch): Outcome {
+  private routeInput(ns: NetNamespace, dev: Link, packet: Packet, ct: CtMatch | undefined): Outcome {
     let p = packet;
     const lo = dev.kind === "loopback";
     const route = ns.fib.lookup(p.dst, (r) => ns.routeAlive(r));
@@ -873,11 +894,12 @@ class Walk {
         const bad = this.checkSource(ns, dev, p);
         if (bad) return bad;
       }
-      this.step({ kind: "route", ns: ns.name, dev: dev.name, note: `${p.dst} is local (${formatRoute(route)})` });
+      if (this.rec)
+        this.step({ kind: "route", ns: ns.name, dev: dev.name, note: `${p.dst} is local (${formatRoute(route)})` });
       const inp = this.runHooks(ns, "input", p, dev.name, undefined, ct, false, undefined);
       if ("kind" in inp) return inp;
       p = inp.packet;
-      ns.conntrack.confirm(ct.entry);
+      if (ct) ns.conntrack.confirm(ct.entry);
       return this.localDeliver(ns, dev, p);
     }
     if (ns.sysctl(p.family === 4 ? "net.ipv4.ip_forward" : "net.ipv6.conf.all.forwarding") === 0) {
@@ -886,7 +908,8 @@ class Walk {
     const bad = this.checkSource(ns, dev, p);
     if (bad) return bad;
     const outDev = ns.link(route.dev ?? "lo");
-    this.step({ kind: "route", ns: ns.name, dev: outDev.name, note: `forward ${p.dst} -> ${formatRoute(route)}` });
+    if (this.rec)
+      this.step({ kind: "route", ns: ns.name, dev: outDev.name, note: `forward ${p.dst} -> ${formatRoute(route)}` });
     if (p.ttl <= 1) return this.drop(ns.name, dev.name, "ttl-exceeded", `ttl ${p.ttl} at ${ns.name}`, p);
     p = { ...p, ttl: p.ttl - 1 };
     if (p.size > outDev.mtu && p.df) {
@@ -904,7 +927,7 @@ class Walk {
     const post = this.runHooks(ns, "postrouting", fwd.packet, undefined, outDev.name, ct, false, rt);
     if ("kind" in post) return post;
     p = post.packet;
-    ns.conntrack.confirm(ct.entry);
+    if (ct) ns.conntrack.confirm(ct.entry);
     return this.xmit(ns, rt, p);
   }
 
@@ -952,16 +975,17 @@ class Walk {
       }
     }
     const socket = p.proto === "icmp" ? undefined : ns.socketFor(p.proto, p.dst, p.dport);
-    this.step({
-      kind: "deliver",
-      ns: ns.name,
-      dev: dev.name,
-      note: socket
-        ? `socket ${socket.proto}/${socket.port}`
-        : p.proto === "icmp"
-          ? "icmp to the host"
-          : "no listening socket",
-    });
+    if (this.rec)
+      this.step({
+        kind: "deliver",
+        ns: ns.name,
+        dev: dev.name,
+        note: socket
+          ? `socket ${socket.proto}/${socket.port}`
+          : p.proto === "icmp"
+            ? "icmp to the host"
+            : "no listening socket",
+      });
     return { kind: "delivered", ns: ns.name, dev: dev.name, socket };
   }
 
@@ -973,12 +997,13 @@ class Walk {
       const cur = vx.vtepFdb.get(enc.srcMac);
       if (!cur?.some((a) => a.equals(p.src))) vx.vtepFdb.set(enc.srcMac, [p.src]);
     }
-    this.step({
-      kind: "decap",
-      ns: ns.name,
-      dev: vx.name,
-      note: `vxlan vni ${enc.vni} from VTEP ${p.src}: inner ${enc.packet.size} B, ${formatMac(enc.srcMac)} > ${formatMac(enc.dstMac)}`,
-    });
+    if (this.rec)
+      this.step({
+        kind: "decap",
+        ns: ns.name,
+        dev: vx.name,
+        note: `vxlan vni ${enc.vni} from VTEP ${p.src}: inner ${enc.packet.size} B, ${formatMac(enc.srcMac)} > ${formatMac(enc.dstMac)}`,
+      });
     return this.l2In(vx, { src: enc.srcMac, dst: enc.dstMac, packet: enc.packet });
   }
 }

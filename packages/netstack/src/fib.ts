@@ -116,8 +116,19 @@ function always(): boolean {
   return true;
 }
 
+const routeText = new WeakMap<Route, string>();
+
 /** `ip route show` text of one route (without the table for `main`). */
 export function formatRoute(r: Route): string {
+  let text = routeText.get(r);
+  if (text === undefined) {
+    text = routeToText(r);
+    routeText.set(r, text);
+  }
+  return text;
+}
+
+function routeToText(r: Route): string {
   const parts: string[] = [];
   if (r.type !== "unicast") parts.push(r.type);
   const bits = r.dst.addr.bits;

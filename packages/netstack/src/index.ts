@@ -24,7 +24,7 @@ export type { Family, ParseOptions } from "./addr.js";
 export { Addr, AddrError, formatIPv4, formatIPv6, parseIPv4 } from "./addr.js";
 export type { Clock, CtMatch, CtState, CtTuple, TcpCtState } from "./conntrack.js";
 export { Conntrack, ConntrackEntry, CT_TIMEOUTS, formatEntry, ManualClock } from "./conntrack.js";
-export type { DataplaneOptions, Exchange, VxlanOptions } from "./dataplane.js";
+export type { DataplaneOptions, Exchange, SendOptions, VxlanOptions } from "./dataplane.js";
 export { Dataplane, seededRandom } from "./dataplane.js";
 export type { Route, RouteProto, RouteScope, RouteType, TableName } from "./fib.js";
 export { Fib, formatRoute } from "./fib.js";

@@ -92,6 +92,13 @@ export const SYSCTL_DEFAULTS: Readonly<Record<string, number>> = {
   "net.bridge.bridge-nf-call-ip6tables": 1,
 };
 
+interface DevConf {
+  readonly allRp: number;
+  readonly rp: number;
+  readonly localnet: boolean;
+  readonly acceptLocal: boolean;
+}
+
 const PER_DEV = ["rp_filter", "route_localnet", "accept_local"] as const;
 
 const LOOPBACK_V4 = Prefix.parse("127.0.0.0/8");
@@ -128,6 +135,7 @@ export class NetNamespace {
   readonly sockets: Socket[] = [];
   private readonly linkMap = new Map<string, Link>();
   private readonly sysctls = new Map<string, number>(Object.entries(SYSCTL_DEFAULTS));
+  private readonly confCache = new Map<string, DevConf>();
   /** Static neighbours: device -> address key -> MAC. */
   private readonly neigh = new Map<string, Map<number | string, number>>();
   private ifindex = 0;
@@ -176,6 +184,7 @@ export class NetNamespace {
     const mtu = opts.mtu ?? (kind === "vxlan" ? 1450 : kind === "loopback" ? 65536 : 1500);
     const link = new Link(this.name, name, kind, ++this.ifindex, mac, mtu);
     this.linkMap.set(name, link);
+    this.confCache.clear();
     for (const k of PER_DEV) {
       this.sysctls.set(`net.ipv4.conf.${name}.${k}`, this.sysctls.get(`net.ipv4.conf.default.${k}`) ?? 0);
     }
@@ -503,6 +512,7 @@ export class NetNamespace {
   setSysctl(name: string, value: number): void {
     if (!this.sysctls.has(name)) throw new NetstackError("ENOENT", `${this.name}: unknown sysctl ${name}`);
     this.sysctls.set(name, value);
+    this.confCache.clear();
     if (name === "net.ipv4.ip_forward") this.sysctls.set("net.ipv4.conf.all.forwarding", value);
   }
 
@@ -522,18 +532,29 @@ export class NetNamespace {
 
   /** Effective `rp_filter` of a device: max(all, dev). */
   rpFilter(dev: string): number {
-    return Math.max(
-      this.sysctls.get("net.ipv4.conf.all.rp_filter") ?? 0,
-      this.sysctls.get(`net.ipv4.conf.${dev}.rp_filter`) ?? 0,
-    );
+    const c = this.devConf(dev);
+    return Math.max(c.allRp, c.rp);
   }
 
   /** Effective boolean of an OR-ed per-device sysctl (`route_localnet`, `accept_local`). */
   devFlag(dev: string, key: "route_localnet" | "accept_local"): boolean {
-    return (
-      (this.sysctls.get(`net.ipv4.conf.all.${key}`) ?? 0) !== 0 ||
-      (this.sysctls.get(`net.ipv4.conf.${dev}.${key}`) ?? 0) !== 0
-    );
+    const c = this.devConf(dev);
+    return key === "route_localnet" ? c.localnet : c.acceptLocal;
+  }
+
+  private devConf(dev: string): DevConf {
+    let c = this.confCache.get(dev);
+    if (!c) {
+      const get = (k: string): number => this.sysctls.get(k) ?? 0;
+      c = {
+        allRp: get("net.ipv4.conf.all.rp_filter"),
+        rp: get(`net.ipv4.conf.${dev}.rp_filter`),
+        localnet: get("net.ipv4.conf.all.route_localnet") !== 0 || get(`net.ipv4.conf.${dev}.route_localnet`) !== 0,
+        acceptLocal: get("net.ipv4.conf.all.accept_local") !== 0 || get(`net.ipv4.conf.${dev}.accept_local`) !== 0,
+      };
+      this.confCache.set(dev, c);
+    }
+    return c;
   }
 
   /** Register a netfilter hook function; returns a function that removes it. */

@@ -182,15 +182,13 @@ export function parseMac(text: string): number {
   return v;
 }
 
+const HEX2 = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
 /** Format a 48-bit number as `aa:bb:cc:dd:ee:ff`. */
 export function formatMac(mac: number): string {
-  const out: string[] = [];
-  let v = mac;
-  for (let i = 0; i < 6; i++) {
-    out.unshift((v % 256).toString(16).padStart(2, "0"));
-    v = Math.floor(v / 256);
-  }
-  return out.join(":");
+  const hi = Math.floor(mac / 0x100000000);
+  const lo = mac >>> 0;
+  return `${HEX2[(hi >>> 8) & 255]}:${HEX2[hi & 255]}:${HEX2[lo >>> 24]}:${HEX2[(lo >>> 16) & 255]}:${HEX2[(lo >>> 8) & 255]}:${HEX2[lo & 255]}`;
 }
 
 /** The broadcast MAC `ff:ff:ff:ff:ff:ff` as a number. */
