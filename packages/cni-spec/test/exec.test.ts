@@ -158,3 +158,24 @@ describe("executableExec through CniRuntime", () => {
     expect(g.msg).toMatch(/error parsing its diagnostic message/);
   });
 });
+
+describe.skipIf(!existsSync("/usr/lib/cni/bridge"))("VERSION of Debian's reference plugins", () => {
+  it("getVersionInfo reads them; validateNetworkList refuses a 1.1.0 list they do not support", async () => {
+    const rt = new CniRuntime({ exec: executableExec(), path: ["/usr/lib/cni"], cacheDir: join(root, "cache-v") });
+    const info = await rt.getVersionInfo("bridge");
+    expect(info.supportedVersions).toContain("1.0.0");
+    expect(info.supportedVersions).not.toContain("1.1.0");
+    const l11 = parseNetConfList(
+      JSON.stringify({ cniVersion: "1.1.0", name: "n", plugins: [{ type: "bridge" }, { type: "portmap" }] }),
+    );
+    await expect(rt.validateNetworkList(l11)).rejects.toMatchObject({ code: 1, field: "plugins[0]" });
+    const l10 = parseNetConfList(
+      JSON.stringify({
+        cniVersion: "1.0.0",
+        name: "n",
+        plugins: [{ type: "bridge" }, { type: "portmap", capabilities: { portMappings: true } }],
+      }),
+    );
+    expect(await rt.validateNetworkList(l10)).toEqual(["portMappings"]);
+  });
+});

@@ -290,3 +290,31 @@ describe("CniRuntime with in-process plugins", () => {
     expect(log).toEqual([]);
   });
 });
+
+describe("result cache compatibility", () => {
+  it("reads an old-style cache file that is a bare result, and libcni's cniCacheV1 files", async () => {
+    const fs = memoryCacheFs();
+    const rt = new CniRuntime({ exec: inProcessExec({}), fs, cacheDir: "/c" });
+    const l = parseNetConfList(JSON.stringify({ cniVersion: "1.0.0", name: "n", plugins: [{ type: "x" }] }));
+    const att = { containerId: "c", netns: "/ns", ifName: "eth0" };
+    fs.files.set(
+      "/c/results/n-c-eth0",
+      JSON.stringify({ cniVersion: "0.4.0", ips: [{ version: "4", address: "10.0.0.2/24" }] }),
+    );
+    expect(await rt.getCachedResult(l, att)).toEqual({ cniVersion: "1.0.0", ips: [{ address: "10.0.0.2/24" }] });
+    fs.files.set(
+      "/c/results/n-c-eth0",
+      JSON.stringify({
+        kind: "cniCacheV1",
+        containerId: "c",
+        config: Buffer.from("{}").toString("base64"),
+        ifName: "eth0",
+        networkName: "n",
+        result: { cniVersion: "1.0.0", ips: [{ address: "10.0.0.3/24" }] },
+      }),
+    );
+    expect(await rt.getCachedResult(l, att)).toEqual({ cniVersion: "1.0.0", ips: [{ address: "10.0.0.3/24" }] });
+    expect((await rt.getCachedAttachments("c")).map((a) => a.networkName)).toEqual(["n"]);
+    expect(await rt.getCachedAttachments("other")).toEqual([]);
+  });
+});

@@ -172,3 +172,49 @@ describe("runPlugin", () => {
     expect(errOf(out).code).toBe(4);
   });
 });
+
+describe("dispatch never fails without the protocol's answer (property)", () => {
+  it("any env and stdin give exit 0, or exit 1 with one error JSON object with a known code", async () => {
+    const { default: fc } = await import("fast-check");
+    const known = new Set([1, 2, 3, 4, 5, 6, 7, 11, 999]);
+    const envValue = fc.oneof(
+      fc.constant(""),
+      fc.string({ maxLength: 20 }),
+      fc.constantFrom("ctr1", "eth0", "/p", "a b"),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record(
+          {
+            CNI_COMMAND: fc.oneof(
+              fc.constantFrom("ADD", "DEL", "CHECK", "VERSION", "GC", "STATUS", "add", ""),
+              fc.string({ maxLength: 8 }),
+            ),
+            CNI_CONTAINERID: envValue,
+            CNI_NETNS: envValue,
+            CNI_IFNAME: envValue,
+            CNI_PATH: envValue,
+            CNI_ARGS: envValue,
+          },
+          { requiredKeys: [] },
+        ),
+        fc.oneof(
+          fc.string({ maxLength: 40 }),
+          fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v)),
+          fc.constantFrom("0.1.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0", "9", "x.y").map((v) => conf(v)),
+        ),
+        async (env, stdin) => {
+          const out = await dispatch(plugin, "about", env, stdin);
+          expect([0, 1]).toContain(out.exitCode);
+          if (out.exitCode === 1) {
+            const e = errOf(out.stdout);
+            expect(known.has(e.code)).toBe(true);
+            expect(typeof e.msg).toBe("string");
+            expect(out.stdout).not.toMatch(/\n\s+at /);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
