@@ -12,6 +12,7 @@ import {
   LABEL_MANAGED_BY,
   LABEL_SERVICE_NAME,
 } from "./endpoint-slices.js";
+import { jsonEqual } from "./internal/json.js";
 import { LabelIndex } from "./label-index.js";
 import type {
   AdminNetworkPolicy,
@@ -130,6 +131,8 @@ export class ClusterState {
   /** namespace -> service name -> slice names labelled with it */
   private readonly slicesByService = new Map<string, Map<string, Set<string>>>();
   private readonly namespaceLabels = new LabelIndex<string>();
+  /** While batching (applyAll), services to reconcile at the end. */
+  private pending: Set<string> | undefined;
 
   constructor(options: ClusterStateOptions = {}) {
     this.options = options;
@@ -143,7 +146,11 @@ export class ClusterState {
     return ev;
   }
 
-  /** Apply many objects in order. Returns the events that happened (including controller-written slices). */
+  /**
+   * Apply many objects in order, as one batch: the EndpointSlice controller runs
+   * once per affected service at the end (as the real controller coalesces syncs),
+   * so slice events follow the object events. Returns every event that happened.
+   */
   applyAll(objects: Iterable<KubeObject>): ChangeEvent[] {
     const events: ChangeEvent[] = [];
     const collect: ChangeListener = (e) => {
@@ -151,9 +158,16 @@ export class ClusterState {
     };
     const entry = { fn: collect, kinds: undefined };
     this.listeners.add(entry);
+    const outer = this.pending;
+    const pending = outer ?? new Set<string>();
+    this.pending = pending;
     try {
       for (const o of objects) this.apply(o);
     } finally {
+      if (outer === undefined) {
+        this.pending = undefined;
+        for (const key of [...pending].sort()) this.reconcileKey(key);
+      }
       this.listeners.delete(entry);
     }
     return events;
@@ -268,7 +282,7 @@ export class ClusterState {
       byNs.set(ns, m);
     }
     const old = m.get(name);
-    if (old !== undefined && JSON.stringify(old) === JSON.stringify(obj)) return undefined;
+    if (old !== undefined && jsonEqual(old, obj)) return undefined;
     m.set(name, obj);
     if (old !== undefined) this.unindex(old, ns, name);
     this.index(obj, ns, name);
@@ -401,10 +415,16 @@ export class ClusterState {
       default:
         return;
     }
-    for (const key of [...affected].sort()) {
-      const i = key.indexOf("/");
-      this.reconcileService(key.slice(0, i), key.slice(i + 1));
+    if (this.pending !== undefined) {
+      for (const key of affected) this.pending.add(key);
+      return;
     }
+    for (const key of [...affected].sort()) this.reconcileKey(key);
+  }
+
+  private reconcileKey(key: string): void {
+    const i = key.indexOf("/");
+    this.reconcileService(key.slice(0, i), key.slice(i + 1));
   }
 
   /** Make the controller-managed slices of one service match what the controller would write. */

@@ -4,6 +4,7 @@
  * re-derive a default. Every function is pure: it returns a new object and is
  * idempotent (`f(f(x))` deep-equals `f(x)`).
  */
+import { cloneJson } from "./internal/json.js";
 import type {
   AdminNetworkPolicy,
   BaselineAdminNetworkPolicy,
@@ -37,7 +38,7 @@ export const DEFAULT_CLIENT_IP_TIMEOUT_SECONDS = 10800;
 export const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
 
 function clone<T>(v: T): T {
-  return structuredClone(v);
+  return cloneJson(v);
 }
 
 /** The array at `v`, or [] when it is absent or malformed (validation reports the latter). */
