@@ -38,8 +38,8 @@ const CONF = {
   },
 };
 
-function call(env: Record<string, string>, stdin: string): { rc: number; out: string; err: string } {
-  const r = spawnSync(bin, [], {
+function call(env: Record<string, string>, stdin: string, exe = bin): { rc: number; out: string; err: string } {
+  const r = spawnSync(exe, [], {
     env: { PATH: "/usr/bin:/bin", ...env },
     input: stdin,
     encoding: "utf8",
@@ -183,5 +183,24 @@ describe.skipIf(!haveOracle)("through cni-oracle.sh against the reference static
     };
     expect(ours.map(norm)).toEqual(theirs.map(norm));
     expect(ours.map((r) => r.rc)).toEqual([0, 0, 0, 0, 0, 0, 1, 0, 0]);
+  });
+
+  it("answers bad input with the same exit status and error code as the reference plugin", () => {
+    const probes: [string, Record<string, string>, string][] = [
+      ["missing CNI_COMMAND", { ...ENV }, JSON.stringify(CONF)],
+      ["unknown command", { CNI_COMMAND: "FOO", ...ENV }, JSON.stringify(CONF)],
+      ["invalid JSON", { CNI_COMMAND: "ADD", ...ENV }, "not json"],
+      ["unsupported version", { CNI_COMMAND: "ADD", ...ENV }, JSON.stringify({ ...CONF, cniVersion: "9.9.9" })],
+      ["missing env", { CNI_COMMAND: "DEL" }, JSON.stringify(CONF)],
+      ["missing name", { CNI_COMMAND: "ADD", ...ENV }, '{"cniVersion":"1.0.0"}'],
+      ["bad container id", { CNI_COMMAND: "ADD", ...ENV, CNI_CONTAINERID: "a b" }, JSON.stringify(CONF)],
+      ["CHECK on 0.3.1", { CNI_COMMAND: "CHECK", ...ENV }, JSON.stringify({ ...CONF, cniVersion: "0.3.1" })],
+    ];
+    const codeOf = (r: { rc: number; out: string }): unknown => (r.rc === 0 ? "ok" : json(r.out).code);
+    for (const [label, env, stdin] of probes) {
+      const ours = call(env, stdin);
+      const theirs = call(env, stdin, REAL_STATIC);
+      expect([ours.rc, codeOf(ours)], label).toEqual([theirs.rc, codeOf(theirs)]);
+    }
   });
 });
