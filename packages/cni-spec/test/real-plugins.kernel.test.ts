@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const REAL = "/usr/lib/cni";
 const havePlugins = ["bridge", "host-local", "portmap"].every((p) => existsSync(join(REAL, p)));
 
-describe.skipIf(!isRoot || !havePlugins)("real bridge + host-local + portmap through knet cni", () => {
+describe.skipIf(!isRoot || !havePlugins)("real bridge + host-local + portmap through CniRuntime", () => {
   let host: Netns | undefined;
   let ctr: Netns | undefined;
   let work = "";
