@@ -71,8 +71,10 @@ function familyOf(ip: string): IPFamily {
  * policy Cluster for NodePort/LoadBalancer; internalTrafficPolicy Cluster for
  * non-ExternalName types; allocateLoadBalancerNodePorts true for LoadBalancer;
  * clusterIPs from clusterIP; ipFamilyPolicy and ipFamilies as the registry
- * infers them (headless without selector: RequireDualStack over the cluster's
- * families; otherwise SingleStack, or RequireDualStack with two clusterIPs);
+ * infers them on create (headless without selector: RequireDualStack and both
+ * families, even on a single-stack cluster; otherwise SingleStack, families from
+ * the clusterIPs or the cluster's primary family, plus the secondary one for a
+ * dual-stack policy on a dual-stack cluster);
  * namespace `default`. No ClusterIP or NodePort is allocated here (that is ipam's
  * job).
  */
@@ -112,35 +114,36 @@ export function defaultService(service: Service, options: DefaultingOptions = {}
   if (spec.type === "ExternalName") return s;
 
   // clusterIPs mirrors clusterIP (the API server fills one from the other).
-  if (spec.clusterIP && (spec.clusterIPs === undefined || spec.clusterIPs.length === 0)) {
+  if (spec.clusterIP && list(spec.clusterIPs).length === 0) {
     spec.clusterIPs = [spec.clusterIP];
   } else if (!spec.clusterIP && spec.clusterIPs?.[0]) {
     spec.clusterIP = spec.clusterIPs[0];
   }
   const clusterFamilies = options.serviceIPFamilies ?? ["IPv4"];
   const primary = clusterFamilies[0] ?? "IPv4";
-  const families = spec.ipFamilies ?? [];
-  const ips = spec.clusterIPs ?? [];
+  const families = list(spec.ipFamilies);
+  const ips = list(spec.clusterIPs);
   for (let i = 0; i < ips.length; i++) {
     const ip = ips[i] as string;
     if (ip === "None") break;
     if (i >= families.length) families.push(familyOf(ip));
   }
-  const headless = ips[0] === "None";
-  const selectorless = spec.selector === undefined || Object.keys(spec.selector).length === 0;
+  const headless = spec.clusterIP === "None";
+  const selectorless = !isObject(spec.selector) || Object.keys(spec.selector).length === 0;
+  // Create-time inference (registry allocator): headless + selectorless is dual-stack,
+  // everything else SingleStack unless the user asked otherwise.
+  spec.ipFamilyPolicy ??= headless && selectorless ? "RequireDualStack" : "SingleStack";
   if (headless && selectorless) {
-    spec.ipFamilyPolicy ??= "RequireDualStack";
-    if (families.length === 0) families.push(...clusterFamilies);
+    if (families.length === 0) families.push(primary);
+    // Allowed even on a single-stack cluster: the endpoints may be of either family.
+    if (families.length < 2 && spec.ipFamilyPolicy !== "SingleStack")
+      families.push(families[0] === "IPv6" ? "IPv4" : "IPv6");
     spec.ipFamilies = families;
     return s;
   }
-  if (spec.ipFamilyPolicy === undefined) {
-    spec.ipFamilyPolicy = ips.length === 2 || families.length === 2 ? "RequireDualStack" : "SingleStack";
-  }
   if (families.length === 0) families.push(primary);
   if (spec.ipFamilyPolicy !== "SingleStack" && families.length === 1 && clusterFamilies.length === 2) {
-    const other = clusterFamilies.find((f) => f !== families[0]);
-    if (other !== undefined) families.push(other);
+    families.push(families[0] === "IPv6" ? "IPv4" : "IPv6");
   }
   spec.ipFamilies = families;
   return s;

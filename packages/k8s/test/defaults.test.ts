@@ -6,6 +6,7 @@ import {
   defaultService,
   type KubeObject,
   type Service,
+  validateService,
 } from "@knet/k8s";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -33,6 +34,7 @@ describe("defaultService", () => {
         spec: {
           type: "NodePort",
           sessionAffinity: "ClientIP",
+          ipFamilyPolicy: "RequireDualStack",
           clusterIPs: ["fd00::10", "10.96.0.10"],
           ports: [{ port: 53, protocol: "UDP", targetPort: "dns" }],
         },
@@ -45,12 +47,27 @@ describe("defaultService", () => {
     expect(s.spec?.ipFamilies).toEqual(["IPv6", "IPv4"]);
     expect(s.spec?.ipFamilyPolicy).toBe("RequireDualStack");
     expect(s.spec?.ports?.[0]?.targetPort).toBe("dns");
+    // PreferDualStack picks up the cluster's secondary family.
+    const p = defaultService(
+      { spec: { ipFamilyPolicy: "PreferDualStack", ports: [{ port: 80 }] } },
+      { serviceIPFamilies: ["IPv4", "IPv6"] },
+    );
+    expect(p.spec?.ipFamilies).toEqual(["IPv4", "IPv6"]);
+    // Without a policy the registry infers SingleStack even for two IPs (validation then rejects it).
+    const two = defaultService({
+      metadata: { name: "two" },
+      spec: { clusterIPs: ["10.96.0.10", "fd00::10"], ports: [{ port: 80 }] },
+    });
+    expect(two.spec?.ipFamilyPolicy).toBe("SingleStack");
+    expect(validateService(two).map((x) => x.field)).toEqual(["spec.ipFamilyPolicy"]);
   });
 
   it("gives headless selector-less services every cluster family; ExternalName none", () => {
     const h = defaultService({ spec: { clusterIP: "None" } }, { serviceIPFamilies: ["IPv6", "IPv4"] });
     expect(h.spec?.ipFamilyPolicy).toBe("RequireDualStack");
     expect(h.spec?.ipFamilies).toEqual(["IPv6", "IPv4"]);
+    // Both families even on a single-stack cluster (the registry's special case).
+    expect(defaultService({ spec: { clusterIP: "None" } }).spec?.ipFamilies).toEqual(["IPv4", "IPv6"]);
     expect(h.spec?.clusterIPs).toEqual(["None"]);
     const hs = defaultService({ spec: { clusterIP: "None", selector: { app: "db" } } });
     expect(hs.spec?.ipFamilyPolicy).toBe("SingleStack");

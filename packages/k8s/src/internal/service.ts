@@ -180,7 +180,7 @@ export function validateServiceObject(svc: Record<string, unknown>, options: Val
       p.invalid(
         "spec.ipFamilyPolicy",
         policy,
-        "must be 'RequireDualStack' or 'PreferDualStack' when multiple IP families are specified",
+        `must be 'RequireDualStack' or 'PreferDualStack' when multiple ${families.length > 1 ? "cluster IPs" : "IP families"} are specified`,
       );
     families.forEach((fam, i) => {
       const want = fams[i];
