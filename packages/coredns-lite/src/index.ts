@@ -47,6 +47,17 @@ export type { KubernetesOptions, PodMode } from "./plugins/kubernetes/options.js
 export { roundRobin } from "./plugins/loadbalance/setup.js";
 export { Counter, Gauge, Histogram, MetricsRegistry } from "./plugins/metrics/registry.js";
 export { plugins } from "./plugins.js";
+export type { CandidateOutcome, ResolverFlavour, WalkResult } from "./pod/expand-query.js";
+export { expandQuery, ndotsOf, walkSearch } from "./pod/expand-query.js";
+export type { ClusterDnsConfig, PodResolvConf, ResolvConf, ResolvOption } from "./pod/resolv-conf.js";
+export {
+  fitSearchLimits,
+  formatResolvConf,
+  parseResolvConf,
+  RESOLV_LIMITS,
+  ResolvConfError,
+  resolvConfFor,
+} from "./pod/resolv-conf.js";
 export { seededRandom } from "./random.js";
 export type { DnsQuery, ResolveOptions } from "./resolve.js";
 export { anyAnswer, resolve } from "./resolve.js";
@@ -57,6 +68,7 @@ export type { DecodedMessage, ParsedQuery } from "./wire/decode.js";
 export { DecodeError, decodeMessage, encodeQuery, parseQuery } from "./wire/decode.js";
 export type { EncodeOptions, OptRecord } from "./wire/encode.js";
 export { encodeResponse, Flag } from "./wire/encode.js";
+export { formatRdata, formatResponse, formatRr } from "./wire/format.js";
 export type { DnsResponse, Question, Rr } from "./wire/message.js";
 export { emptyResponse } from "./wire/message.js";
 export { NameError } from "./wire/name.js";
