@@ -1,6 +1,7 @@
 import type { CommandFamily } from "../cli.js";
 import { cniCommand } from "./cni.js";
 import { demoCommand } from "./demo.js";
+import { ipamCommand } from "./ipam.js";
 import { netpolCommand } from "./netpol.js";
 import { validateCommand } from "./validate.js";
 
@@ -8,4 +9,4 @@ import { validateCommand } from "./validate.js";
  * Every `knet` subcommand family, in the order `knet --help` lists them.
  * A package issue adds its family here (one import, one entry).
  */
-export const families: readonly CommandFamily[] = [demoCommand, cniCommand, validateCommand, netpolCommand];
+export const families: readonly CommandFamily[] = [demoCommand, cniCommand, validateCommand, netpolCommand, ipamCommand];
