@@ -1,7 +1,7 @@
 import type { Addr } from "./addr.js";
 import type { NatTarget } from "./netfilter.js";
 import type { Packet, Proto } from "./packet.js";
-import { protoNumber } from "./packet.js";
+import { isIcmpError, protoNumber } from "./packet.js";
 
 /** A clock in milliseconds. Inject one to control conntrack timeouts and FDB ageing. */
 export interface Clock {
@@ -109,6 +109,8 @@ export class ConntrackEntry {
   snatDone = false;
   /** `ct mark`. */
   mark = 0;
+  /** Stand-in for a packet conntrack cannot track (an ICMP error about no known flow); never confirmed. */
+  invalid = false;
   /** Expiry time in ms. */
   expires = 0;
   /** ICMP type of the original direction (for listing). */
@@ -223,6 +225,16 @@ export class Conntrack {
    * protocol state and timeout, and say what state rules see.
    */
   track(p: Packet): CtMatch {
+    if (isIcmpError(p)) {
+      const q = p.icmpAbout;
+      const about = q
+        ? this.lookup({ ...p, src: q.src, dst: q.dst, proto: q.proto, sport: q.sport, dport: q.dport })
+        : undefined;
+      if (about) return { entry: about.entry, dir: about.dir === "original" ? "reply" : "original", state: "related" };
+      const entry = new ConntrackEntry(0, p);
+      entry.invalid = true;
+      return { entry, dir: "original", state: "invalid" };
+    }
     const found = this.lookup(p);
     if (found) {
       const { entry, dir } = found;
@@ -238,7 +250,7 @@ export class Conntrack {
 
   /** Insert an entry created by {@link Conntrack.track} (its first packet got through). */
   confirm(entry: ConntrackEntry): void {
-    if (entry.confirmed) return;
+    if (entry.confirmed || entry.invalid) return;
     entry.confirmed = true;
     this.all.add(entry);
     this.index(entry, entry.original, true);

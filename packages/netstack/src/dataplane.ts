@@ -464,7 +464,8 @@ class Walk {
     let p = packet;
     const dstManip = hook === "prerouting" || hook === "output";
     const natPrio = dstManip ? -100 : 100;
-    let manipDone = ct === undefined || hook === "forward";
+    // Related/invalid packets (ICMP errors) are not rewritten here: their NAT is of the quoted flow.
+    let manipDone = ct === undefined || hook === "forward" || ct.state === "related" || ct.state === "invalid";
     const regs = ns.hooks.list(hook);
     for (const reg of regs) {
       if (reg.family !== undefined && reg.family !== p.family) continue;
@@ -473,7 +474,8 @@ class Walk {
         manipDone = true;
       }
       if (reg.type === "nat") {
-        if (!ct || ct.entry.confirmed || (dstManip ? ct.entry.dnatDone : ct.entry.snatDone)) continue;
+        if (!ct || ct.entry.confirmed || ct.entry.invalid || (dstManip ? ct.entry.dnatDone : ct.entry.snatDone))
+          continue;
       }
       const entry = ct?.entry;
       const ctx: HookContext = {
@@ -524,7 +526,7 @@ class Walk {
           p,
         );
       }
-      if (ct && !ct.entry.confirmed) {
+      if (ct && !ct.entry.confirmed && !ct.entry.invalid) {
         if (dstManip && r.dnat && !ct.entry.dnatDone) {
           ns.conntrack.bindDnat(ct.entry, r.dnat);
           p = this.ctManip(ns, ct, true, p, hook, reg.owner);
@@ -852,6 +854,16 @@ class Walk {
     if (++this.hops > this.dp.maxHops)
       return this.drop(ns.name, dev.name, "loop", `more than ${this.dp.maxHops} hops`, p);
     if (this.rec) this.step({ kind: "recv", ns: ns.name, dev: dev.name, note: formatPacket(p) });
+    const ct = ns.hooks.size > 0 ? ns.conntrack.track(p) : undefined;
+    const pre = this.runHooks(ns, "prerouting", p, dev.name, undefined, ct, false, undefined);
+    if ("kind" in pre) return pre;
+    p = pre.packet;
+    return this.routeInput(ns, dev, p, ct);
+  }
+
+  /** After prerouting: local delivery, forwarding or a drop, as ip_route_input decides. */
+  private routeInput(ns: NetNamespace, dev: Link, packet: Packet, ct: CtMatch | undefined): Outcome {
+    let p = packet;
     const lo = dev.kind === "loopback";
     if (
       !lo &&
@@ -867,17 +879,7 @@ class Walk {
         p,
       );
     }
-    const ct = ns.hooks.size > 0 ? ns.conntrack.track(p) : undefined;
-    const pre = this.runHooks(ns, "prerouting", p, dev.name, undefined, ct, false, undefined);
-    if ("kind" in pre) return pre;
-    p = pre.packet;
-    return this.routeInput(ns, dev, p, ct);
-  }
 
-  /** After prerouting: local delivery, forwarding or a drop, as ip_route_input decides. */
-  private routeInput(ns: NetNamespace, dev: Link, packet: Packet, ct: CtMatch | undefined): Outcome {
-    let p = packet;
-    const lo = dev.kind === "loopback";
     const route = ns.fib.lookup(p.dst, (r) => ns.routeAlive(r));
     if (!route || (route.type !== "unicast" && route.type !== "local" && route.type !== "broadcast")) {
       const errno = !route

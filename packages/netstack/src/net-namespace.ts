@@ -136,6 +136,7 @@ export class NetNamespace {
   private readonly linkMap = new Map<string, Link>();
   private readonly sysctls = new Map<string, number>(Object.entries(SYSCTL_DEFAULTS));
   private readonly confCache = new Map<string, DevConf>();
+  private readonly written = new Set<string>();
   /** Static neighbours: device -> address key -> MAC. */
   private readonly neigh = new Map<string, Map<number | string, number>>();
   private ifindex = 0;
@@ -512,22 +513,14 @@ export class NetNamespace {
   setSysctl(name: string, value: number): void {
     if (!this.sysctls.has(name)) throw new NetstackError("ENOENT", `${this.name}: unknown sysctl ${name}`);
     this.sysctls.set(name, value);
+    this.written.add(name);
     this.confCache.clear();
     if (name === "net.ipv4.ip_forward") this.sysctls.set("net.ipv4.conf.all.forwarding", value);
   }
 
-  /** Sysctls that differ from {@link SYSCTL_DEFAULTS} / the per-device defaults. */
+  /** Sysctls written with {@link NetNamespace.setSysctl}, with their current values, in first-write order. */
   changedSysctls(): [string, number][] {
-    const out: [string, number][] = [];
-    for (const [k, v] of this.sysctls) {
-      const m = /^net\.ipv4\.conf\.([^.]+)\.(.+)$/.exec(k);
-      const def =
-        m && m[1] !== "all" && m[1] !== "default"
-          ? (SYSCTL_DEFAULTS[`net.ipv4.conf.default.${m[2]}`] ?? 0)
-          : SYSCTL_DEFAULTS[k];
-      if (def !== v && k !== "net.ipv4.conf.all.forwarding") out.push([k, v]);
-    }
-    return out;
+    return [...this.written].map((k) => [k, this.sysctls.get(k) ?? 0]);
   }
 
   /** Effective `rp_filter` of a device: max(all, dev). */

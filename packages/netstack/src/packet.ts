@@ -47,6 +47,27 @@ export interface Encap {
   readonly packet: Packet;
 }
 
+/** The header an ICMP error quotes: the packet it is about, as it was sent. */
+export interface IcmpQuote {
+  /** Quoted source. */
+  readonly src: Addr;
+  /** Quoted destination. */
+  readonly dst: Addr;
+  /** Quoted protocol. */
+  readonly proto: Proto;
+  /** Quoted source port (ICMP: echo id). */
+  readonly sport: number;
+  /** Quoted destination port. */
+  readonly dport: number;
+}
+
+/** True for ICMP error types (IPv4 3, 4, 5, 11, 12; ICMPv6 1-4) that conntrack relates to a flow. */
+export function isIcmpError(p: Packet): boolean {
+  if (p.proto !== "icmp" || p.icmpType === undefined) return false;
+  const t = p.icmpType;
+  return p.family === 4 ? t === 3 || t === 4 || t === 5 || t === 11 || t === 12 : t >= 1 && t <= 4;
+}
+
 /**
  * An IP packet as plain data. Addresses are {@link Addr}s (numeric words), so a
  * hop never parses text. `size` is the IP packet length in bytes (headers and
@@ -69,6 +90,8 @@ export interface Packet {
   readonly icmpType?: number;
   /** ICMP code. */
   readonly icmpCode?: number;
+  /** For ICMP errors: the header of the packet the error is about (makes it `related`). */
+  readonly icmpAbout?: IcmpQuote;
   /** TCP flags. */
   readonly tcp?: TcpFlags;
   /** Firewall mark (`skb->mark`). */
@@ -99,6 +122,8 @@ export interface PacketInit {
   readonly icmpType?: number;
   /** ICMP code; default 0. */
   readonly icmpCode?: number;
+  /** For ICMP errors: the quoted header. */
+  readonly icmpAbout?: IcmpQuote;
   /** TCP flags; default `{ syn: true }` for TCP. */
   readonly tcp?: TcpFlags;
   /** Mark; default 0. */
@@ -146,7 +171,10 @@ export function makePacket(init: PacketInit): Packet {
     df: dst.family === 6 ? true : (init.df ?? true),
     ttl: init.ttl ?? 64,
   };
-  if (proto === "icmp") return { ...base, icmpType: init.icmpType ?? 8, icmpCode: init.icmpCode ?? 0 };
+  if (proto === "icmp") {
+    const icmp = { ...base, icmpType: init.icmpType ?? 8, icmpCode: init.icmpCode ?? 0 };
+    return init.icmpAbout ? { ...icmp, icmpAbout: init.icmpAbout } : icmp;
+  }
   if (proto === "tcp") return { ...base, tcp: init.tcp ?? { syn: true } };
   return base;
 }
@@ -165,7 +193,13 @@ export function formatPacket(p: Packet): string {
     flags = `${p.tcp.syn ? "S" : ""}${p.tcp.fin ? "F" : ""}${p.tcp.rst ? "R" : ""}${p.tcp.ack ? "." : ""}`;
     flags = ` [${flags}]`;
   }
-  const icmp = p.proto === "icmp" ? ` type ${p.icmpType ?? 8} id ${p.sport}` : "";
+  const about = p.icmpAbout
+    ? ` about ${p.icmpAbout.proto} ${p.icmpAbout.src}:${p.icmpAbout.sport} > ${p.icmpAbout.dst}:${p.icmpAbout.dport}`
+    : "";
+  const icmp =
+    p.proto === "icmp"
+      ? ` type ${p.icmpType ?? 8}${isIcmpError(p) ? ` code ${p.icmpCode ?? 0}${about}` : ` id ${p.sport}`}`
+      : "";
   const mark = p.mark !== 0 ? ` mark 0x${p.mark.toString(16)}` : "";
   const inner = p.encap ? ` (vxlan vni ${p.encap.vni}: ${formatPacket(p.encap.packet)})` : "";
   return `${p.proto} ${ep(p.src, p.sport)} > ${ep(p.dst, p.dport)}${flags}${icmp} len ${p.size}${mark}${inner}`;
