@@ -8,8 +8,12 @@ function capture() {
   const io = {
     stdout: "",
     stderr: "",
-    out: (t: string) => void (io.stdout += t),
-    err: (t: string) => void (io.stderr += t),
+    out(t: string): void {
+      io.stdout += t;
+    },
+    err(t: string): void {
+      io.stderr += t;
+    },
   };
   return io;
 }

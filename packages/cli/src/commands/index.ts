@@ -9,4 +9,10 @@ import { validateCommand } from "./validate.js";
  * Every `knet` subcommand family, in the order `knet --help` lists them.
  * A package issue adds its family here (one import, one entry).
  */
-export const families: readonly CommandFamily[] = [demoCommand, cniCommand, validateCommand, netpolCommand, ipamCommand];
+export const families: readonly CommandFamily[] = [
+  demoCommand,
+  cniCommand,
+  validateCommand,
+  netpolCommand,
+  ipamCommand,
+];
