@@ -111,7 +111,8 @@ export function findPort(pod: Pod, servicePort: ServicePort): number | undefined
 
 /**
  * Address types the controller writes for a service: one per `spec.ipFamilies`
- * entry; without families, the family of the clusterIP (IPv4 when none).
+ * entry; without families (an object that never went through the API server), the
+ * family of the clusterIP, or both IPv4 and IPv6 when it is headless or unset.
  */
 export function addressTypesFor(service: Service): AddressType[] {
   const out: AddressType[] = [];
@@ -119,7 +120,9 @@ export function addressTypesFor(service: Service): AddressType[] {
     if ((f === "IPv4" || f === "IPv6") && !out.includes(f)) out.push(f);
   }
   if (out.length > 0) return out;
-  return [(service.spec?.clusterIP ?? "").includes(":") ? "IPv6" : "IPv4"];
+  const ip = service.spec?.clusterIP ?? "";
+  if (ip !== "" && ip !== "None") return [ip.includes(":") ? "IPv6" : "IPv4"];
+  return ["IPv4", "IPv6"];
 }
 
 function endpointPorts(service: Service, pod: Pod): EndpointPort[] {
@@ -169,10 +172,8 @@ function sliceLabels(service: Service): Record<string, string> {
 }
 
 function slicePrefix(name: string): string {
-  // generateName "<service>-" trimmed so the generated name stays within 63 characters.
-  const max = 63 - 5;
-  const prefix = `${name}-`;
-  return prefix.length > max ? prefix.slice(0, max) : prefix;
+  // generateName "<service>-" (a Service name is at most 63 characters, so this is always a valid prefix).
+  return `${name}-`;
 }
 
 /**

@@ -1,4 +1,5 @@
 import {
+  addressTypesFor,
   defaultService,
   type EndpointSlice,
   endpointSlicesFor,
@@ -160,6 +161,12 @@ describe("endpointSlicesFor", () => {
     expect(s?.metadata?.labels?.["service.kubernetes.io/headless"]).toBe("");
     expect(s?.ports).toEqual([]); // headless without ports
     expect(s?.endpoints.map((e) => e.hostname)).toEqual(["db-0", undefined]);
+  });
+
+  it("picks address types from ipFamilies, else from the clusterIP, else both", () => {
+    expect(addressTypesFor({ spec: { ipFamilies: ["IPv6", "IPv4"] } })).toEqual(["IPv6", "IPv4"]);
+    expect(addressTypesFor({ spec: { clusterIP: "fd00::1" } })).toEqual(["IPv6"]);
+    expect(addressTypesFor({ spec: { clusterIP: "None" } })).toEqual(["IPv4", "IPv6"]);
   });
 
   it("writes nothing for selector-less and ExternalName services", () => {

@@ -73,6 +73,35 @@ describe("loadManifests", () => {
     }
   });
 
+  it("reads kubectl get -o yaml Lists and the policy.networking.k8s.io kinds", () => {
+    const text = `apiVersion: v1
+kind: List
+metadata: {resourceVersion: ""}
+items:
+- apiVersion: policy.networking.k8s.io/v1alpha1
+  kind: AdminNetworkPolicy
+  metadata: {name: cluster-control}
+  spec:
+    priority: 10
+    subject: {namespaces: {}}
+    ingress:
+    - {name: deny-all, action: Deny, from: [{namespaces: {}}]}
+- apiVersion: policy.networking.k8s.io/v1alpha1
+  kind: BaselineAdminNetworkPolicy
+  metadata: {name: default}
+  spec:
+    subject: {namespaces: {}}
+    egress:
+    - {action: Allow, to: [{networks: [10.0.0.0/8]}], ports: [{portRange: {start: 80, end: 90}}]}
+`;
+    const r = parseManifests({ name: "anp.yaml", text });
+    expect(r.problems).toEqual([]);
+    expect(r.objects.map((o) => [o.object.kind, o.source.item])).toEqual([
+      ["AdminNetworkPolicy", 0],
+      ["BaselineAdminNetworkPolicy", 1],
+    ]);
+  });
+
   it("reads YAML 1.1 scalars as kubectl does (on/yes are booleans)", () => {
     const [pod] = loadManifests("apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {debug: on}}\n");
     expect(pod?.metadata?.labels?.debug).toBe(true);
