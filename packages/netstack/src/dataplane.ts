@@ -776,7 +776,9 @@ class Walk {
     }
     const fwd = this.runHooks(ns, "forward", p, br.name, br.name, ct, true, undefined);
     if ("kind" in fwd) return fwd;
-    const post = this.runHooks(ns, "postrouting", fwd.packet, undefined, br.name, ct, true, undefined);
+    const route = ns.fib.lookup(fwd.packet.dst, (r) => ns.routeAlive(r));
+    const rt: OutRoute | undefined = route ? { route, dev: br, nexthop: route.via ?? fwd.packet.dst } : undefined;
+    const post = this.runHooks(ns, "postrouting", fwd.packet, undefined, br.name, ct, true, rt);
     if ("kind" in post) return post;
     if (ct) ns.conntrack.confirm(ct.entry);
     return { src: frame.src, dst: dstMac, packet: post.packet };

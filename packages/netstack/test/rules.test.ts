@@ -1,4 +1,4 @@
-import { Addr, Dataplane, HookPriority, makePacket, NetstackError, SYSCTL_DEFAULTS } from "@knet/netstack";
+import { Addr, Dataplane, formatTrace, HookPriority, makePacket, NetstackError, SYSCTL_DEFAULTS } from "@knet/netstack";
 import { describe, expect, it } from "vitest";
 
 /** c (10.1.0.2) -- r (10.1.0.1 | 10.2.0.1) -- s (10.2.0.2), r forwards. */
@@ -261,20 +261,47 @@ describe("links", () => {
     });
   });
 
-  it("bridge hairpin: a frame the FDB sends back out its own port needs hairpin mode", () => {
+  it("bridge hairpin: a bridged frame DNATed back to its sender needs hairpin mode (and masquerade)", () => {
     const dp = new Dataplane();
-    dp.addNamespace("sw");
-    dp.addNamespace("h");
-    dp.addBridge("sw", "br0");
-    dp.addVeth("h", "eth0", "sw", "p0");
-    dp.ns("sw").setMaster("p0", "br0");
-    const h = dp.ns("h");
-    h.addAddress("eth0", "10.9.0.1/24");
-    // A second address behind the same port (macvlan-like): h's own MAC is learned on p0.
-    dp.ns("sw").addAddress("br0", "10.9.0.254/24");
-    expect(dp.exchange("h", makePacket({ dst: "10.9.0.254", proto: "icmp" })).ok).toBe(true);
-    const macH = h.link("eth0").mac;
-    expect(dp.ns("sw").link("br0").fdb.get(macH)?.port.name).toBe("p0");
+    const node = dp.addNamespace("node");
+    dp.addBridge("node", "cni0");
+    node.addAddress("cni0", "10.244.0.1/24");
+    node.setSysctl("net.ipv4.ip_forward", 1); // the de-SNATed reply is routed back out cni0
+    for (const p of ["a", "b"]) {
+      dp.addNamespace(p);
+      dp.addVeth(p, "eth0", "node", `veth${p}`);
+      node.setMaster(`veth${p}`, "cni0");
+    }
+    dp.ns("a").addAddress("eth0", "10.244.0.2/24");
+    dp.ns("b").addAddress("eth0", "10.244.0.3/24");
+    dp.ns("a").listen({ proto: "tcp", port: 8080 });
+    const a = Addr.parse("10.244.0.2");
+    node.registerHook({
+      hook: "prerouting",
+      priority: HookPriority.dstnat,
+      owner: "proxy",
+      type: "nat",
+      fn: (p) => (p.dport === 80 ? { verdict: "accept", dnat: { addr: a, port: 8080 } } : "continue"),
+    });
+    node.registerHook({
+      hook: "postrouting",
+      priority: HookPriority.srcnat,
+      owner: "proxy",
+      type: "nat",
+      fn: (p) => (p.src.equals(p.dst) ? { verdict: "accept", masquerade: true, rule: "hairpin-masq" } : "continue"),
+    });
+    const syn = makePacket({ dst: "10.244.0.3", dport: 80 });
+    const t = dp.send("a", syn);
+    expect(t.outcome).toMatchObject({ kind: "dropped", reason: "not-for-host", dev: "vetha" });
+    expect(t.outcome.kind === "dropped" && t.outcome.detail).toContain("hairpin off");
+    node.setHairpin("vetha", true);
+    const x = dp.exchange("a", { ...syn, sport: 40001 });
+    expect(x.request.outcome).toMatchObject({ kind: "delivered", ns: "a", socket: { port: 8080 } });
+    expect(x.request.packet.src.toString()).toBe("10.244.0.1");
+    expect(x.request.steps.some((s) => s.kind === "bridge" && s.note.includes("(hairpin)"))).toBe(true);
+    expect(x.ok, x.reply ? formatTrace(x.reply) : "no reply").toBe(true);
+    expect(x.reply?.packet.src.toString()).toBe("10.244.0.3");
+    expect(x.reply?.packet.sport).toBe(80);
   });
 
   it("bridged traffic meets the bridge namespace's forward hook when bridge-nf-call-iptables=1", () => {
