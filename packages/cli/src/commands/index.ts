@@ -3,6 +3,7 @@ import { cniCommand } from "./cni.js";
 import { demoCommand } from "./demo.js";
 import { ipamCommand } from "./ipam.js";
 import { netpolCommand } from "./netpol.js";
+import { proxyCommand } from "./proxy.js";
 import { validateCommand } from "./validate.js";
 
 /**
@@ -15,4 +16,5 @@ export const families: readonly CommandFamily[] = [
   validateCommand,
   netpolCommand,
   ipamCommand,
+  proxyCommand,
 ];

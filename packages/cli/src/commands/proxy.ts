@@ -1,0 +1,249 @@
+import { readFileSync } from "node:fs";
+import {
+  defaultService,
+  type EndpointSlice,
+  endpointSlicesFor,
+  type KubeObject,
+  loadManifests,
+  ManifestError,
+  type ManifestText,
+  type Node,
+  type Pod,
+  type Service,
+} from "@knet/k8s";
+import {
+  buildProxyState,
+  type EngineOptions,
+  type Protocol,
+  type ProxyConfig,
+  type ProxyEngine,
+  ProxyModelError,
+  type ProxyPacket,
+  proxyConfig,
+  seededRandom,
+} from "@knet/kube-proxy";
+import { Addr, AddrError } from "@knet/netstack";
+import { CliError, type CommandFamily, type Io, parseFlags } from "../cli.js";
+import { iptablesMode } from "./proxy-iptables.js";
+
+/**
+ * One kube-proxy mode of `knet proxy`. Each mode lives in its own file
+ * (`proxy-<mode>.ts`) and is listed once in {@link PROXY_MODES}.
+ */
+export interface ProxyMode {
+  /** The `--mode` value. */
+  readonly name: string;
+  /** One line for the usage text. */
+  readonly summary: string;
+  /** Build the engine; `render` prints its full sync's payload, `trace` evaluates through it. */
+  create(options: EngineOptions): ProxyEngine;
+}
+
+/** The modes `--mode` accepts; the first is the default. */
+export const PROXY_MODES: readonly ProxyMode[] = [iptablesMode];
+
+const USAGE = `Usage: knet proxy <subcommand> -f FILE [-f FILE...] [flags]
+
+Builds what kube-proxy writes on one node from Services, EndpointSlices (or Pods,
+from which EndpointSlices are derived) and Nodes, and traces packets through it.
+
+Subcommands:
+  render  -f FILE [--mode MODE] [--node NAME] [--node-ip IP] [--cluster-cidr CIDR] [--masquerade-all]
+          print the artifact a full sync writes (iptables: the iptables-restore input)
+  trace   -f FILE --src IP --dst IP:PORT [--proto tcp|udp|sctp] [--seed N] [--json] [node flags]
+          print the verdict (backend chosen, or the drop/reject reason) and every rule visited
+
+Flags:
+  -f, --filename FILE   manifest file ('-' for stdin); repeatable
+  --mode MODE           ${PROXY_MODES.map((m) => m.name).join(" | ")} (default ${PROXY_MODES[0]?.name})
+  --node NAME           this node (default: the first Node in the manifests, else node-1)
+  --node-ip IP          this node's IP (default: the Node's InternalIP addresses)
+  --cluster-cidr CIDR   pod CIDR(s), comma-separated, for the local-traffic detector
+  --masquerade-all      SNAT all traffic to ClusterIPs
+  --src IP, --dst IP:PORT, --proto P, --seed N (default 1), --json
+
+Modes:
+${PROXY_MODES.map((m) => `  ${m.name.padEnd(10)} ${m.summary}`).join("\n")}
+`;
+
+const OPTIONS = {
+  filename: { type: "string", short: "f", multiple: true },
+  mode: { type: "string" },
+  node: { type: "string" },
+  "node-ip": { type: "string", multiple: true },
+  "cluster-cidr": { type: "string" },
+  "masquerade-all": { type: "boolean" },
+  src: { type: "string" },
+  dst: { type: "string" },
+  proto: { type: "string" },
+  seed: { type: "string" },
+  json: { type: "boolean" },
+} as const;
+
+function modeOf(name: string | undefined): ProxyMode {
+  const m = name === undefined ? PROXY_MODES[0] : PROXY_MODES.find((x) => x.name === name);
+  if (!m) throw new CliError(`proxy: unknown --mode '${name}': use ${PROXY_MODES.map((x) => x.name).join(", ")}`, 2);
+  return m;
+}
+
+function readObjects(files: readonly string[]): KubeObject[] {
+  if (files.length === 0) throw new CliError("proxy: no input: give -f FILE (see 'knet proxy --help')", 2);
+  const texts: ManifestText[] = files.map((f) => {
+    try {
+      return { name: f === "-" ? "<stdin>" : f, text: readFileSync(f === "-" ? 0 : f, "utf8") };
+    } catch (e) {
+      throw new CliError(`proxy: cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 2);
+    }
+  });
+  try {
+    return loadManifests(texts, { skipUnknownKinds: true });
+  } catch (e) {
+    if (e instanceof ManifestError) throw new CliError(`proxy: ${e.message.split("\n")[0]}`, 2);
+    throw e;
+  }
+}
+
+interface Inputs {
+  readonly config: ProxyConfig;
+  readonly services: Service[];
+  readonly endpointSlices: EndpointSlice[];
+}
+
+function inputs(values: Record<string, unknown>, familyHint: 4 | 6 | undefined): Inputs {
+  const objects = readObjects((values.filename as string[] | undefined) ?? []);
+  const nodes = objects.filter((o): o is Node => o.kind === "Node");
+  const pods = objects.filter((o): o is Pod => o.kind === "Pod");
+  const services = objects.filter((o): o is Service => o.kind === "Service").map((s) => defaultService(s));
+  const given = objects.filter((o): o is EndpointSlice => o.kind === "EndpointSlice");
+  const withSlices = new Set(
+    given.map(
+      (s) => `${s.metadata?.namespace ?? "default"}/${s.metadata?.labels?.["kubernetes.io/service-name"] ?? ""}`,
+    ),
+  );
+  const derived = services
+    .filter((s) => !withSlices.has(`${s.metadata?.namespace ?? "default"}/${s.metadata?.name ?? ""}`))
+    .flatMap((s) => endpointSlicesFor(s, pods, nodes.length > 0 ? { nodes } : {}));
+  const nodeName = (values.node as string | undefined) ?? nodes[0]?.metadata?.name ?? "node-1";
+  const node = nodes.find((n) => n.metadata?.name === nodeName);
+  const ipTexts =
+    (values["node-ip"] as string[] | undefined) ??
+    (node?.status?.addresses ?? []).filter((a) => a.type === "InternalIP").map((a) => a.address);
+  let nodeIPs: Addr[];
+  try {
+    nodeIPs = ipTexts.map((t) => Addr.parse(t));
+  } catch (e) {
+    throw new CliError(`proxy: --node-ip: ${(e as Error).message}`, 2);
+  }
+  const family = familyHint ?? ((values["node-ip"] as string[] | undefined) && nodeIPs[0]?.family === 6 ? 6 : 4);
+  let config: ProxyConfig;
+  try {
+    config = proxyConfig({
+      family,
+      nodeName,
+      nodeIPs,
+      nodeLabels: node?.metadata?.labels ?? {},
+      ...(values["cluster-cidr"] !== undefined ? { clusterCIDR: values["cluster-cidr"] as string } : {}),
+      masqueradeAll: values["masquerade-all"] === true,
+    });
+  } catch (e) {
+    if (e instanceof AddrError) throw new CliError(`proxy: --cluster-cidr: ${e.message}`, 2);
+    throw e;
+  }
+  return { config, services, endpointSlices: [...given, ...derived] };
+}
+
+function engineFor(mode: ProxyMode, inp: Inputs, seed: number): ProxyEngine {
+  const engine = mode.create({ config: inp.config, random: seededRandom(seed), now: () => 0 });
+  try {
+    engine.sync(buildProxyState(inp.config, { services: inp.services, endpointSlices: inp.endpointSlices }), {
+      full: true,
+    });
+  } catch (e) {
+    if (e instanceof ProxyModelError) throw new CliError(`proxy: ${e.message}`, 1);
+    throw e;
+  }
+  return engine;
+}
+
+function parseDst(text: string): { addr: Addr; port: number } {
+  const m = /^\[(.+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text);
+  const port = Number(m?.[2]);
+  if (!m || !Number.isInteger(port) || port < 1 || port > 65535)
+    throw new CliError(`proxy: --dst '${text}': want IP:PORT (IPv6 as [IP]:PORT)`, 2);
+  try {
+    return { addr: Addr.parse(m[1] as string), port };
+  } catch (e) {
+    throw new CliError(`proxy: --dst: ${(e as Error).message}`, 2);
+  }
+}
+
+function render(argv: readonly string[], io: Io): number {
+  const { values, positionals } = parseFlags(argv, OPTIONS, "proxy render");
+  if (positionals.length > 0) throw new CliError(`proxy render: unexpected argument '${positionals[0]}'`, 2);
+  for (const f of ["src", "dst", "proto", "seed", "json"] as const)
+    if (values[f] !== undefined)
+      throw new CliError(`proxy render: --${f} is a trace flag (see 'knet proxy --help')`, 2);
+  const mode = modeOf(values.mode);
+  const engine = engineFor(mode, inputs(values, undefined), 1);
+  io.out(engine.render());
+  return 0;
+}
+
+function trace(argv: readonly string[], io: Io): number {
+  const { values, positionals } = parseFlags(argv, OPTIONS, "proxy trace");
+  if (positionals.length > 0) throw new CliError(`proxy trace: unexpected argument '${positionals[0]}'`, 2);
+  const mode = modeOf(values.mode);
+  if (values.src === undefined) throw new CliError("proxy trace: --src IP is required", 2);
+  if (values.dst === undefined) throw new CliError("proxy trace: --dst IP:PORT is required", 2);
+  let src: Addr;
+  try {
+    src = Addr.parse(values.src);
+  } catch (e) {
+    throw new CliError(`proxy trace: --src: ${(e as Error).message}`, 2);
+  }
+  const dst = parseDst(values.dst);
+  if (src.family !== dst.addr.family)
+    throw new CliError("proxy trace: --src and --dst must be of the same IP family", 2);
+  const proto = (values.proto ?? "tcp").toLowerCase();
+  if (proto !== "tcp" && proto !== "udp" && proto !== "sctp")
+    throw new CliError(`proxy trace: --proto '${values.proto}': use tcp, udp or sctp`, 2);
+  const seed = values.seed === undefined ? 1 : Number(values.seed);
+  if (!Number.isInteger(seed)) throw new CliError(`proxy trace: --seed '${values.seed}' is not an integer`, 2);
+  const engine = engineFor(mode, inputs(values, src.family), seed);
+  const packet: ProxyPacket = { src, dst: dst.addr, dport: dst.port, protocol: proto as Protocol };
+  const { outcome, trace: steps } = engine.evaluate(packet);
+  if (values.json === true) {
+    io.out(
+      `${JSON.stringify({ mode: mode.name, packet: { src: src.toString(), dst: dst.addr.toString(), dport: dst.port, protocol: proto }, outcome, trace: steps }, null, 2)}\n`,
+    );
+    return 0;
+  }
+  const verdict =
+    outcome.kind === "dnat"
+      ? `DNAT to ${dst.addr.family === 6 ? `[${outcome.backend.ip}]` : outcome.backend.ip}:${outcome.backend.port}${outcome.masquerade ? " (masqueraded)" : ""}`
+      : outcome.kind === "accept"
+        ? `ACCEPT, not a service destination${outcome.masquerade ? " (masqueraded)" : ""}`
+        : `${outcome.kind.toUpperCase()}: ${outcome.reason}`;
+  io.out(`verdict: ${verdict}\n`);
+  io.out(`rules visited: ${steps.length}\n`);
+  for (const s of steps) {
+    const where = `${s.table}/${s.chain}${s.rule > 0 ? ` #${s.rule}` : ""}`;
+    io.out(`  ${s.matched ? "+" : "-"} ${where.padEnd(34)} ${s.text}\n`);
+  }
+  return 0;
+}
+
+/** `knet proxy`: kube-proxy's artifacts for one node, and packet traces through them. */
+export const proxyCommand: CommandFamily = {
+  name: "proxy",
+  summary: "kube-proxy rules for a node (render) and packet traces through them (trace)",
+  usage: USAGE,
+  async run(argv, io) {
+    const [sub, ...rest] = argv;
+    if (sub === "render") return render(rest, io);
+    if (sub === "trace") return trace(rest, io);
+    if (sub === undefined)
+      throw new CliError("proxy: missing subcommand: render or trace (see 'knet proxy --help')", 2);
+    throw new CliError(`proxy: unknown subcommand '${sub}': use render or trace`, 2);
+  },
+};

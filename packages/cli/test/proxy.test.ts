@@ -1,0 +1,240 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { main } from "@knet/cli";
+import { iptablesServiceChains } from "@knet/kube-proxy";
+import { parseIptablesSave } from "@knet/kube-proxy-iptables";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+function capture() {
+  let o = "";
+  let e = "";
+  return {
+    io: {
+      out: (t: string) => {
+        o += t;
+      },
+      err: (t: string) => {
+        e += t;
+      },
+    },
+    out: () => o,
+    err: () => e,
+  };
+}
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const c = capture();
+  const code = await main(args, c.io);
+  return { code, out: c.out(), err: c.err() };
+}
+
+const DEMO = new URL("../../../examples/manifests/demo-cluster.yaml", import.meta.url).pathname;
+
+let dir = "";
+let slices = "";
+let badSlice = "";
+let badFamily = "";
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "knet-proxy-"));
+  slices = join(dir, "slices.yaml");
+  await writeFile(
+    slices,
+    `apiVersion: v1
+kind: Service
+metadata: {name: kubernetes, namespace: default}
+spec:
+  clusterIP: 10.96.0.1
+  ports: [{name: https, port: 443, protocol: TCP}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: empty, namespace: default}
+spec:
+  clusterIP: 10.96.0.2
+  ports: [{name: http, port: 80}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: kubernetes
+  namespace: default
+  labels: {kubernetes.io/service-name: kubernetes}
+addressType: IPv4
+ports: [{name: https, port: 6443, protocol: TCP}]
+endpoints:
+  - addresses: [172.18.0.2]
+  - addresses: [172.18.0.3]
+`,
+  );
+  badSlice = join(dir, "bad-slice.yaml");
+  await writeFile(
+    badSlice,
+    `apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  clusterIP: 10.96.0.5
+  ports: [{name: http, port: 80}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: web-abc
+  namespace: shop
+  labels: {kubernetes.io/service-name: web}
+addressType: IPv4
+ports: [{name: http, port: 8080}]
+endpoints:
+  - addresses: [10.244.1.999]
+`,
+  );
+  badFamily = join(dir, "bad-family.yaml");
+  await writeFile(
+    badFamily,
+    `apiVersion: v1
+kind: Service
+metadata: {name: odd, namespace: shop}
+spec:
+  clusterIP: 10.96.0.6
+  ipFamilies: [IPv5]
+  ports: [{name: http, port: 80}]
+`,
+  );
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("knet proxy render", () => {
+  it("prints the iptables-restore input for a node of the demo cluster (EndpointSlices derived from Pods)", async () => {
+    const r = await run(["proxy", "render", "-f", DEMO, "--node", "node-a", "--cluster-cidr", "10.244.0.0/16"]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.out.startsWith("*filter\n:KUBE-SERVICES - [0:0]\n")).toBe(true);
+    const dns = iptablesServiceChains("kube-system/kube-dns:dns", "udp").svc;
+    expect(r.out).toContain(
+      `-A KUBE-SERVICES -m comment --comment "kube-system/kube-dns:dns cluster IP" -m udp -p udp -d 10.96.0.10 --dport 53 -j ${dns}`,
+    );
+    expect(r.out).toContain(
+      "-A KUBE-NODEPORTS -m comment --comment shop/web:http -m tcp -p tcp --dport 30080 -j KUBE-EXT-",
+    );
+    expect(r.out).toContain("! -s 10.244.0.0/16 -j KUBE-MARK-MASQ");
+    // parseable by our own iptables-restore reader, and headless/ExternalName services are absent
+    expect(() => parseIptablesSave(r.out)).not.toThrow();
+    expect(r.out).not.toContain("shop/db");
+    expect(r.out).not.toContain("shop/payments");
+  });
+
+  it("--masquerade-all and --node-ip change the rules", async () => {
+    const r = await run(["proxy", "render", "-f", slices, "--masquerade-all", "--node-ip", "192.168.1.5"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(
+      '-A KUBE-SVC-NPX46M4PTMTKRN6Y -m comment --comment "default/kubernetes:https cluster IP" -m tcp -p tcp -d 10.96.0.1 --dport 443 -j KUBE-MARK-MASQ',
+    );
+    expect(r.out).toContain('-A KUBE-SERVICES -m comment --comment "default/empty:http has no endpoints"');
+  });
+
+  it("names the object and field of bad input, and prints nothing on stdout", async () => {
+    const a = await run(["proxy", "render", "-f", badSlice]);
+    expect(a.code).toBe(1);
+    expect(a.out).toBe("");
+    expect(a.err).toBe(
+      'knet: proxy: EndpointSlice shop/web-abc: endpoints[0].addresses[0]: "10.244.1.999" is not a valid IP address\n',
+    );
+    const b = await run(["proxy", "render", "-f", badFamily]);
+    expect(b.code).not.toBe(0);
+    expect(b.out).toBe("");
+    expect(b.err).toMatch(/odd/);
+    expect(b.err).toMatch(/IPv5/);
+  });
+
+  it("rejects an unknown mode naming the valid ones, and missing input", async () => {
+    const r = await run(["proxy", "render", "--mode", "userspace", "-f", slices]);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe("knet: proxy: unknown --mode 'userspace': use iptables\n");
+    expect((await run(["proxy", "render"])).code).toBe(2);
+    expect((await run(["proxy", "frobnicate"])).code).toBe(2);
+  });
+});
+
+describe("knet proxy trace", () => {
+  it("prints the backend chosen and the rules visited", async () => {
+    const r = await run([
+      "proxy",
+      "trace",
+      "-f",
+      slices,
+      "--src",
+      "10.244.1.5",
+      "--dst",
+      "10.96.0.1:443",
+      "--seed",
+      "3",
+    ]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^verdict: DNAT to 172\.18\.0\.[23]:6443\n/);
+    expect(r.out).toContain("nat/KUBE-SVC-NPX46M4PTMTKRN6Y");
+    expect(r.out).toMatch(
+      /\+ nat\/KUBE-SEP-\w+ #2 +-A KUBE-SEP-\w+ -m comment --comment default\/kubernetes:https -m tcp -p tcp -j DNAT/,
+    );
+  });
+
+  it("--seed decides the backend reproducibly; --json gives the outcome and trace", async () => {
+    const seen = new Set<string>();
+    for (let seed = 1; seed <= 12; seed++) {
+      const a = await run([
+        "proxy",
+        "trace",
+        "-f",
+        slices,
+        "--src",
+        "10.244.1.5",
+        "--dst",
+        "10.96.0.1:443",
+        "--seed",
+        String(seed),
+        "--json",
+      ]);
+      const b = await run([
+        "proxy",
+        "trace",
+        "-f",
+        slices,
+        "--src",
+        "10.244.1.5",
+        "--dst",
+        "10.96.0.1:443",
+        "--seed",
+        String(seed),
+        "--json",
+      ]);
+      expect(a.out).toBe(b.out);
+      const j = JSON.parse(a.out) as { outcome: { kind: string; backend: { ip: string } }; trace: unknown[] };
+      expect(j.outcome.kind).toBe("dnat");
+      seen.add(j.outcome.backend.ip);
+      expect(j.trace.length).toBeGreaterThan(3);
+    }
+    expect([...seen].sort()).toEqual(["172.18.0.2", "172.18.0.3"]);
+  });
+
+  it("reports rejects with the rule's reason", async () => {
+    const r = await run(["proxy", "trace", "-f", slices, "--src", "10.244.1.5", "--dst", "10.96.0.2:80"]);
+    expect(r.code).toBe(0);
+    expect(r.out.split("\n")[0]).toBe("verdict: REJECT: default/empty:http has no endpoints");
+  });
+
+  it("usage errors: bad --dst, missing --src, bad --proto", async () => {
+    expect((await run(["proxy", "trace", "-f", slices, "--src", "10.0.0.1", "--dst", "10.96.0.1"])).err).toMatch(
+      /--dst '10.96.0.1'/,
+    );
+    expect((await run(["proxy", "trace", "-f", slices, "--dst", "10.96.0.1:443"])).code).toBe(2);
+    expect(
+      (await run(["proxy", "trace", "-f", slices, "--src", "10.0.0.1", "--dst", "10.96.0.1:443", "--proto", "icmp"]))
+        .code,
+    ).toBe(2);
+  });
+});
