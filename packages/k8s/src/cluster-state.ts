@@ -53,24 +53,38 @@ export interface KindMap {
   BaselineAdminNetworkPolicy: BaselineAdminNetworkPolicy & { kind: "BaselineAdminNetworkPolicy" };
 }
 
-/** One change. For `deleted`, `object` is the last state; for `updated`, `old` is the previous one. */
-export interface ChangeEvent {
+/** One change to an object of kind `K`. For `deleted`, `object` is the last state; for `updated`, `old` is the previous one. */
+export interface KindChangeEvent<K extends KubeKind> {
   /** What happened. */
   readonly type: ChangeType;
-  /** The object's kind. */
-  readonly kind: KubeKind;
+  /** The object's kind (narrows `object`). */
+  readonly kind: K;
   /** Namespace (`""` for cluster-scoped kinds). */
   readonly namespace: string;
   /** Object name. */
   readonly name: string;
   /** The object now (or, when deleted, as it was). */
-  readonly object: KubeObject;
+  readonly object: KindMap[K];
   /** The previous object, for `updated`. */
-  readonly old?: KubeObject;
+  readonly old?: KindMap[K];
 }
 
+/** One change, discriminated by `kind`: `if (e.kind === "Service") e.object.spec` is typed. */
+export type ChangeEvent = { [K in KubeKind]: KindChangeEvent<K> }[KubeKind];
+
 /** Receives change events, synchronously, in the order changes happen. */
-export type ChangeListener = (event: ChangeEvent) => void;
+export type ChangeListener<E extends ChangeEvent = ChangeEvent> = (event: E) => void;
+
+/** Why a strict {@link ClusterState.add} or {@link ClusterState.update} was refused. */
+export class StateError extends Error {
+  override readonly name = "StateError";
+  /** `AlreadyExists` (add) or `NotFound` (update), as the API server says. */
+  readonly reason: "AlreadyExists" | "NotFound";
+  constructor(reason: "AlreadyExists" | "NotFound", message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
 
 /** Options for {@link ClusterState}. */
 export interface ClusterStateOptions extends DefaultingOptions, Omit<EndpointSliceOptions, "nodes"> {
@@ -81,9 +95,9 @@ export interface ClusterStateOptions extends DefaultingOptions, Omit<EndpointSli
 }
 
 /** Options for {@link ClusterState.subscribe}. */
-export interface SubscribeOptions {
-  /** Only these kinds (default: all). */
-  readonly kinds?: readonly KubeKind[];
+export interface SubscribeOptions<K extends KubeKind = KubeKind> {
+  /** Only these kinds (default: all); the listener's event type narrows to them. */
+  readonly kinds?: readonly K[];
   /** First deliver an `added` event for every existing object (like an informer's initial list). Default false. */
   readonly replay?: boolean;
 }
@@ -147,6 +161,37 @@ export class ClusterState {
   }
 
   /**
+   * Create: like {@link ClusterState.apply} but refuses an object that already exists.
+   *
+   * @throws {@link StateError} `AlreadyExists`.
+   */
+  add(input: KubeObject): ChangeEvent {
+    if (this.get(input.kind, input.metadata?.namespace ?? "default", input.metadata?.name ?? "") !== undefined) {
+      throw new StateError(
+        "AlreadyExists",
+        `${input.kind} ${input.metadata?.namespace ?? ""}/${input.metadata?.name} already exists`,
+      );
+    }
+    return this.apply(input) as ChangeEvent;
+  }
+
+  /**
+   * Update: like {@link ClusterState.apply} but refuses an object that does not exist.
+   * Returns undefined when nothing changed.
+   *
+   * @throws {@link StateError} `NotFound`.
+   */
+  update(input: KubeObject): ChangeEvent | undefined {
+    if (this.get(input.kind, input.metadata?.namespace ?? "default", input.metadata?.name ?? "") === undefined) {
+      throw new StateError(
+        "NotFound",
+        `${input.kind} ${input.metadata?.namespace ?? ""}/${input.metadata?.name} not found`,
+      );
+    }
+    return this.apply(input);
+  }
+
+  /**
    * Apply many objects in order, as one batch: the EndpointSlice controller runs
    * once per affected service at the end (as the real controller coalesces syncs),
    * so slice events follow the object events. Returns every event that happened.
@@ -180,7 +225,7 @@ export class ClusterState {
     const old = byNs?.get(name);
     if (byNs === undefined || old === undefined) return undefined;
     byNs.delete(name);
-    const ev: ChangeEvent = { type: "deleted", kind, namespace: ns, name, object: old };
+    const ev = { type: "deleted", kind, namespace: ns, name, object: old } as ChangeEvent;
     this.unindex(old, ns, name);
     this.emit(ev);
     this.afterChange(ev);
@@ -247,16 +292,20 @@ export class ClusterState {
    * receives `added` for every existing object (namespaces, nodes, pods, services,
    * slices, policies).
    */
-  subscribe(listener: ChangeListener, options: SubscribeOptions = {}): () => void {
-    const kinds = options.kinds !== undefined ? new Set(options.kinds) : undefined;
+  subscribe<K extends KubeKind = KubeKind>(
+    listener: ChangeListener<Extract<ChangeEvent, { kind: K }>>,
+    options: SubscribeOptions<K> = {},
+  ): () => void {
+    const fn = listener as unknown as ChangeListener;
+    const kinds = options.kinds !== undefined ? new Set<KubeKind>(options.kinds) : undefined;
     if (options.replay === true) {
       for (const kind of REPLAY_ORDER) {
         if (kinds !== undefined && !kinds.has(kind)) continue;
         for (const o of this.list(kind))
-          listener({ type: "added", kind, namespace: nsOf(o), name: nameOf(o), object: o });
+          fn({ type: "added", kind, namespace: nsOf(o), name: nameOf(o), object: o } as ChangeEvent);
       }
     }
-    const entry = { fn: listener, kinds };
+    const entry = { fn, kinds: kinds as ReadonlySet<KubeKind> | undefined };
     this.listeners.add(entry);
     return () => {
       this.listeners.delete(entry);
@@ -286,10 +335,11 @@ export class ClusterState {
     m.set(name, obj);
     if (old !== undefined) this.unindex(old, ns, name);
     this.index(obj, ns, name);
-    const ev: ChangeEvent =
+    const ev = (
       old === undefined
         ? { type: "added", kind: obj.kind, namespace: ns, name, object: obj }
-        : { type: "updated", kind: obj.kind, namespace: ns, name, object: obj, old };
+        : { type: "updated", kind: obj.kind, namespace: ns, name, object: obj, old }
+    ) as ChangeEvent;
     this.emit(ev);
     return ev;
   }

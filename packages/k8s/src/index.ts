@@ -17,10 +17,11 @@ export type {
   ChangeListener,
   ChangeType,
   ClusterStateOptions,
+  KindChangeEvent,
   KindMap,
   SubscribeOptions,
 } from "./cluster-state.js";
-export { ClusterState } from "./cluster-state.js";
+export { ClusterState, StateError } from "./cluster-state.js";
 export type { DefaultingOptions, IPFamily } from "./defaults.js";
 export {
   DEFAULT_CLIENT_IP_TIMEOUT_SECONDS,

@@ -1,4 +1,4 @@
-import { type ChangeEvent, ClusterState, type KubeObject } from "@knet/k8s";
+import { type ChangeEvent, ClusterState, type KubeObject, StateError } from "@knet/k8s";
 import { describe, expect, it } from "vitest";
 
 const svc: KubeObject = {
@@ -137,5 +137,27 @@ describe("ClusterState", () => {
     const replayed: string[] = [];
     st.subscribe((e) => replayed.push(summary(e)), { replay: true, kinds: ["Namespace", "Pod"] });
     expect(replayed).toEqual(["added Namespace /shop", "added Pod shop/a", "added Pod shop/b"]);
+  });
+
+  it("add refuses duplicates, update refuses unknown objects; typed subscriptions narrow the event", () => {
+    const st = new ClusterState();
+    const ports: number[] = [];
+    st.subscribe(
+      (e) => {
+        // e.object is a Service here: no cast needed.
+        ports.push(e.object.spec?.ports?.[0]?.port ?? -1);
+      },
+      { kinds: ["Service"] },
+    );
+    st.add(svc);
+    expect(() => st.add(svc)).toThrow(StateError);
+    try {
+      st.update({ ...svc, metadata: { name: "nope", namespace: "shop" } } as KubeObject);
+      expect.unreachable();
+    } catch (e) {
+      expect((e as StateError).reason).toBe("NotFound");
+    }
+    st.update({ ...svc, spec: { selector: { app: "api" }, ports: [{ port: 8080 }] } } as KubeObject);
+    expect(ports).toEqual([80, 8080]);
   });
 });
