@@ -8,8 +8,8 @@
  * to its IP name (`link(2)` fails if the name exists, so it is an atomic
  * create-if-absent), and the directory is fsynced. A process killed at any
  * point leaves either no record or a complete one; temporary files of dead
- * writers are removed by the next lock holder. `last_reserved_ip.N` is replaced
- * by rename.
+ * writers are removed by the next lock holder. `last_reserved_ip.N` (only a
+ * round-robin hint) is replaced by rename.
  */
 import { randomBytes } from "node:crypto";
 import {
@@ -138,7 +138,9 @@ export class DiskStore implements IpamStore {
     }
     this.unlinkQuiet(tmp);
     this.syncDir();
-    this.writeAtomic(LAST_PREFIX + rangeId, name);
+    // last_reserved_ip is a round-robin hint: replaced atomically, but not fsynced (a stale or
+    // missing hint after a power loss only restarts the scan at rangeStart).
+    this.writeAtomic(LAST_PREFIX + rangeId, name, false);
     return true;
   }
 
@@ -245,7 +247,7 @@ export class DiskStore implements IpamStore {
     }
   }
 
-  private writeTemp(content: string): string {
+  private writeTemp(content: string, durable = true): string {
     const name = `${TMP_PREFIX}${process.pid}.${++this.counter}.${randomBytes(4).toString("hex")}`;
     const fd = openSync(
       join(this.dir, name),
@@ -256,7 +258,7 @@ export class DiskStore implements IpamStore {
       const buf = Buffer.from(content, "utf8");
       let off = 0;
       while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-      if (this.sync) fsyncSync(fd);
+      if (this.sync && durable) fsyncSync(fd);
     } catch (e) {
       closeSync(fd);
       this.unlinkQuiet(name);
@@ -266,15 +268,15 @@ export class DiskStore implements IpamStore {
     return name;
   }
 
-  private writeAtomic(name: string, content: string): void {
-    const tmp = this.writeTemp(content);
+  private writeAtomic(name: string, content: string, durable: boolean): void {
+    const tmp = this.writeTemp(content, durable);
     try {
       renameSync(join(this.dir, tmp), join(this.dir, name));
     } catch (e) {
       this.unlinkQuiet(tmp);
       throw new IpamError(`cannot write ${name}: ${(e as Error).message}`);
     }
-    this.syncDir();
+    if (durable) this.syncDir();
   }
 
   private syncDir(): void {

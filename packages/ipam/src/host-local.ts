@@ -95,28 +95,38 @@ export function hostLocalAdd(config: HostLocalConfig, att: Attachment, store: Ip
   for (const ip of config.requestedIps) requested.set(ip.toString(), ip);
   const used: RangeAllocator[] = [];
   const ips: IpAllocation[] = [];
-  for (const [idx, set] of config.rangeSets.entries()) {
-    const alloc = new RangeAllocator(set, store, idx);
-    let want: Addr | undefined;
-    for (const [k, ip] of requested) {
-      if (rangeFor(set, ip)) {
-        want = ip;
-        requested.delete(k);
-        break;
-      }
-    }
-    try {
-      ips.push(alloc.get(att.containerId, att.ifname, want));
-    } catch (e) {
-      for (const a of used) a.release(att.containerId, att.ifname);
-      if (e instanceof IpamError) throw new IpamError(`failed to allocate for range ${idx}: ${e.message}`, e.field);
-      throw e;
-    }
-    used.push(alloc);
+  // One lock for the whole ADD (host-local takes it per range set; holding it across the sets
+  // is stricter, and one flock instead of one per set).
+  store.lock();
+  try {
+    addAll();
+  } finally {
+    store.unlock();
   }
-  if (requested.size > 0) {
-    for (const a of used) a.release(att.containerId, att.ifname);
-    throw new IpamError(`failed to allocate all requested IPs: ${[...requested.keys()].join(" ")}`);
+  function addAll(): void {
+    for (const [idx, set] of config.rangeSets.entries()) {
+      const alloc = new RangeAllocator(set, store, idx);
+      let want: Addr | undefined;
+      for (const [k, ip] of requested) {
+        if (rangeFor(set, ip)) {
+          want = ip;
+          requested.delete(k);
+          break;
+        }
+      }
+      try {
+        ips.push(alloc.get(att.containerId, att.ifname, want));
+      } catch (e) {
+        for (const a of used) a.release(att.containerId, att.ifname);
+        if (e instanceof IpamError) throw new IpamError(`failed to allocate for range ${idx}: ${e.message}`, e.field);
+        throw e;
+      }
+      used.push(alloc);
+    }
+    if (requested.size > 0) {
+      for (const a of used) a.release(att.containerId, att.ifname);
+      throw new IpamError(`failed to allocate all requested IPs: ${[...requested.keys()].join(" ")}`);
+    }
   }
   const result: {
     cniVersion: "1.0.0";
@@ -135,8 +145,13 @@ export function hostLocalAdd(config: HostLocalConfig, att: Attachment, store: Ip
 /** DEL: release what `att` holds (once per range set, as host-local). Unknown attachments are fine. */
 export function hostLocalDel(config: HostLocalConfig, att: Attachment, store: IpamStore): Addr[] {
   const released: Addr[] = [];
-  for (const [idx, set] of config.rangeSets.entries()) {
-    released.push(...new RangeAllocator(set, store, idx).release(att.containerId, att.ifname));
+  store.lock();
+  try {
+    for (const [idx, set] of config.rangeSets.entries()) {
+      released.push(...new RangeAllocator(set, store, idx).release(att.containerId, att.ifname));
+    }
+  } finally {
+    store.unlock();
   }
   return released;
 }
