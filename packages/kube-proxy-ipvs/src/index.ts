@@ -3,4 +3,37 @@
  *
  * @module
  */
-export {};
+export type { HsipKey } from "./hash.js";
+export { addrFold, GOLDEN_RATIO_32, hash32, hsiphashU32, sipHash } from "./hash.js";
+export { RealServer } from "./real-server.js";
+export type { DestChange, SchedFlags, SchedPacket, Scheduler, SchedulerName } from "./scheduler.js";
+export { SCHEDULER_NAMES } from "./scheduler.js";
+export type { SchedulerOptions } from "./schedulers/create.js";
+export { createScheduler } from "./schedulers/create.js";
+export {
+  DestinationHashing,
+  dhBucket,
+  HASH_TAB_BITS,
+  MaglevHashing,
+  MH_DEFAULT_TABLE_SIZE,
+  MH_HASH1,
+  MH_HASH2,
+  MH_PRIMES,
+  mhHash,
+  SourceHashing,
+  shBucket,
+} from "./schedulers/hashing.js";
+export {
+  LeastConnection,
+  NeverQueue,
+  ShortestExpectedDelay,
+  WeightedLeastConnection,
+} from "./schedulers/least-conn.js";
+export {
+  LBLC_EXPIRATION_MS,
+  LocalityLeastConnection,
+  LocalityLeastConnectionReplicated,
+} from "./schedulers/locality.js";
+export { RoundRobin, WeightedRoundRobin } from "./schedulers/round-robin.js";
+export type { VirtualServerSpec } from "./virtual-server.js";
+export { PROTOCOL_NUMBERS, VirtualServer, virtualServerKey } from "./virtual-server.js";
