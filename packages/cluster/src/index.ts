@@ -1,6 +1,27 @@
 /**
- * `@knet/cluster`: A simulated Kubernetes cluster composed from the knet packages, with end-to-end request traces.
+ * `@knet/cluster`: the knet packages composed into a simulated Kubernetes
+ * cluster, and end-to-end traces of requests through it.
+ *
+ * @example
+ * ```ts
+ * import { Cluster, formatClusterTrace, traceRequest } from "@knet/cluster";
+ *
+ * const cluster = await Cluster.fromManifests(manifestText, { mode: "iptables" });
+ * const t = traceRequest(cluster, { from: "shop/frontend", to: "http://api.shop.svc.cluster.local:80" });
+ * console.log(formatClusterTrace(t)); // DNS queries, hops, kube-proxy rules, policy, result
+ * ```
  *
  * @module
  */
-export {};
+export type { ClusterNode, ClusterPod, ClusterService, EngineFactory } from "./cluster.js";
+export { Cluster, ClusterError, proxyModes, registerProxyMode } from "./cluster.js";
+export type { PolicyDecision, ProxyDecision } from "./hooks.js";
+export { policyHook, proxyHooks } from "./hooks.js";
+export type { ClusterOptions, OverlayMode, ProxyMode, ResolvedClusterOptions } from "./options.js";
+export { resolveOptions } from "./options.js";
+export type { NodeNet } from "./overlay.js";
+export { FLANNEL, nodeTopology, subnetEnv, UNDERLAY_NS } from "./overlay.js";
+export type { PodAttachment, PodTopology } from "./pod-network.js";
+export { DeferredHooks, hostVethName, nodeConflist, simBridgePlugin } from "./pod-network.js";
+export type { ClusterTrace, DnsExchange, TraceRequest } from "./trace.js";
+export { formatClusterTrace, traceRequest } from "./trace.js";
