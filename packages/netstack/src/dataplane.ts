@@ -635,6 +635,10 @@ class Walk {
       case "veth": {
         const peer = dev.peer;
         if (!peer?.up) return this.drop(dev.ns, dev.name, "link-down", `peer of ${dev.name} is down`, frame.packet);
+        // Crossing into another namespace scrubs the skb: the mark does not travel (skb_scrub_packet).
+        if (peer.ns !== dev.ns && frame.packet.mark !== 0) {
+          return this.l2In(peer, { ...frame, packet: { ...frame.packet, mark: 0 } });
+        }
         return this.l2In(peer, frame);
       }
       case "bridge":
@@ -700,14 +704,8 @@ class Walk {
     const from = inPort ? `from port ${inPort.name}` : `from ${br.name} itself`;
     if (e) {
       if (e.port === br) return this.receive(this.dp.ns(br.ns), br, f.packet);
-      if (e.permanent)
-        return this.drop(
-          br.ns,
-          e.port.name,
-          "not-for-host",
-          `frame for bridge port ${e.port.name}'s own MAC`,
-          f.packet,
-        );
+      // A port's own MAC is a local entry: the bridge device takes the frame.
+      if (e.permanent) return this.receive(this.dp.ns(br.ns), br, f.packet);
       const out = e.port;
       if (out === inPort && !out.hairpin) {
         return this.drop(
@@ -1008,7 +1006,9 @@ class Walk {
         dev: vx.name,
         note: `vxlan vni ${enc.vni} from VTEP ${p.src}: inner ${enc.packet.size} B, ${formatMac(enc.srcMac)} > ${formatMac(enc.dstMac)}`,
       });
-    return this.l2In(vx, { src: enc.srcMac, dst: enc.dstMac, packet: enc.packet });
+    // The inner packet is the same skb: it carries the mark the outer one has now.
+    const inner = enc.packet.mark === p.mark ? enc.packet : { ...enc.packet, mark: p.mark };
+    return this.l2In(vx, { src: enc.srcMac, dst: enc.dstMac, packet: inner });
   }
 }
 

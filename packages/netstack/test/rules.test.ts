@@ -111,12 +111,45 @@ describe("hooks", () => {
     const ok = dp.send("c", makePacket({ dst: "10.2.0.2", dport: 80 }));
     expect(order).toEqual(["mangle", "filter"]);
     expect(ok.outcome.kind).toBe("delivered");
-    expect(ok.packet.mark).toBe(0x4000);
+    expect(ok.steps.find((st) => st.owner === "mangle")?.rewrite).toBe("mark 0x0 -> 0x4000");
+    expect(ok.packet.mark).toBe(0); // scrubbed on the way into s
     const hooked = ok.steps.filter((s) => s.kind === "hook").map((s) => `${s.hook}:${s.owner}:${s.verdict}`);
     expect(hooked).toEqual(["forward:mangle:accept", "forward:netpol:accept"]);
     const bad = dp.send("c", makePacket({ dst: "10.2.0.2", dport: 22 }));
     expect(bad.outcome).toMatchObject({ kind: "dropped", reason: "hook-drop", ns: "r" });
     expect(bad.steps.at(-2)).toMatchObject({ kind: "hook", owner: "netpol", rule: "deny-ssh", verdict: "drop" });
+  });
+
+  it("a mark set in one namespace is seen by its later hooks but scrubbed when the packet leaves over a veth", () => {
+    const dp = routed();
+    const r = dp.ns("r");
+    const marks: Record<string, number> = {};
+    r.registerHook({
+      hook: "prerouting",
+      priority: HookPriority.mangle,
+      owner: "m",
+      fn: () => ({ verdict: "accept", mark: 0x4000 }),
+    });
+    r.registerHook({
+      hook: "postrouting",
+      priority: HookPriority.srcnat,
+      owner: "m",
+      fn: (p) => {
+        marks.post = p.mark;
+        return "accept";
+      },
+    });
+    dp.ns("s").registerHook({
+      hook: "input",
+      priority: 0,
+      owner: "m",
+      fn: (p) => {
+        marks.server = p.mark;
+        return "accept";
+      },
+    });
+    expect(dp.send("c", makePacket({ dst: "10.2.0.2", dport: 80 })).outcome.kind).toBe("delivered");
+    expect(marks).toEqual({ post: 0x4000, server: 0 });
   });
 
   it("reject is its own reason; unregister removes the function", () => {
