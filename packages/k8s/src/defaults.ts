@@ -114,18 +114,19 @@ export function defaultService(service: Service, options: DefaultingOptions = {}
   if (spec.type === "ExternalName") return s;
 
   // clusterIPs mirrors clusterIP (the API server fills one from the other).
-  if (spec.clusterIP && list(spec.clusterIPs).length === 0) {
+  const firstIP = list(spec.clusterIPs)[0];
+  if (typeof spec.clusterIP === "string" && spec.clusterIP !== "" && list(spec.clusterIPs).length === 0) {
     spec.clusterIPs = [spec.clusterIP];
-  } else if (!spec.clusterIP && spec.clusterIPs?.[0]) {
-    spec.clusterIP = spec.clusterIPs[0];
+  } else if (!spec.clusterIP && typeof firstIP === "string" && firstIP !== "") {
+    spec.clusterIP = firstIP;
   }
   const clusterFamilies = options.serviceIPFamilies ?? ["IPv4"];
   const primary = clusterFamilies[0] ?? "IPv4";
   const families = list(spec.ipFamilies);
   const ips = list(spec.clusterIPs);
   for (let i = 0; i < ips.length; i++) {
-    const ip = ips[i] as string;
-    if (ip === "None") break;
+    const ip = ips[i];
+    if (ip === "None" || typeof ip !== "string") break;
     if (i >= families.length) families.push(familyOf(ip));
   }
   const headless = spec.clusterIP === "None";
