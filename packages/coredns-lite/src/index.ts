@@ -27,6 +27,7 @@ export type {
   ServiceView,
 } from "./index/dns-index.js";
 export { DnsIndex } from "./index/dns-index.js";
+export { watchClusterState } from "./index/watch.js";
 export type {
   ChainContext,
   Clock,

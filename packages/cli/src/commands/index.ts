@@ -1,6 +1,7 @@
 import type { CommandFamily } from "../cli.js";
 import { cniCommand } from "./cni.js";
 import { demoCommand } from "./demo.js";
+import { dnsCommand } from "./dns.js";
 import { ipamCommand } from "./ipam.js";
 import { netpolCommand } from "./netpol.js";
 import { proxyCommand } from "./proxy.js";
@@ -17,4 +18,5 @@ export const families: readonly CommandFamily[] = [
   netpolCommand,
   ipamCommand,
   proxyCommand,
+  dnsCommand,
 ];

@@ -1,0 +1,151 @@
+import { createSocket } from "node:dgram";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { main } from "@knet/cli";
+import { decodeMessage, encodeQuery, RRType } from "@knet/coredns-lite";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+function capture() {
+  let o = "";
+  let e = "";
+  return {
+    io: {
+      out: (t: string) => {
+        o += t;
+      },
+      err: (t: string) => {
+        e += t;
+      },
+    },
+    out: () => o,
+    err: () => e,
+  };
+}
+
+const MANIFEST = `apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  clusterIP: 10.96.5.5
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: db, namespace: shop}
+spec:
+  clusterIP: None
+  selector: {app: db}
+  ports: [{name: pg, port: 5432}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db-0, namespace: shop, labels: {app: db}}
+spec:
+  hostname: db-0
+  subdomain: db
+  containers: [{name: c, ports: [{containerPort: 5432}]}]
+status:
+  podIP: 10.244.1.7
+  podIPs: [{ip: 10.244.1.7}]
+  phase: Running
+  conditions: [{type: Ready, status: "True"}]
+`;
+
+let dir = "";
+let file = "";
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "knet-cli-dns-"));
+  file = join(dir, "cluster.yaml");
+  await writeFile(file, MANIFEST);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("knet dns", () => {
+  it("query answers a ClusterIP service without a socket", async () => {
+    const c = capture();
+    expect(await main(["dns", "query", "-f", file, "web.shop.svc.cluster.local"], c.io)).toBe(0);
+    expect(c.out()).toContain(";; status: NOERROR, flags: qr aa");
+    expect(c.out()).toMatch(/web\.shop\.svc\.cluster\.local\.\t5\tIN\tA\t10\.96\.5\.5/);
+  });
+
+  it("query derives EndpointSlices from pods (headless hostname records, SRV) and honours --ttl", async () => {
+    const c = capture();
+    expect(
+      await main(["dns", "query", "-f", file, "_pg._tcp.db.shop.svc.cluster.local", "SRV", "--ttl", "30"], c.io),
+    ).toBe(0);
+    expect(c.out()).toContain(
+      "_pg._tcp.db.shop.svc.cluster.local.\t30\tIN\tSRV\t0 100 5432 db-0.db.shop.svc.cluster.local.",
+    );
+    expect(c.out()).toContain("db-0.db.shop.svc.cluster.local.\t30\tIN\tA\t10.244.1.7");
+  });
+
+  it("query --namespace walks the pod's search list", async () => {
+    const c = capture();
+    expect(await main(["dns", "query", "-f", file, "web", "--namespace", "shop"], c.io)).toBe(0);
+    expect(c.out().split("\n")[0]).toBe(";; tried web.shop.svc.cluster.local. A: NOERROR");
+    const d = capture();
+    await main(["dns", "query", "-f", file, "web.shop", "--namespace", "other"], d.io);
+    expect(d.out()).toContain(";; tried web.shop.other.svc.cluster.local. A: NXDOMAIN");
+    expect(d.out()).toContain(";; tried web.shop.svc.cluster.local. A: NOERROR");
+  });
+
+  it("query reports NXDOMAIN with the SOA", async () => {
+    const c = capture();
+    expect(await main(["dns", "query", "-f", file, "nope.shop.svc.cluster.local", "AAAA"], c.io)).toBe(0);
+    expect(c.out()).toContain("status: NXDOMAIN");
+    expect(c.out()).toContain("AUTHORITY SECTION");
+    expect(c.out()).toMatch(
+      /cluster\.local\.\t5\tIN\tSOA\tns\.dns\.cluster\.local\. hostmaster\.cluster\.local\. \d+ 7200 1800 86400 5/,
+    );
+  });
+
+  it("usage errors exit 2 with one line", async () => {
+    for (const argv of [
+      ["dns"],
+      ["dns", "bogus"],
+      ["dns", "query", "web"],
+      ["dns", "query", "-f", file, "web", "BADTYPE"],
+      ["dns", "query", "-f", file, "web", "--ttl", "9999"],
+      ["dns", "serve", "-f", file],
+      ["dns", "serve", "-f", file, "--listen", "5353"],
+      ["dns", "query", "-f", join(dir, "missing.yaml"), "web"],
+    ]) {
+      const c = capture();
+      expect(await main(argv, c.io)).toBe(2);
+      expect(c.err().trim().split("\n")).toHaveLength(1);
+    }
+  });
+
+  it("serve answers on the given address until SIGTERM", async () => {
+    const c = capture();
+    const done = main(
+      ["dns", "serve", "-f", file, "--listen", "127.0.0.1:0", "--zone", "cluster.local", "--ttl", "7"],
+      c.io,
+    );
+    for (let i = 0; i < 100 && !c.out().includes("serving"); i++) await new Promise((r) => setTimeout(r, 20));
+    const m = /udp\+tcp 127\.0\.0\.1:(\d+)/.exec(c.out());
+    expect(m).not.toBeNull();
+    const port = Number(m?.[1]);
+    const s = createSocket("udp4");
+    const reply = await new Promise<Buffer>((ok) => {
+      s.on("message", (msg) => ok(msg));
+      s.send(encodeQuery(1, "web.shop.svc.cluster.local.", RRType.A), port, "127.0.0.1");
+    });
+    s.close();
+    expect(decodeMessage(reply).answer).toEqual([
+      { name: "web.shop.svc.cluster.local.", type: 1, ttl: 7, address: "10.96.5.5" },
+    ]);
+    process.emit("SIGTERM");
+    expect(await done).toBe(0);
+    expect(c.out()).toContain("knet dns: stopped");
+  });
+});
