@@ -394,11 +394,16 @@ export class NetNamespace {
     return n;
   }
 
-  /** A route whose device is missing or down is dead (skipped by lookups). */
+  /**
+   * A route whose device is missing or down is dead (skipped by lookups),
+   * except the `local` routes of addresses: an address on a down device is
+   * still this host's (checked against the kernel).
+   */
   routeAlive(r: Route): boolean {
     if (r.dev === undefined) return true;
     const l = this.linkMap.get(r.dev);
-    return l?.up === true;
+    if (!l) return false;
+    return l.up || (r.type === "local" && r.table === "local");
   }
 
   /**

@@ -21,6 +21,8 @@ export interface DeviceSpec {
   readonly master?: string;
   /** Hairpin mode as a bridge port. */
   readonly hairpin?: boolean;
+  /** Administratively up (default true). A down device is set down last, after the routes. */
+  readonly up?: boolean;
 }
 
 /** One end of a veth pair. */
@@ -198,6 +200,7 @@ export function buildTopology(t: Topology, options: DataplaneOptions = {}): Data
   }
   for (const n of t.neighbours ?? []) dp.ns(n.ns).addNeighbour(n.dev, n.addr, n.mac);
   for (const v of t.vteps ?? []) dp.ns(v.ns).addVtep(v.dev, v.mac, v.dst);
+  for (const d of devices) if (d.up === false) dp.ns(d.ns).setUp(d.name, false);
   return dp;
 }
 
@@ -335,6 +338,7 @@ export function realize(t: Topology, options: RealizeOptions): Realized {
   }
   for (const v of t.vteps ?? [])
     setup.push(["bridge", "-n", nsName(v.ns), "fdb", "append", v.mac, "dev", v.dev, "dst", v.dst]);
+  for (const d of devices) if (d.up === false) setup.push(ip(d.ns, "link", "set", d.name, "down"));
   const teardown = [...t.namespaces].reverse().map((n) => ["ip", "netns", "del", nsName(n.name)]);
   const quote = (a: string): string => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
   return {

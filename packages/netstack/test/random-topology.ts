@@ -125,9 +125,18 @@ export function randomTopology(seed: number): RandomTopology {
       }
     }
   }
-  const topology: Topology = { ...topo0, routes };
+  // Sometimes one device is set down at the end: its routes die, lookups fall back.
+  let links1 = links;
+  if (rnd() < 0.5) {
+    const k = int(0, links.length - 1);
+    const l = links[k] as LinkSpec;
+    const down = l.kind === "veth" ? { ...l, a: { ...l.a, up: false } } : { ...l, up: false };
+    links1 = links.map((x, i) => (i === k ? down : x));
+  }
+  const topology: Topology = { ...topo0, links: links1, routes };
   // Destinations: inside every route and connected prefix (edges too), every address, random ones.
-  const everyAddr = dp.namespaces().flatMap((x) => x.addresses().map((a) => a.ifa));
+  const dpFinal = buildTopology(topology);
+  const everyAddr = dpFinal.namespaces().flatMap((x) => x.addresses().map((a) => a.ifa));
   const destinations = new Map<string, string[]>();
   for (const ns of names) {
     const set = new Set<string>();
