@@ -187,6 +187,9 @@ function slicePrefix(name: string): string {
  * nodeName, zone (node label) and hostname (when `spec.hostname` is set and
  * `spec.subdomain` names this service). Terminal pods and pods without IPs are
  * skipped; a named targetPort missing on a pod drops that port for that pod.
+ * With `trafficDistribution: PreferClose`, ready endpoints with a zone get the hint
+ * `forZones: [their zone]` (the 1.31+ default; topology-mode Auto hints, which need
+ * node CPU capacity, are not computed).
  * Services without selector (or ExternalName) get `[]`: their slices are the user's.
  * Endpoints are ordered by pod name (upstream order is unspecified).
  */
@@ -206,6 +209,7 @@ export function endpointSlicesFor(
   const publishNotReady = service.spec?.publishNotReadyAddresses === true;
   const headlessNoPorts = (service.spec?.ports ?? []).length === 0 && service.spec?.clusterIP === "None";
   const suffix = options.nameSuffix ?? defaultSuffix;
+  const preferClose = service.spec?.trafficDistribution === "PreferClose";
 
   const selected: Pod[] = [];
   for (const pod of pods) {
@@ -253,6 +257,8 @@ export function endpointSlicesFor(
       if (zone !== undefined && zone !== "") ep.zone = zone;
       const hostname = pod.spec?.hostname;
       if (hostname !== undefined && hostname !== "" && pod.spec?.subdomain === svcName) ep.hostname = hostname;
+      // trafficDistribution: PreferClose -> ready endpoints with a zone hint their own zone.
+      if (preferClose && ready && ep.zone !== undefined) ep.hints = { forZones: [{ name: ep.zone }] };
       const key = portKey(ports);
       let g = groups.get(key);
       if (g === undefined) {

@@ -163,6 +163,25 @@ describe("endpointSlicesFor", () => {
     expect(s?.endpoints.map((e) => e.hostname)).toEqual(["db-0", undefined]);
   });
 
+  it("adds same-zone hints to ready endpoints for trafficDistribution PreferClose", () => {
+    const close = svc({ selector: { app: "api" }, trafficDistribution: "PreferClose", ports: [{ port: 80 }] });
+    const [s] = endpointSlicesFor(
+      close,
+      [
+        pod("a", { node: "node-a" }),
+        pod("b", { node: "node-b", ip: "10.244.2.2" }),
+        pod("c", { node: "node-a", ready: false, ip: "10.244.1.9" }),
+      ],
+      { nodes },
+    );
+    expect(s?.endpoints.map((e) => [e.targetRef?.name, e.hints?.forZones?.map((z) => z.name)])).toEqual([
+      ["a", ["z1"]],
+      ["b", undefined], // node-b has no zone label
+      ["c", undefined], // not ready
+    ]);
+    expect(endpointSlicesFor(api, [pod("a", { node: "node-a" })], { nodes })[0]?.endpoints[0]?.hints).toBeUndefined();
+  });
+
   it("picks address types from ipFamilies, else from the clusterIP, else both", () => {
     expect(addressTypesFor({ spec: { ipFamilies: ["IPv6", "IPv4"] } })).toEqual(["IPv6", "IPv4"]);
     expect(addressTypesFor({ spec: { clusterIP: "fd00::1" } })).toEqual(["IPv6"]);

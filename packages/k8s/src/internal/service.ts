@@ -260,6 +260,8 @@ export function validateServiceObject(svc: Record<string, unknown>, options: Val
     type !== "LoadBalancer"
   )
     p.forbidden("spec.allocateLoadBalancerNodePorts", "may only be used when `type` is 'LoadBalancer'");
+  const td = p.str(spec.trafficDistribution, "spec.trafficDistribution");
+  if (td !== undefined && td !== "PreferClose") p.unsupported("spec.trafficDistribution", td, ["PreferClose"]);
   validateLabels(spec.selector, "spec.selector", p);
   return p;
 }
