@@ -3,8 +3,25 @@
  *
  * @module
  */
+
+export type { IpvsEngineOptions, VirtualServerPlan, VirtualServerRole } from "./engine.js";
+export { DUMMY_INTERFACE, IpvsEngine } from "./engine.js";
 export type { HsipKey } from "./hash.js";
 export { addrFold, GOLDEN_RATIO_32, hash32, hsiphashU32, sipHash } from "./hash.js";
+export type { IpsetEntry, IpsetInfo, IpsetType } from "./ipsets.js";
+export { entryText, IPSETS, IpsetState, ipsetName } from "./ipsets.js";
+export type { IpvsIptablesOptions, NoNodeAccess } from "./iptables-rules.js";
+export { IPVS_IPTABLES_CHAINS, IPVS_JUMPS, renderIpvsBootstrap, renderIpvsIptables } from "./iptables-rules.js";
+export type {
+  ConnectOptions,
+  IpvsConnection,
+  IpvsTableOptions,
+  IpvsTimeouts,
+  PersistenceTemplate,
+  ScheduleResult,
+} from "./ipvs-table.js";
+export { DEFAULT_TIMEOUTS, IpvsTable } from "./ipvs-table.js";
+export { renderIpvsadmList, renderIpvsadmSave, sortDests, sortServices } from "./ipvsadm.js";
 export { RealServer } from "./real-server.js";
 export type { DestChange, SchedFlags, SchedPacket, Scheduler, SchedulerName } from "./scheduler.js";
 export { SCHEDULER_NAMES } from "./scheduler.js";
