@@ -23,6 +23,12 @@ export interface PodView {
   readonly namedPorts: ReadonlyMap<string, { readonly port: number; readonly protocol: Protocol }>;
   /** Position in the view's sorted pod list. */
   readonly index: number;
+  /** Number of pods in the view (sizes per-pod memos). */
+  readonly total: number;
+  /** Index of the pod's namespace (keys namespace-selector memos). */
+  readonly nsIndex: number;
+  /** Number of namespaces in the view. */
+  readonly nsTotal: number;
 }
 
 /** A node: its labels and addresses. */
@@ -32,11 +38,41 @@ export interface NodeView {
   readonly ips: readonly Addr[];
 }
 
-/** An endpoint of a flow after resolution. */
+/**
+ * An endpoint of a flow after resolution. Every variant has the same fields in
+ * the same order (one hidden class on the hot path).
+ */
 export type Endpoint =
-  | { readonly kind: "pod"; readonly pod: PodView; readonly ip: Addr | undefined }
-  | { readonly kind: "node"; readonly name: string; readonly node: NodeView | undefined; readonly ip: Addr | undefined }
-  | { readonly kind: "external"; readonly ip: Addr };
+  | {
+      readonly kind: "pod";
+      readonly pod: PodView;
+      readonly node: undefined;
+      readonly name: string;
+      readonly ip: Addr | undefined;
+    }
+  | {
+      readonly kind: "node";
+      readonly pod: undefined;
+      readonly node: NodeView | undefined;
+      readonly name: string;
+      readonly ip: Addr | undefined;
+    }
+  | {
+      readonly kind: "external";
+      readonly pod: undefined;
+      readonly node: undefined;
+      readonly name: string;
+      readonly ip: Addr;
+    };
+
+/** The endpoint of a pod at one of its IPs. */
+export function podEndpoint(pod: PodView, ip: Addr | undefined): Endpoint {
+  return { kind: "pod", pod, node: undefined, name: pod.key, ip };
+}
+
+function nodeEndpoint(name: string, node: NodeView | undefined, ip: Addr | undefined): Endpoint {
+  return { kind: "node", pod: undefined, node, name, ip };
+}
 
 function tryAddr(text: string | undefined): Addr | undefined {
   if (text === undefined || text === "") return undefined;
@@ -58,6 +94,7 @@ export class ClusterView {
   readonly nodes: readonly NodeView[];
   private readonly nodeByIp = new Map<string, NodeView>();
   private readonly hostNetIp = new Map<string, PodView>();
+  private readonly primary: Endpoint[] = [];
 
   constructor(pods: readonly Pod[], namespaces: readonly Namespace[], nodes: readonly Node[]) {
     for (const ns of namespaces) {
@@ -74,6 +111,11 @@ export class ClusterView {
       return am < bm ? -1 : am > bm ? 1 : 0;
     });
     const views: PodView[] = [];
+    const nsIndexes = new Map<string, number>();
+    for (const p of sorted) {
+      const n = p.metadata?.namespace ?? "default";
+      if (!nsIndexes.has(n)) nsIndexes.set(n, nsIndexes.size);
+    }
     for (const p of sorted) {
       const namespace = p.metadata?.namespace ?? "default";
       const name = p.metadata?.name ?? "";
@@ -102,6 +144,9 @@ export class ClusterView {
         hostNetwork: p.spec?.hostNetwork === true,
         namedPorts,
         index: views.length,
+        total: sorted.length,
+        nsIndex: nsIndexes.get(namespace) as number,
+        nsTotal: nsIndexes.size,
       };
       views.push(view);
       this.byKey.set(key, view);
@@ -111,6 +156,8 @@ export class ClusterView {
       }
     }
     this.pods = views;
+    for (const v of views)
+      this.primary.push(v.hostNetwork ? nodeEndpoint(v.key, undefined, v.ips[0]) : podEndpoint(v, v.ips[0]));
     const nodeViews: NodeView[] = [];
     for (const n of nodes) {
       const ips: Addr[] = [];
@@ -124,6 +171,13 @@ export class ClusterView {
       for (const ip of ips) this.nodeByIp.set(ip.toString(), v);
     }
     this.nodes = nodeViews;
+  }
+
+  /** The endpoint of pod number `i` at its primary IP. */
+  endpointAt(i: number): Endpoint {
+    const e = this.primary[i];
+    if (e === undefined) throw new Error(`no pod at index ${i}`);
+    return e;
   }
 
   /** Labels of a namespace (with `kubernetes.io/metadata.name` synthesised). */
@@ -169,17 +223,22 @@ export class ClusterView {
             : `${JSON.stringify(text)} is neither a pod (ns/name) nor an IP address`,
         );
       }
-      const ip = pod.ips.find((a) => peerFamily === undefined || a.family === peerFamily) ?? pod.ips[0];
-      if (pod.hostNetwork && hostNetworkAsNode) return { kind: "node", name: pod.key, node: undefined, ip };
-      return { kind: "pod", pod, ip };
+      const first = pod.ips[0];
+      if (peerFamily === undefined || first === undefined || first.family === peerFamily) {
+        if (!pod.hostNetwork || hostNetworkAsNode) return this.primary[pod.index] as Endpoint;
+        return podEndpoint(pod, first);
+      }
+      const ip = pod.ips.find((a) => a.family === peerFamily) ?? first;
+      if (pod.hostNetwork && hostNetworkAsNode) return nodeEndpoint(pod.key, undefined, ip);
+      return podEndpoint(pod, ip);
     }
     const pod = this.byIp.get(addr.toString());
-    if (pod !== undefined) return { kind: "pod", pod, ip: addr };
+    if (pod !== undefined) return podEndpoint(pod, addr);
     const hn = this.hostNetIp.get(addr.toString());
-    if (hn !== undefined && !hostNetworkAsNode) return { kind: "pod", pod: hn, ip: addr };
+    if (hn !== undefined && !hostNetworkAsNode) return podEndpoint(hn, addr);
     const node = this.nodeByIp.get(addr.toString());
-    if (node !== undefined) return { kind: "node", name: node.name, node, ip: addr };
-    if (hn !== undefined) return { kind: "node", name: hn.key, node: undefined, ip: addr };
-    return { kind: "external", ip: addr };
+    if (node !== undefined) return nodeEndpoint(node.name, node, addr);
+    if (hn !== undefined) return nodeEndpoint(hn.key, undefined, addr);
+    return { kind: "external", pod: undefined, node: undefined, name: addr.toString(), ip: addr };
   }
 }

@@ -28,13 +28,27 @@ import { Prefix } from "@knet/netstack";
 import { PolicyError } from "./policy-error.js";
 import type { Protocol } from "./types.js";
 
-/** A compiled selector with its kubectl-style text for explanations. */
+/**
+ * A compiled selector with its kubectl-style text for explanations, and a
+ * per-pod memo (two bitsets over pod indexes, filled lazily by the matcher).
+ * A Sel is always applied to the same thing (pod labels or the pod's namespace
+ * labels), so the pod index is a sound memo key.
+ */
 export interface Sel {
   readonly c: CompiledSelector;
   readonly text: string;
+  /**
+   * Memo over pod indexes (pod selectors) or namespace indexes (namespace
+   * selectors): word 2w holds "evaluated" bits, word 2w+1 "matched" bits, so one
+   * cache line answers both.
+   */
+  memo: Uint32Array | undefined;
 }
 
-/** A NetworkPolicy peer. */
+/**
+ * A NetworkPolicy peer. Both variants carry every field (unused ones undefined,
+ * same order) so the hot path sees one object shape.
+ */
 export type NpPeer =
   | {
       readonly kind: "pods";
@@ -42,20 +56,32 @@ export type NpPeer =
       readonly ns: Sel | undefined;
       /** undefined: every pod of the selected namespaces. */
       readonly pod: Sel | undefined;
+      readonly cidr?: undefined;
+      readonly except?: undefined;
     }
-  | { readonly kind: "ipBlock"; readonly cidr: Prefix; readonly except: readonly Prefix[] };
+  | {
+      readonly kind: "ipBlock";
+      readonly ns?: undefined;
+      readonly pod?: undefined;
+      readonly cidr: Prefix;
+      readonly except: readonly Prefix[];
+    };
 
-/** One port entry (NetworkPolicyPort or an Admin port), protocol always set. */
+/** One port entry (NetworkPolicyPort or an Admin port), protocol always set, every field present. */
 export interface PortEntry {
   readonly protocol: Protocol;
-  /** Absent with `name` absent: every port of the protocol. */
-  readonly port?: number;
+  /** undefined with `name` undefined: every port of the protocol. */
+  readonly port: number | undefined;
   /** Inclusive range end. */
-  readonly endPort?: number;
+  readonly endPort: number | undefined;
   /** Named port, resolved on the destination pod. */
-  readonly name?: string;
+  readonly name: string | undefined;
   /** Admin `namedPort` matches the container port's own protocol rather than a fixed one. */
-  readonly anyProtocol?: boolean;
+  readonly anyProtocol: boolean;
+}
+
+function entry(protocol: Protocol, port?: number, endPort?: number, name?: string, anyProtocol = false): PortEntry {
+  return { protocol, port, endPort, name, anyProtocol };
 }
 
 /** A NetworkPolicy rule. */
@@ -79,15 +105,31 @@ export interface NpPolicy {
   readonly egress: readonly NpRule[] | undefined;
 }
 
-/** An Admin/Baseline peer. */
-export type AdminPeer =
-  | { readonly kind: "namespaces"; readonly ns: Sel }
-  | { readonly kind: "pods"; readonly ns: Sel; readonly pod: Sel }
-  | { readonly kind: "nodes"; readonly node: Sel }
-  | { readonly kind: "networks"; readonly prefixes: readonly Prefix[] }
-  | { readonly kind: "domainNames"; readonly names: readonly string[] }
-  /** A peer with no field this engine knows (a newer API): fails closed. */
-  | { readonly kind: "unknown" };
+/** An Admin/Baseline peer: `kind` says which field is set; the others are undefined (one object shape). */
+export interface AdminPeer {
+  readonly kind: "namespaces" | "pods" | "nodes" | "networks" | "domainNames" | "unknown";
+  /** namespaces, pods: the namespace selector. */
+  readonly ns: Sel | undefined;
+  /** pods: the pod selector. */
+  readonly pod: Sel | undefined;
+  /** nodes: the node selector. */
+  readonly node: Sel | undefined;
+  /** networks: the CIDRs. */
+  readonly prefixes: readonly Prefix[] | undefined;
+  /** domainNames: the names (never matched from an IP). */
+  readonly names: readonly string[] | undefined;
+}
+
+function adminPeerOf(kind: AdminPeer["kind"], fields: Partial<Omit<AdminPeer, "kind">>): AdminPeer {
+  return {
+    kind,
+    ns: fields.ns,
+    pod: fields.pod,
+    node: fields.node,
+    prefixes: fields.prefixes,
+    names: fields.names,
+  };
+}
 
 /** An Admin/Baseline rule. */
 export interface AdminRule {
@@ -117,7 +159,7 @@ const IANA_SVC_NAME = /^(?=.*[a-z])(?!-)(?!.*--)[a-z0-9-]{1,15}(?<!-)$/;
 
 function sel(policy: string, field: string, s: LabelSelector): Sel {
   try {
-    return { c: compileSelector(s), text: formatSelector(s) || "{}" };
+    return { c: compileSelector(s), text: formatSelector(s) || "{}", memo: undefined };
   } catch (e) {
     if (e instanceof SelectorError) throw new PolicyError(policy, `${field}.${e.field}`, e.message);
     throw e;
@@ -152,7 +194,7 @@ function npPort(policy: string, field: string, p: NetworkPolicyPort): PortEntry 
   if (p.port === undefined) {
     if (p.endPort !== undefined)
       throw new PolicyError(policy, `${field}.endPort`, "may not be set without a numeric port");
-    return { protocol };
+    return entry(protocol);
   }
   if (typeof p.port === "string") {
     if (/^[0-9]+$/.test(p.port)) return npPort(policy, field, { ...p, port: Number(p.port) });
@@ -164,14 +206,14 @@ function npPort(policy: string, field: string, p: NetworkPolicyPort): PortEntry 
       );
     }
     if (p.endPort !== undefined) throw new PolicyError(policy, `${field}.endPort`, "may not be set with a named port");
-    return { protocol, name: p.port };
+    return entry(protocol, undefined, undefined, p.port);
   }
   const port = portNumber(policy, `${field}.port`, p.port);
-  if (p.endPort === undefined) return { protocol, port };
+  if (p.endPort === undefined) return entry(protocol, port);
   const endPort = portNumber(policy, `${field}.endPort`, p.endPort);
   if (endPort < port)
     throw new PolicyError(policy, `${field}.endPort`, `must be greater than or equal to port ${port}`);
-  return { protocol, port, endPort };
+  return entry(protocol, port, endPort);
 }
 
 function npPeer(policy: string, field: string, p: NetworkPolicyPeer): NpPeer {
@@ -187,7 +229,7 @@ function npPeer(policy: string, field: string, p: NetworkPolicyPeer): NpPeer {
       }
       return x;
     });
-    return { kind: "ipBlock", cidr, except };
+    return { kind: "ipBlock", ns: undefined, pod: undefined, cidr, except };
   }
   if (p.podSelector === undefined && p.namespaceSelector === undefined) {
     throw new PolicyError(policy, field, "a peer must set podSelector, namespaceSelector or ipBlock");
@@ -196,6 +238,8 @@ function npPeer(policy: string, field: string, p: NetworkPolicyPeer): NpPeer {
     kind: "pods",
     ns: p.namespaceSelector === undefined ? undefined : sel(policy, `${field}.namespaceSelector`, p.namespaceSelector),
     pod: p.podSelector === undefined ? undefined : sel(policy, `${field}.podSelector`, p.podSelector),
+    cidr: undefined,
+    except: undefined,
   };
 }
 
@@ -254,42 +298,40 @@ function adminPort(policy: string, field: string, p: AdminNetworkPolicyPort): Po
   const set = [p.portNumber, p.portRange, p.namedPort].filter((v) => v !== undefined).length;
   if (set !== 1) throw new PolicyError(policy, field, "exactly one of portNumber, portRange or namedPort must be set");
   if (p.portNumber !== undefined) {
-    return {
-      protocol: protocolOf(policy, `${field}.portNumber.protocol`, p.portNumber.protocol),
-      port: portNumber(policy, `${field}.portNumber.port`, p.portNumber.port),
-    };
+    return entry(
+      protocolOf(policy, `${field}.portNumber.protocol`, p.portNumber.protocol),
+      portNumber(policy, `${field}.portNumber.port`, p.portNumber.port),
+    );
   }
   if (p.portRange !== undefined) {
     const start = portNumber(policy, `${field}.portRange.start`, p.portRange.start);
     const end = portNumber(policy, `${field}.portRange.end`, p.portRange.end);
     if (end <= start) throw new PolicyError(policy, `${field}.portRange.end`, `must be greater than start ${start}`);
-    return {
-      protocol: protocolOf(policy, `${field}.portRange.protocol`, p.portRange.protocol),
-      port: start,
-      endPort: end,
-    };
+    return entry(protocolOf(policy, `${field}.portRange.protocol`, p.portRange.protocol), start, end);
   }
-  return { protocol: "TCP", name: p.namedPort as string, anyProtocol: true };
+  return entry("TCP", undefined, undefined, p.namedPort as string, true);
 }
 
 function adminPeer(policy: string, field: string, p: AdminNetworkPolicyEgressPeer): AdminPeer {
   const known = [p.namespaces, p.pods, p.nodes, p.networks, p.domainNames].filter((v) => v !== undefined).length;
   if (known > 1)
     throw new PolicyError(policy, field, "exactly one of namespaces, pods, nodes, networks or domainNames must be set");
-  if (p.namespaces !== undefined) return { kind: "namespaces", ns: sel(policy, `${field}.namespaces`, p.namespaces) };
+  if (p.namespaces !== undefined)
+    return adminPeerOf("namespaces", { ns: sel(policy, `${field}.namespaces`, p.namespaces) });
   if (p.pods !== undefined) {
-    return {
-      kind: "pods",
+    return adminPeerOf("pods", {
       ns: sel(policy, `${field}.pods.namespaceSelector`, p.pods.namespaceSelector ?? {}),
       pod: sel(policy, `${field}.pods.podSelector`, p.pods.podSelector ?? {}),
-    };
+    });
   }
-  if (p.nodes !== undefined) return { kind: "nodes", node: sel(policy, `${field}.nodes`, p.nodes) };
+  if (p.nodes !== undefined) return adminPeerOf("nodes", { node: sel(policy, `${field}.nodes`, p.nodes) });
   if (p.networks !== undefined) {
-    return { kind: "networks", prefixes: p.networks.map((n, i) => parseCidr(policy, `${field}.networks[${i}]`, n)) };
+    return adminPeerOf("networks", {
+      prefixes: p.networks.map((n, i) => parseCidr(policy, `${field}.networks[${i}]`, n)),
+    });
   }
-  if (p.domainNames !== undefined) return { kind: "domainNames", names: [...p.domainNames] };
-  return { kind: "unknown" };
+  if (p.domainNames !== undefined) return adminPeerOf("domainNames", { names: [...p.domainNames] });
+  return adminPeerOf("unknown", {});
 }
 
 type AnyAdminRule = {

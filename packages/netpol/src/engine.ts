@@ -5,13 +5,16 @@
 import type { KubeObject } from "@knet/k8s";
 import { ClusterView, type Endpoint, type PodView } from "./cluster-view.js";
 import {
+  type AdminPeer,
   type AdminPolicy,
   type AdminRule,
   compileAdminNetworkPolicy,
   compileBaselineAdminNetworkPolicy,
   compileNetworkPolicy,
+  type NpPeer,
   type NpPolicy,
   type NpRule,
+  type PortEntry,
 } from "./compiled-policy.js";
 import { adminPeerMatches, describe, npPeerMatches, npPeerMiss, portMatches, portMiss } from "./match.js";
 import { PolicyError } from "./policy-error.js";
@@ -82,6 +85,39 @@ function publicEndpoint(e: Endpoint): ResolvedEndpoint {
     case "external":
       return { kind: "external", name: e.ip.toString(), ip };
   }
+}
+
+function portsAdmit(ports: readonly PortEntry[] | undefined, f: ResolvedFlow, dstPod: PodView | undefined): boolean {
+  if (ports === undefined) return true;
+  for (let k = 0; k < ports.length; k++) {
+    if (portMatches(ports[k] as PortEntry, f.protocol, f.port, dstPod) >= 0) return true;
+  }
+  return false;
+}
+
+function adminRuleHits(r: AdminRule, remote: Endpoint, f: ResolvedFlow, dstPod: PodView | undefined): boolean {
+  if (!portsAdmit(r.ports, f, dstPod)) return false;
+  for (let j = 0; j < r.peers.length; j++) {
+    if (adminPeerMatches(r.peers[j] as AdminPeer, remote, r.action)) return true;
+  }
+  return false;
+}
+
+function npRuleAdmits(
+  p: NpPolicy,
+  r: NpRule,
+  dir: Direction,
+  remote: Endpoint,
+  f: ResolvedFlow,
+  dstPod: PodView | undefined,
+  profile: Profile,
+): boolean {
+  if (!portsAdmit(r.ports, f, dstPod)) return false;
+  if (r.peers === undefined) return true;
+  for (let j = 0; j < r.peers.length; j++) {
+    if (npPeerMatches(r.peers[j] as NpPeer, p.namespace, remote, dir, profile)) return true;
+  }
+  return false;
 }
 
 /**
@@ -280,7 +316,65 @@ export class PolicyEngine {
   allows(flow: Flow): boolean {
     const f = this.resolveFlow(flow);
     if (this.exempt(f) !== undefined) return true;
-    return this.direction("Egress", f, false).allowed && this.direction("Ingress", f, false).allowed;
+    return this.allowsDir(D_EGRESS, f) && this.allowsDir(D_INGRESS, f);
+  }
+
+  /**
+   * @internal Whether pod `i` may connect to pod `j` (indexes into the sorted pod
+   * list, primary IPs), the matrix hot path.
+   */
+  allowsIndex(i: number, j: number, protocol: Protocol, port: number): boolean {
+    const src = this.cluster.endpointAt(i);
+    const dst = this.cluster.endpointAt(j);
+    if (src.ip !== undefined && dst.ip !== undefined && src.ip.family !== dst.ip.family) {
+      return this.allows({ from: src.name, to: dst.name, protocol, port });
+    }
+    const f: ResolvedFlow = { src, dst, protocol, port };
+    if (this.exempt(f) !== undefined) return true;
+    return this.allowsDir(D_EGRESS, f) && this.allowsDir(D_INGRESS, f);
+  }
+
+  /** The hot path of {@link PolicyEngine.direction}: same tiers, no allocation, no reasons. */
+  private allowsDir(di: 0 | 1, f: ResolvedFlow): boolean {
+    const subject = di === D_EGRESS ? f.src : f.dst;
+    const pod = subject.pod;
+    if (pod === undefined) return true;
+    const remote = di === D_EGRESS ? f.dst : f.src;
+    const dstPod = f.dst.pod;
+    const dir: Direction = di === D_EGRESS ? "Egress" : "Ingress";
+    const sel = this.selection(pod);
+    const anps = sel.anp[di];
+    anp: for (let i = 0; i < anps.length; i++) {
+      const a = anps[i] as AdminPolicy;
+      const rules = di === D_EGRESS ? a.egress : a.ingress;
+      for (let k = 0; k < rules.length; k++) {
+        const r = rules[k] as AdminRule;
+        if (!adminRuleHits(r, remote, f, dstPod)) continue;
+        if (r.action === "Allow") return true;
+        if (r.action === "Deny") return false;
+        break anp;
+      }
+    }
+    const nps = sel.np[di];
+    if (nps.length > 0) {
+      for (let i = 0; i < nps.length; i++) {
+        const p = nps[i] as NpPolicy;
+        const rules = (di === D_EGRESS ? p.egress : p.ingress) as readonly NpRule[];
+        for (let k = 0; k < rules.length; k++) {
+          if (npRuleAdmits(p, rules[k] as NpRule, dir, remote, f, dstPod, this.profile)) return true;
+        }
+      }
+      return false;
+    }
+    const banp = sel.banp[di];
+    if (banp !== undefined) {
+      const rules = di === D_EGRESS ? banp.egress : banp.ingress;
+      for (let k = 0; k < rules.length; k++) {
+        const r = rules[k] as AdminRule;
+        if (adminRuleHits(r, remote, f, dstPod)) return r.action === "Allow";
+      }
+    }
+    return true;
   }
 
   /**

@@ -4,7 +4,7 @@
  */
 import type { Addr } from "@knet/netstack";
 import type { Endpoint, PodView } from "./cluster-view.js";
-import type { AdminPeer, NpPeer, PortEntry } from "./compiled-policy.js";
+import type { AdminPeer, NpPeer, PortEntry, Sel } from "./compiled-policy.js";
 import type { Direction, Profile, Protocol } from "./types.js";
 
 function fmtLabels(l: Readonly<Record<string, string>>): string {
@@ -23,6 +23,31 @@ function inBlock(
   return true;
 }
 
+function memo(sel: Sel, index: number, size: number, labels: Readonly<Record<string, string>>): boolean {
+  let m = sel.memo;
+  if (m === undefined) {
+    m = new Uint32Array(((size + 31) >>> 5) * 2);
+    sel.memo = m;
+  }
+  const w = (index >>> 5) << 1;
+  const bit = 1 << (index & 31);
+  if (((m[w] as number) & bit) !== 0) return ((m[w + 1] as number) & bit) !== 0;
+  const r = sel.c.matches(labels);
+  m[w] = (m[w] as number) | bit;
+  if (r) m[w + 1] = (m[w + 1] as number) | bit;
+  return r;
+}
+
+/** Whether a pod selector matches the pod (memoised per pod). */
+export function selPod(sel: Sel, pod: PodView): boolean {
+  return memo(sel, pod.index, pod.total, pod.labels);
+}
+
+/** Whether a namespace selector matches the pod's namespace (memoised per namespace). */
+export function selNs(sel: Sel, pod: PodView): boolean {
+  return memo(sel, pod.nsIndex, pod.nsTotal, pod.nsLabels);
+}
+
 /** Whether a NetworkPolicy peer of a policy in `policyNs` matches the remote endpoint. */
 export function npPeerMatches(
   peer: NpPeer,
@@ -36,8 +61,8 @@ export function npPeerMatches(
     const pod = remote.pod;
     if (peer.ns === undefined) {
       if (pod.namespace !== policyNs) return false;
-    } else if (!peer.ns.c.matches(pod.nsLabels)) return false;
-    return peer.pod === undefined || peer.pod.c.matches(pod.labels);
+    } else if (!selNs(peer.ns, pod)) return false;
+    return peer.pod === undefined || selPod(peer.pod, pod);
   }
   if (remote.ip === undefined) return false;
   if (
@@ -118,15 +143,15 @@ export function portMiss(entry: PortEntry, protocol: Protocol, port: number, dst
 export function adminPeerMatches(peer: AdminPeer, remote: Endpoint, action: string): boolean {
   switch (peer.kind) {
     case "namespaces":
-      return remote.kind === "pod" && peer.ns.c.matches(remote.pod.nsLabels);
+      return remote.kind === "pod" && selNs(peer.ns as Sel, remote.pod);
     case "pods":
-      return remote.kind === "pod" && peer.ns.c.matches(remote.pod.nsLabels) && peer.pod.c.matches(remote.pod.labels);
+      return remote.kind === "pod" && selNs(peer.ns as Sel, remote.pod) && selPod(peer.pod as Sel, remote.pod);
     case "nodes":
-      return remote.kind === "node" && remote.node !== undefined && peer.node.c.matches(remote.node.labels);
+      return remote.kind === "node" && remote.node !== undefined && (peer.node as Sel).c.matches(remote.node.labels);
     case "networks": {
       const ip = remote.ip;
       if (ip === undefined) return false;
-      for (const p of peer.prefixes) if (p.family === ip.family && p.contains(ip)) return true;
+      for (const p of peer.prefixes ?? []) if (p.family === ip.family && p.contains(ip)) return true;
       return false;
     }
     case "domainNames":

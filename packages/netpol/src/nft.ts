@@ -22,7 +22,7 @@
  * The script replaces the table in one `nft -f` transaction (atomic update).
  */
 import type { Prefix } from "@knet/netstack";
-import type { Endpoint, PodView } from "./cluster-view.js";
+import { type Endpoint, type PodView, podEndpoint } from "./cluster-view.js";
 import type { AdminPolicy, AdminRule, NpPeer, NpPolicy, PortEntry } from "./compiled-policy.js";
 import type { PolicyEngine } from "./engine.js";
 import { adminPeerMatches, npPeerMatches } from "./match.js";
@@ -148,7 +148,7 @@ export function compileNft(engine: PolicyEngine, options: NftOptions = {}): NftR
   const pods = engine.cluster.pods.filter((p) => !(p.hostNetwork && profile.hostNetworkPods === "node"));
   const w = new Writer();
   const allPodIps = podIps(pods);
-  const endpointOf = (pod: PodView): Endpoint => ({ kind: "pod", pod, ip: pod.ips[0] });
+  const endpointOf = (pod: PodView): Endpoint => podEndpoint(pod, pod.ips[0]);
 
   // Per NetworkPolicy and direction: one chain with its rules (accept on match, return otherwise).
   const npChain = new Map<NpPolicy, [string | undefined, string | undefined]>();
@@ -232,14 +232,14 @@ export function compileNft(engine: PolicyEngine, options: NftOptions = {}): NftR
           peerFrags = addrFragments(remoteField, podIps(remotePods));
           break;
         case "nodes": {
-          const nodes = engine.cluster.nodes.filter((n) => peer.node.c.matches(n.labels));
+          const nodes = engine.cluster.nodes.filter((n) => peer.node?.c.matches(n.labels) === true);
           const fam: Fam = { v4: [], v6: [] };
           for (const n of nodes) for (const ip of n.ips) (ip.family === 4 ? fam.v4 : fam.v6).push(ip.toString());
           peerFrags = addrFragments(remoteField, fam);
           break;
         }
         case "networks":
-          peerFrags = addrFragments(remoteField, prefixFam(peer.prefixes));
+          peerFrags = addrFragments(remoteField, prefixFam(peer.prefixes ?? []));
           break;
         case "domainNames":
           peerFrags = [];

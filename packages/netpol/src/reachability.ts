@@ -74,14 +74,24 @@ export function reachability(engine: PolicyEngine, options: ReachabilityOptions 
     { port: 81, protocol: "TCP" },
   ];
   const pods = options.pods ?? engine.cluster.pods.map((p) => p.key);
+  // Pods by index (no name lookups per cell); names that are not pods of the engine go through allows().
+  const idx = pods.map((k) => engine.cluster.pod(k)?.index ?? -1);
   const allowed: Record<string, boolean[][]> = {};
   for (const ps of ports) {
     const rows: boolean[][] = [];
-    for (const from of pods) {
+    pods.forEach((from, a) => {
+      const i = idx[a] as number;
       const row: boolean[] = [];
-      for (const to of pods) row.push(engine.allows({ from, to, protocol: ps.protocol, port: ps.port }));
+      pods.forEach((to, b) => {
+        const j = idx[b] as number;
+        row.push(
+          i >= 0 && j >= 0
+            ? engine.allowsIndex(i, j, ps.protocol, ps.port)
+            : engine.allows({ from, to, protocol: ps.protocol, port: ps.port }),
+        );
+      });
       rows.push(row);
-    }
+    });
     allowed[formatPortSpec(ps)] = rows;
   }
   return { pods: [...pods], ports: ports.map(formatPortSpec), allowed };
