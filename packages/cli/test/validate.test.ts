@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "@knet/cli";
@@ -102,6 +102,19 @@ describe("knet validate", () => {
     );
     expect(c.out()).toBe("Node: 2\nNamespace: 2\nPod: 8\nService: 6\nNetworkPolicy: 6\nEndpointSlice: 1\n");
     expect(code).toBe(0);
+  });
+
+  it("reads every manifest file of a directory, like kubectl -f DIR", async () => {
+    // A private copy of this package's fixtures (other packages may add files to examples/manifests).
+    const sub = join(dir, "fixtures");
+    await mkdir(sub);
+    for (const f of ["demo-cluster.yaml", "netpol-deny-all.yaml", "externalname.yaml"]) {
+      await copyFile(join(manifests, f), join(sub, f));
+    }
+    await writeFile(join(sub, "notes.txt"), "not a manifest");
+    const c = capture();
+    expect(await main(["validate", "-f", sub], c.io)).toBe(0);
+    expect(c.out()).toBe("Node: 2\nNamespace: 2\nPod: 8\nService: 7\nNetworkPolicy: 8\n");
   });
 
   it("rejects usage errors with exit 2 and unreadable files with exit 1", async () => {

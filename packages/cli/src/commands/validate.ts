@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import {
   formatProblem,
   type ManifestText,
@@ -21,7 +22,8 @@ and exits 1; a clean input prints one line per kind (e.g. "Service: 3") and
 exits 0. Unknown kinds are problems unless --allow-unknown-kinds.
 
 Flags:
-  -f, --filename FILE               manifest file ('-' for stdin); repeatable
+  -f, --filename FILE               manifest file, directory (its .yaml/.yml/.json
+                                    files) or '-' for stdin; repeatable
       --service-node-port-range R   valid NodePort range (default 30000-32767)
       --service-cluster-ip-range C  service CIDR(s), comma-separated; when given,
                                     clusterIPs outside them are rejected
@@ -64,16 +66,28 @@ export const validateCommand: CommandFamily = {
     const cidrs = values["service-cluster-ip-range"];
     if (cidrs !== undefined) options.serviceClusterIPRanges = cidrs.split(",").map((s) => s.trim());
 
-    const texts: ManifestText[] = files.map((f) => {
+    const texts: ManifestText[] = [];
+    for (const f of files) {
       try {
-        return { name: f === "-" ? "<stdin>" : f, text: readFileSync(f === "-" ? 0 : f, "utf8") };
+        if (f === "-") {
+          texts.push({ name: "<stdin>", text: readFileSync(0, "utf8") });
+        } else if (statSync(f).isDirectory()) {
+          // Like kubectl -f DIR: every .yaml, .yml and .json file in it, in name order.
+          for (const entry of readdirSync(f).sort()) {
+            if (!/\.(ya?ml|json)$/.test(entry)) continue;
+            const path = join(f, entry);
+            texts.push({ name: path, text: readFileSync(path, "utf8") });
+          }
+        } else {
+          texts.push({ name: f, text: readFileSync(f, "utf8") });
+        }
       } catch (e) {
         throw new CliError(
           `validate: cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
           1,
         );
       }
-    });
+    }
     const parsed = parseManifests(texts);
     const report = validateManifests(parsed, options);
     const allowUnknown = values["allow-unknown-kinds"] === true;
@@ -85,7 +99,7 @@ export const validateCommand: CommandFamily = {
       for (const p of problems) io.out(`${formatProblem(p)}\n`);
       const n = problems.length;
       io.err(
-        `knet validate: ${n} problem${n === 1 ? "" : "s"} in ${files.length} file${files.length === 1 ? "" : "s"}\n`,
+        `knet validate: ${n} problem${n === 1 ? "" : "s"} in ${texts.length} file${texts.length === 1 ? "" : "s"}\n`,
       );
       return 1;
     }
