@@ -15,7 +15,7 @@ import { randomBytes } from "node:crypto";
 import {
   closeSync,
   constants,
-  fstatSync,
+  type Dirent,
   fsyncSync,
   linkSync,
   lstatSync,
@@ -36,6 +36,7 @@ import { type IpamStore, ownerKey, parseOwnerKey, type Reservation } from "./sto
 
 const LAST_PREFIX = "last_reserved_ip.";
 const TMP_PREFIX = ".knet-tmp.";
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /** Options of {@link DiskStore.open}. */
 export interface DiskStoreOptions {
@@ -222,8 +223,15 @@ export class DiskStore implements IpamStore {
   /** `[ipText, trimmed content]` of every record file, in name order. Symlinks and non-files are skipped. */
   private records(): [string, string][] {
     const out: [string, string][] = [];
-    for (const name of this.listDir()) {
-      if (!isRecordName(name)) continue;
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(this.dir, { withFileTypes: true });
+    } catch (e) {
+      throw new IpamError(`cannot read store directory ${this.dir}: ${(e as Error).message}`);
+    }
+    const names = entries.filter((d) => d.isFile() && isRecordName(d.name)).map((d) => d.name);
+    names.sort();
+    for (const name of names) {
       const c = this.readFile(name);
       if (c !== undefined) out.push([name, c.trim()]);
     }
@@ -231,14 +239,15 @@ export class DiskStore implements IpamStore {
   }
 
   private readFile(name: string): string | undefined {
+    // O_NOFOLLOW: never read through a planted symlink; O_NONBLOCK: a FIFO cannot stall us
+    // (reading fails with EAGAIN); a directory fails with EISDIR.
     let fd: number;
     try {
-      fd = openSync(join(this.dir, name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+      fd = openSync(join(this.dir, name), READ_FLAGS);
     } catch {
       return undefined;
     }
     try {
-      if (!fstatSync(fd).isFile()) return undefined;
       return readFileSync(fd, "utf8");
     } catch {
       return undefined;

@@ -21,7 +21,11 @@ function newestMtime(dir: string): number {
 export function ensureBuilt(): void {
   const srcs = ["ipam", "cni-spec", "netstack"].map((p) => newestMtime(join(pkgDir, "..", p, "src")));
   if (existsSync(ourBinary) && statSync(ourBinary).mtimeMs >= Math.max(...srcs)) return;
-  const r = spawnSync("pnpm", ["exec", "tsup"], { cwd: pkgDir, encoding: "utf8", timeout: 120_000 });
+  const r = spawnSync("pnpm", ["exec", "tsup", "--config", "test/executable.tsup.config.ts"], {
+    cwd: pkgDir,
+    encoding: "utf8",
+    timeout: 120_000,
+  });
   if (r.status !== 0) throw new Error(`building knet-host-local failed: ${r.stderr || r.stdout}`);
 }
 
