@@ -1,5 +1,5 @@
 import { Addr } from "./addr.js";
-import { type Clock, type CtMatch, ManualClock } from "./conntrack.js";
+import { type Clock, type CtMatch, type CtState, ManualClock } from "./conntrack.js";
 import { formatRoute, type Route } from "./fib.js";
 import type { Link } from "./link.js";
 import { type NamespaceContext, NetNamespace, NetstackError, neighKey } from "./net-namespace.js";
@@ -467,6 +467,7 @@ class Walk {
     // Related/invalid packets (ICMP errors) are not rewritten here: their NAT is of the quoted flow.
     let manipDone = ct === undefined || hook === "forward" || ct.state === "related" || ct.state === "invalid";
     const regs = ns.hooks.list(hook);
+    let ctx: HookContext | undefined;
     for (const reg of regs) {
       if (reg.family !== undefined && reg.family !== p.family) continue;
       if (!manipDone && ct && reg.priority > natPrio) {
@@ -478,21 +479,25 @@ class Walk {
           continue;
       }
       const entry = ct?.entry;
-      const ctx: HookContext = {
-        hook,
-        ns: ns.name,
-        inDev,
-        outDev,
-        ctState: reg.priority < -200 || !ct ? "untracked" : ct.state,
-        ctDir: ct?.dir ?? "original",
-        ctMark: entry?.mark ?? 0,
-        ctOrigDst: entry?.original.dst,
-        ctOrigDport: entry?.original.dport,
-        bridged,
-        isLocal: (a) => ns.isLocal(a),
-        random: this.dp.random,
-        now: this.dp.clock.now(),
-      };
+      const state: CtState = reg.priority < -200 || !ct ? "untracked" : ct.state;
+      // One context per hook point, rebuilt only when what it shows changed.
+      if (ctx === undefined || ctx.ctState !== state || ctx.ctMark !== (entry?.mark ?? 0)) {
+        ctx = {
+          hook,
+          ns: ns.name,
+          inDev,
+          outDev,
+          ctState: state,
+          ctDir: ct?.dir ?? "original",
+          ctMark: entry?.mark ?? 0,
+          ctOrigDst: entry?.original.dst,
+          ctOrigDport: entry?.original.dport,
+          bridged,
+          isLocal: ns.isLocalFn,
+          random: this.dp.random,
+          now: this.dp.clock.now(),
+        };
+      }
       const raw = reg.fn(p, ctx);
       const r: HookResult = typeof raw === "string" ? { verdict: raw } : raw;
       let rewrite: string | undefined;

@@ -303,6 +303,9 @@ export class NetNamespace {
     return out;
   }
 
+  /** {@link NetNamespace.isLocal} bound to this namespace (handed to hook functions). */
+  readonly isLocalFn = (addr: Addr): boolean => this.isLocal(addr);
+
   /** True when `addr` is a local address of this namespace (a `local` route covers it). */
   isLocal(addr: Addr): boolean {
     const r = this.fib.lookup(addr);
