@@ -32,6 +32,8 @@ export {
   parsePortSpec,
   reachability,
 } from "./reachability.js";
+export type { ServiceTarget } from "./service.js";
+export { serviceTargets, serviceVerdicts } from "./service.js";
 export type {
   ClusterState,
   Direction,

@@ -52,6 +52,25 @@ describe.skipIf(!isRoot || !hasCommand("nft"))("compiled nftables enforced by th
     expect(failures.join("\n\n")).toBe("");
   });
 
+  it("counters and comments attribute each verdict to policy, rule and peer", async () => {
+    const l = lab as Lab;
+    const step = CASES.find((c) => c.id === 3)?.steps[0];
+    if (step === undefined) throw new Error("case 3 missing");
+    const nft = compileNft(new PolicyEngine({ ...stateOf(step), networkPolicies: step.policies }));
+    l.load(nft.text);
+    await l.matrix(step.port);
+    const listing = l.ruleset(nft.table);
+    const packets = (needle: string): number => {
+      const line = listing.split("\n").find((x) => x.includes(needle));
+      const m = line === undefined ? null : /counter packets ([0-9]+)/.exec(line);
+      if (m === null) throw new Error(`no counter for ${needle} in\n${listing}`);
+      return Number(m[1]);
+    };
+    // x/b -> x/a: one SYN admitted by the rule; 7 other clients dropped by x/a's isolation.
+    expect(packets('comment "np x/x-a-allows-x-b ingress rule 0 peer 0"')).toBe(1);
+    expect(packets("x/a isolated for ingress by x/x-a-allows-x-b")).toBeGreaterThanOrEqual(7);
+  });
+
   const RANDOM = 16;
   it(`random NetworkPolicies + ANP/BANP (${RANDOM} states x 80/TCP, 81/UDP): kernel matrix == evaluator matrix`, async () => {
     const l = lab as Lab;

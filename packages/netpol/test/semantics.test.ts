@@ -16,6 +16,8 @@ import {
   PolicyError,
   parsePortSpec,
   reachability,
+  serviceTargets,
+  serviceVerdicts,
   strictProfile,
   walkthrough,
 } from "@knet/netpol";
@@ -387,5 +389,39 @@ describe("explain and reachability", () => {
     expect(rows[2]?.split(/ +/)).toEqual(["x/a", ".", ".", ".", ".", ".", ".", ".", ".", "."]);
     expect(rows[6]?.split(/ +/)).toEqual(["y/b", "X", ".", ".", ".", ".", ".", ".", ".", "."]);
     expect(() => parsePortSpec("80/ICMP")).toThrow(/bad port/);
+  });
+});
+
+describe("Service traffic is evaluated after DNAT", () => {
+  it("a Service port leads to backend pods at their targetPort, and policy admits the targetPort", () => {
+    const pods: Pod[] = M.pods
+      .map((p) =>
+        p.metadata?.namespace === "x" && p.metadata.name === "b"
+          ? { ...p, spec: { containers: [{ name: "c", ports: [{ name: "web", containerPort: 8081 }] }] } }
+          : p.metadata?.namespace === "x" && p.metadata.name === "a"
+            ? { ...p, spec: { containers: [{ name: "c", ports: [{ name: "web", containerPort: 8080 }] }] } }
+            : p,
+      )
+      .map((p) =>
+        p.metadata?.namespace === "x" && p.metadata.name !== "c"
+          ? { ...p, metadata: { ...p.metadata, labels: { ...p.metadata.labels, app: "web" } } }
+          : p,
+      );
+    const e = engine([np("x", "only-8080", { podSelector: {}, ingress: [{ ports: [{ port: 8080 }] }] })], { pods });
+    const svc = {
+      metadata: { namespace: "x", name: "web" },
+      spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: "web" }] },
+    };
+    expect(serviceTargets(e, svc, "http")).toEqual([
+      { pod: "x/a", port: 8080, protocol: "TCP" },
+      { pod: "x/b", port: 8081, protocol: "TCP" },
+    ]);
+    const vs = serviceVerdicts(e, "y/a", svc, 80).map((v) => [v.target.pod, v.verdict.allowed]);
+    expect(vs).toEqual([
+      ["x/a", true],
+      ["x/b", false],
+    ]);
+    expect(serviceTargets(e, { ...svc, spec: { ...svc.spec, selector: {} } }, 80)).toEqual([]);
+    expect(() => serviceTargets(e, svc, 443)).toThrow(/no port 443/);
   });
 });
