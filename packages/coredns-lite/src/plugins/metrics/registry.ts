@@ -1,9 +1,14 @@
 /** A small Prometheus registry: counters, gauges and histograms rendered as text format 0.0.4. */
 
-interface Family {
+/** One metric family as the registry renders it. */
+export interface MetricFamily {
+  /** Metric name. */
   readonly name: string;
+  /** The `# HELP` text. */
   readonly help: string;
+  /** The `# TYPE`. */
   readonly type: "counter" | "gauge" | "histogram";
+  /** The sample lines. */
   render(): string;
 }
 
@@ -16,7 +21,7 @@ export function labels(set: Readonly<Record<string, string>>): string {
 }
 
 /** A counter family keyed by rendered label sets. */
-export class Counter implements Family {
+export class Counter implements MetricFamily {
   readonly type = "counter";
   readonly name: string;
   readonly help: string;
@@ -45,7 +50,7 @@ export class Counter implements Family {
 }
 
 /** A gauge read from a function at scrape time. */
-export class Gauge implements Family {
+export class Gauge implements MetricFamily {
   readonly type = "gauge";
   readonly name: string;
   readonly help: string;
@@ -63,7 +68,7 @@ export class Gauge implements Family {
 }
 
 /** A histogram with fixed upper bounds. */
-export class Histogram implements Family {
+export class Histogram implements MetricFamily {
   readonly type = "histogram";
   readonly name: string;
   readonly help: string;
@@ -104,9 +109,9 @@ export class Histogram implements Family {
 
 /** The registry shared by the server and its plugins. */
 export class MetricsRegistry {
-  private readonly families = new Map<string, Family>();
+  private readonly families = new Map<string, MetricFamily>();
 
-  private add<F extends Family>(f: F): F {
+  private add<F extends MetricFamily>(f: F): F {
     const old = this.families.get(f.name);
     if (old !== undefined) return old as F;
     this.families.set(f.name, f);
