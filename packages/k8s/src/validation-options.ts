@@ -7,7 +7,9 @@ export interface ValidationOptions {
   readonly nodePortRange?: { readonly min: number; readonly max: number } | string;
   /**
    * `--service-cluster-ip-range` CIDRs (one per family). When given, a requested
-   * clusterIP outside them is rejected as the allocator would. Default: not checked.
+   * clusterIP outside them is rejected as the allocator would, and so are IP
+   * families the cluster does not have (`RequireDualStack` on a single-stack
+   * cluster, an `ipFamilies` entry of a missing family). Default: not checked.
    */
   readonly serviceClusterIPRanges?: readonly string[];
 }

@@ -90,6 +90,23 @@ describe("validateService", () => {
     expect(fields(svc({ ports: [] }))).toEqual(["spec.ports"]);
   });
 
+  it("checks IP families against the cluster's service ranges when they are given", () => {
+    const ds = defaultService({
+      metadata: { name: "ds" },
+      spec: { ipFamilyPolicy: "RequireDualStack", ports: [{ port: 80 }] },
+    });
+    expect(validateService(ds)).toEqual([]);
+    const single = { serviceClusterIPRanges: ["10.96.0.0/12"] };
+    expect(fields(validateService(ds, single))).toEqual(["spec.ipFamilyPolicy"]);
+    expect(validateService(ds, { serviceClusterIPRanges: ["10.96.0.0/12", "fd00:10:96::/112"] })).toEqual([]);
+    const v6 = defaultService({ metadata: { name: "v6" }, spec: { ipFamilies: ["IPv6"], ports: [{ port: 80 }] } });
+    expect(validateService(v6, single)[0]?.message).toBe('Invalid value: "IPv6": not configured on this cluster');
+    // Headless selector-less services may carry both families on any cluster.
+    expect(validateService(defaultService({ metadata: { name: "h" }, spec: { clusterIP: "None" } }), single)).toEqual(
+      [],
+    );
+  });
+
   it("rejects externalTrafficPolicy on a plain ClusterIP service and bad affinity timeouts", () => {
     expect(fields(svc({ ports: [{ port: 80 }], externalTrafficPolicy: "Local" }))).toEqual([
       "spec.externalTrafficPolicy",

@@ -187,6 +187,18 @@ export function validateServiceObject(svc: Record<string, unknown>, options: Val
       if (want !== undefined && want !== `IPv${fam}`)
         p.invalid(`spec.clusterIPs[${i}]`, ips[i], `must match \`ipFamilies[${i}]\` (${want})`);
     });
+    // With the cluster's service ranges known, families must be configured (the allocator's checks;
+    // headless selector-less services are exempt, they may name both families anywhere).
+    const selectorless = Object.keys(p.obj(spec.selector, "spec.selector") ?? {}).length === 0;
+    if (ranges.length > 0 && !(headless && selectorless)) {
+      const configured = new Set(ranges.map((r) => `IPv${r.family}`));
+      if (policy === "RequireDualStack" && configured.size < 2)
+        p.invalid("spec.ipFamilyPolicy", policy, "this cluster is not configured for dual-stack services");
+      fams.forEach((f, i) => {
+        if (FAMILIES.includes(f) && !configured.has(f))
+          p.invalid(`spec.ipFamilies[${i}]`, f, "not configured on this cluster");
+      });
+    }
   }
 
   // Session affinity.
