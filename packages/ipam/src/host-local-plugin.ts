@@ -6,6 +6,7 @@ import type { CmdArgs, Plugin, Result } from "@knet/cni-spec";
 import { DiskStore } from "./disk-store.js";
 import { type Attachment, hostLocalAdd, hostLocalCheck, hostLocalDel, hostLocalGc } from "./host-local.js";
 import { type HostLocalConfig, loadHostLocalConfig } from "./host-local-config.js";
+import { MemoryStore } from "./memory-store.js";
 import type { IpamStore } from "./store.js";
 
 /** Options of {@link hostLocal}. */
@@ -16,6 +17,26 @@ export interface HostLocalPluginOptions {
    * calls `close()` after every verb.
    */
   readonly openStore?: (config: HostLocalConfig) => IpamStore;
+}
+
+/**
+ * An `openStore` for {@link hostLocal} that keeps one {@link MemoryStore} per
+ * `<dataDir>/<network>` for the life of the returned function: host-local
+ * semantics without touching the disk (simulations, in-process runtimes).
+ * The map is exposed so a caller can inspect the stores.
+ */
+export function memoryStores(): ((config: HostLocalConfig) => IpamStore) & { stores: Map<string, MemoryStore> } {
+  const stores = new Map<string, MemoryStore>();
+  const open = (config: HostLocalConfig): IpamStore => {
+    const key = `${config.dataDir}/${config.name}`;
+    let s = stores.get(key);
+    if (!s) {
+      s = new MemoryStore();
+      stores.set(key, s);
+    }
+    return s;
+  };
+  return Object.assign(open, { stores });
 }
 
 function attachment(args: CmdArgs): Attachment {

@@ -43,7 +43,7 @@ export { hostLocalAdd, hostLocalCheck, hostLocalDel, hostLocalGc, parseResolvCon
 export type { HostLocalConfig, HostLocalRoute } from "./host-local-config.js";
 export { DEFAULT_DATA_DIR, loadHostLocalConfig, parseHostLocalCniArgs } from "./host-local-config.js";
 export type { HostLocalPluginOptions } from "./host-local-plugin.js";
-export { hostLocal } from "./host-local-plugin.js";
+export { hostLocal, memoryStores } from "./host-local-plugin.js";
 export type { IpRange, RangeConfig, RangeSet } from "./ip-range.js";
 export {
   canonicalizeRange,

@@ -1,6 +1,6 @@
 // GC (CNI 1.1): host-local has none; ours releases every reservation whose attachment is
 // not in cni.dev/valid-attachments (legacy ID-only records stay while their container is valid).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dispatch } from "@knet/cni-spec";
@@ -58,5 +58,36 @@ describe("GC", () => {
     const old = await call("GC", "", "", { cniVersion: "1.0.0" });
     expect(old.exitCode).toBe(1);
     expect(JSON.parse(old.stdout).code).toBe(1);
+  });
+});
+
+describe("hostLocal with memory stores", () => {
+  it("keeps host-local semantics in memory, one store per network", async () => {
+    const { memoryStores } = await import("@knet/ipam");
+    const open = memoryStores();
+    const plugin = hostLocal({ openStore: open });
+    const conf = { cniVersion: "1.0.0", name: "mem", ipam: { type: "host-local", subnet: "10.41.0.0/29" } };
+    const env = (verb: string, cid: string) => ({
+      CNI_COMMAND: verb,
+      CNI_CONTAINERID: cid,
+      CNI_NETNS: "/x",
+      CNI_IFNAME: "eth0",
+      CNI_PATH: "/x",
+    });
+    const ips: string[] = [];
+    for (const cid of ["a", "b", "c", "d", "e"]) {
+      const out = await dispatch(plugin, "x", env("ADD", cid), JSON.stringify(conf));
+      ips.push(JSON.parse(out.stdout).ips[0].address);
+    }
+    expect(ips).toEqual(["10.41.0.2/29", "10.41.0.3/29", "10.41.0.4/29", "10.41.0.5/29", "10.41.0.6/29"]);
+    const full = await dispatch(plugin, "x", env("ADD", "f"), JSON.stringify(conf));
+    expect(JSON.parse(full.stdout).msg).toBe(
+      "failed to allocate for range 0: no IP addresses available in range set: 10.41.0.1-10.41.0.6",
+    );
+    expect((await dispatch(plugin, "x", env("DEL", "c"), JSON.stringify(conf))).exitCode).toBe(0);
+    const again = await dispatch(plugin, "x", env("ADD", "g"), JSON.stringify(conf));
+    expect(JSON.parse(again.stdout).ips[0].address).toBe("10.41.0.4/29");
+    expect(open.stores.size).toBe(1);
+    expect(existsSync("/var/lib/cni/networks/mem")).toBe(false);
   });
 });
