@@ -1,23 +1,162 @@
-import { Addr, Prefix, PrefixTable } from "@knet/netstack";
-import type { CommandFamily } from "../cli.js";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Cluster, type ClusterTrace, formatClusterTrace, proxyModes, traceRequest } from "@knet/cluster";
+import { formatRr, rcodeName, resolve } from "@knet/coredns-lite";
+import { explain } from "@knet/netpol";
+import { CliError, type CommandFamily, type Io, parseFlags } from "../cli.js";
+import { readObjects } from "../manifests.js";
 
-/** `knet demo`: the README's walkthrough. Grows with @knet/cluster. */
+/**
+ * The bundled example (two nodes, a shop with frontend, api x3, headless db,
+ * ExternalName, NodePort, policies): the repository's
+ * examples/manifests/demo-cluster.yaml, found above this file (source or dist).
+ */
+function demoManifests(): string {
+  const rel = join("examples", "manifests", "demo-cluster.yaml");
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, rel))) return join(dir, rel);
+  }
+  throw new CliError(`demo: cannot find ${rel}; pass the manifests with -f FILE`, 2);
+}
+const FRONTEND = "shop/frontend-6d8f9c7b5-q2xkz";
+const API_URL = "http://api.shop.svc.cluster.local:80";
+
+const USAGE = `Usage: knet demo [-f MANIFESTS] [--mode MODE]
+
+Builds the bundled example cluster (${"examples/manifests/demo-cluster.yaml"}) in the
+simulator and shows: the same request traced under each kube-proxy mode and the
+rules each mode programs for it, cluster DNS answers, and denied flows with
+their explanations. Runs in seconds; needs no root.
+
+Flags:
+  -f, --filename FILE   other manifests (must contain the pods the demo names)
+  --mode MODE           show only this proxy mode
+`;
+
+function heading(io: Io, text: string): void {
+  io.out(`\n${"=".repeat(78)}\n${text}\n${"=".repeat(78)}\n`);
+}
+
+/** The lines of a rendered artifact that belong to one service (by its `ns/name` comment or chain name). */
+function rulesFor(artifact: string, service: string, clusterIP: string | undefined): string[] {
+  return artifact
+    .split("\n")
+    .filter((l) => !/^(add|flush) chain /.test(l))
+    .filter(
+      (l) =>
+        l.includes(`${service}:`) || l.includes(`${service}/`) || (clusterIP !== undefined && l.includes(clusterIP)),
+    );
+}
+
+function backendLine(t: ClusterTrace): string {
+  const b = t.backend;
+  return b ? `${b.pod} (${b.ip}:${b.port} on ${b.node})` : t.summary;
+}
+
+/** `knet demo`: the README's walkthrough of the bundled cluster. */
 export const demoCommand: CommandFamily = {
   name: "demo",
-  summary: "run the bundled walkthrough (no root needed)",
-  usage: "Usage: knet demo\n\nRuns the bundled example and prints what each knet package does with it.\n",
-  async run(_argv, io) {
-    const routes = new PrefixTable<string>()
-      .insert(Prefix.parse("0.0.0.0/0"), "default via 192.168.1.1 dev eth0")
-      .insert(Prefix.parse("10.244.0.0/16"), "10.244.0.0/16 dev flannel.1 onlink")
-      .insert(Prefix.parse("10.244.1.0/24"), "10.244.1.0/24 dev cni0 proto kernel scope link");
-    io.out("== Node routing table (longest prefix match)\n");
-    for (const dst of ["10.244.1.7", "10.244.2.9", "10.96.0.1"]) {
-      io.out(`  route get ${dst.padEnd(11)} -> ${routes.lookup(Addr.parse(dst))}\n`);
+  summary: "trace requests through the bundled example cluster under each proxy mode (no root needed)",
+  usage: USAGE,
+  async run(argv, io) {
+    const { values } = parseFlags(
+      argv,
+      { filename: { type: "string", short: "f", multiple: true }, mode: { type: "string" } },
+      "demo",
+    );
+    const objects = readObjects(values.filename ?? [demoManifests()], "demo", { skipUnknownKinds: true });
+    const modes = proxyModes().filter((m) => values.mode === undefined || m === values.mode);
+    const clusters = await Promise.all(modes.map((mode) => Cluster.fromManifests(objects, { mode })));
+    const first = clusters[0];
+    if (!first) return 2;
+
+    heading(io, "The cluster (simulated: netstack namespaces, flannel VXLAN, CNI bridge + host-local)");
+    for (const n of first.nodes.values()) {
+      io.out(`node ${n.name}  ${n.ip}  podCIDR ${n.podCidr}  flannel.1 ${n.podCidr.addr}/32 (VTEP ${n.vtepMac})\n`);
     }
-    const cluster = Prefix.parse("10.244.0.0/16");
-    const nodes = [...cluster.subnets(24)].slice(0, 2);
-    io.out(`== Pod CIDRs carved from ${cluster}: ${nodes.join(", ")}\n`);
+    for (const p of first.pods.values())
+      io.out(`  pod ${p.key.padEnd(40)} ${p.ip.toString().padEnd(12)} on ${p.node} (${p.hostVeth})\n`);
+    for (const s of first.services.values()) {
+      const spec = s.service.spec;
+      const ports = (spec?.ports ?? [])
+        .map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ""}/${p.protocol}`)
+        .join(",");
+      io.out(
+        `  svc ${s.key.padEnd(22)} ${(spec?.type ?? "").padEnd(12)} ${(spec?.clusterIP ?? spec?.externalName ?? "").padEnd(14)} ${ports}\n`,
+      );
+    }
+
+    heading(io, `1. ${FRONTEND} -> ${API_URL}, traced under ${modes.join(", ")}`);
+    const traces = clusters.map((c) => traceRequest(c, { from: FRONTEND, to: API_URL }));
+    io.out(formatClusterTrace(traces[0] as ClusterTrace));
+    io.out("\nThe same request under each mode (same seed):\n");
+    traces.forEach((t, i) => {
+      const p = t.proxy[0];
+      io.out(
+        `  ${(modes[i] ?? "").padEnd(9)} -> ${backendLine(t)}; ${p ? `${p.evaluation.trace.length} rule steps visited on ${p.node}` : "no proxy step"}\n`,
+      );
+    });
+    const apiIp = first.services.get("shop/api")?.service.spec?.clusterIP;
+    clusters.forEach((c, i) => {
+      const node = c.nodes.get(traces[i]?.client.node ?? "");
+      if (!node) return;
+      const lines = rulesFor(node.proxy.render(), "shop/api", apiIp);
+      io.out(`\nRules ${modes[i]} mode programs on ${node.name} for shop/api (${lines.length} lines):\n`);
+      for (const l of lines.slice(0, 14)) io.out(`  ${l}\n`);
+      if (lines.length > 14) io.out(`  ... ${lines.length - 14} more\n`);
+    });
+
+    heading(io, "2. Across nodes: the request lands on node-b through VXLAN (MTU 1450 inside 1500)");
+    const cross = (() => {
+      for (let i = 0; i < 30; i++) {
+        const t = traceRequest(first, { from: FRONTEND, to: API_URL });
+        if (t.backend?.node !== first.pods.get(FRONTEND)?.node) return t;
+      }
+      return undefined;
+    })();
+    for (const s of cross?.path?.steps.filter((x) => ["encap", "decap", "nat", "deliver"].includes(x.kind)) ?? []) {
+      io.out(
+        `  ${s.kind.padEnd(7)} ${s.ns}${s.dev ? `/${s.dev}` : ""}: ${s.rewrite ? `${s.rewrite} ` : ""}${s.note}\n`,
+      );
+    }
+
+    heading(io, "3. Cluster DNS (coredns-lite's kubernetes plugin)");
+    for (const [name, type] of [
+      ["api.shop.svc.cluster.local", "A"],
+      ["db.shop.svc.cluster.local", "A"],
+      ["db-0.db.shop.svc.cluster.local", "A"],
+      ["_http._tcp.api.shop.svc.cluster.local", "SRV"],
+      ["payments.shop.svc.cluster.local", "A"],
+      ["nope.shop.svc.cluster.local", "A"],
+      ["dns-version.cluster.local", "TXT"],
+    ] as const) {
+      const r = resolve(first.dns, { name, type });
+      const answer = r.answer.map(formatRr).map((l) => l.replace(/\t/g, " "));
+      const rcode = rcodeName(r.rcode);
+      io.out(
+        `  ${`${name} ${type}`.padEnd(46)} ${rcode}${answer.length ? `: ${answer.join(" | ")}` : r.authority.length ? " (SOA in authority)" : ""}\n`,
+      );
+    }
+
+    heading(io, "4. Denied flows, explained");
+    const denied = traceRequest(first, { from: FRONTEND, to: "http://db.shop:5432" });
+    io.out(`${FRONTEND} -> db.shop:5432: ${denied.summary}\n`);
+    const drop = denied.policy.find((d) => !d.verdict[d.direction].allowed);
+    if (drop) io.out(`${explain(drop.verdict).trimEnd()}\n`);
+    const nodeB = first.nodes.get("node-b");
+    if (nodeB) {
+      const np = traceRequest(first, { from: FRONTEND, to: `http://${nodeB.ip}:30080` });
+      io.out(`\nNodePort ${nodeB.ip}:30080 (shop/web) from ${FRONTEND}: ${np.summary}\n`);
+      const snat = np.path?.steps.find((s) => s.kind === "nat" && s.rewrite?.startsWith("src"));
+      if (snat) io.out(`  ${snat.ns} masqueraded the client: ${snat.rewrite}\n`);
+      const npDrop = np.policy.find((d) => !d.verdict[d.direction].allowed);
+      if (npDrop) io.out(`${explain(npDrop.verdict).trimEnd()}\n`);
+      io.out(
+        "  (externalTrafficPolicy: Cluster masquerades into the pod network, so an ipBlock allow that\n   excludes the pod CIDR never matches; externalTrafficPolicy: Local keeps the client address.)\n",
+      );
+    }
+    io.out("\nMore: knet trace -f examples/manifests/demo-cluster.yaml --from NS/POD --to URL [--mode M] [--json]\n");
     return 0;
   },
 };

@@ -5,6 +5,7 @@ import { dnsCommand } from "./dns.js";
 import { ipamCommand } from "./ipam.js";
 import { netpolCommand } from "./netpol.js";
 import { proxyCommand } from "./proxy.js";
+import { traceCommand } from "./trace.js";
 import { validateCommand } from "./validate.js";
 
 /**
@@ -13,6 +14,7 @@ import { validateCommand } from "./validate.js";
  */
 export const families: readonly CommandFamily[] = [
   demoCommand,
+  traceCommand,
   cniCommand,
   validateCommand,
   netpolCommand,

@@ -1,0 +1,77 @@
+import { main } from "@knet/cli";
+import { describe, expect, it } from "vitest";
+import { capture } from "./capture.js";
+
+const DEMO = new URL("../../../examples/manifests/demo-cluster.yaml", import.meta.url).pathname;
+const FRONTEND = "shop/frontend-6d8f9c7b5-q2xkz";
+
+describe("knet trace", () => {
+  it("prints the whole path of an allowed request and exits 0", async () => {
+    const c = capture();
+    const code = await main(
+      ["trace", "-f", DEMO, "--from", FRONTEND, "--to", "http://api.shop.svc.cluster.local:80"],
+      c.io,
+    );
+    expect(c.err()).toBe("");
+    expect(code).toBe(0);
+    const out = c.out();
+    for (const part of [
+      "== DNS",
+      "ndots:5",
+      "NOERROR",
+      "== Packet path",
+      "route",
+      "bridge",
+      "kube-proxy on node-a",
+      "== NetworkPolicy",
+      "connected:",
+    ]) {
+      expect(out).toContain(part);
+    }
+  });
+
+  it("exits 1 for a denied request and prints JSON with --json", async () => {
+    const c = capture();
+    const code = await main(
+      ["trace", "-f", DEMO, "--from", FRONTEND, "--to", "http://db.shop:5432", "--mode", "nftables", "--json"],
+      c.io,
+    );
+    expect(code).toBe(1);
+    const t = JSON.parse(c.out()) as { connected: boolean; summary: string; policy: { direction: string }[] };
+    expect(t.connected).toBe(false);
+    expect(t.summary).toContain("denied by NetworkPolicy");
+    expect(t.policy.some((p) => p.direction === "ingress")).toBe(true);
+  });
+
+  it("names bad input and exits 2", async () => {
+    const c = capture();
+    expect(await main(["trace", "-f", DEMO, "--from", "shop/ghost", "--to", "http://api:80"], c.io)).toBe(2);
+    expect(c.err()).toMatch(/^knet: trace: no pod "shop\/ghost"/);
+    const d = capture();
+    expect(await main(["trace", "-f", DEMO, "--from", FRONTEND, "--to", "http://api:80", "--mode", "bpf"], d.io)).toBe(
+      2,
+    );
+    expect(d.err()).toContain("unknown --mode 'bpf'");
+    const e = capture();
+    expect(await main(["trace", "--from", FRONTEND, "--to", "x"], e.io)).toBe(2);
+    expect(e.err()).toContain("no input");
+  });
+});
+
+describe("knet demo", () => {
+  it("traces the bundled cluster under every proxy mode, shows DNS answers and explains denials", async () => {
+    const c = capture();
+    expect(await main(["demo"], c.io)).toBe(0);
+    const out = c.out();
+    expect(out).toContain("traced under iptables, nftables");
+    expect(out).toMatch(/iptables\s+-> shop\/api-/);
+    expect(out).toMatch(/nftables\s+-> shop\/api-/);
+    expect(out).toContain("KUBE-SVC-");
+    expect(out).toContain("service-");
+    expect(out).toContain("encap");
+    expect(out).toMatch(/db-0\.db\.shop\.svc\.cluster\.local A\s+NOERROR/);
+    expect(out).toMatch(/nope\.shop\.svc\.cluster\.local A\s+NXDOMAIN/);
+    expect(out).toContain("DENIED");
+    expect(out).toContain("shop/default-deny-ingress");
+  });
+});
