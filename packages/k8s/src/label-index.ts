@@ -83,12 +83,16 @@ export class LabelIndex<K> {
    */
   selectMap(selector: Labels): K[] {
     let smallest: Set<K> | undefined;
+    let pairs = 0;
     for (const k in selector) {
+      pairs++;
       const ids = this.byPair.get(k)?.get(selector[k] as string);
       if (ids === undefined) return [];
       if (smallest === undefined || ids.size < smallest.size) smallest = ids;
     }
     if (smallest === undefined) return [...this.labelsOf.keys()];
+    // One pair: the index entry is the answer.
+    if (pairs === 1) return [...smallest];
     const out: K[] = [];
     for (const id of smallest) if (matchLabelMap(selector, this.labelsOf.get(id))) out.push(id);
     return out;
