@@ -25,6 +25,7 @@ import {
 import { Addr, AddrError } from "@knet/netstack";
 import { CliError, type CommandFamily, type Io, parseFlags } from "../cli.js";
 import { iptablesMode } from "./proxy-iptables.js";
+import { ipvsMode } from "./proxy-ipvs.js";
 
 /**
  * One kube-proxy mode of `knet proxy`. Each mode lives in its own file
@@ -40,7 +41,7 @@ export interface ProxyMode {
 }
 
 /** The modes `--mode` accepts; the first is the default. */
-export const PROXY_MODES: readonly ProxyMode[] = [iptablesMode];
+export const PROXY_MODES: readonly ProxyMode[] = [iptablesMode, ipvsMode];
 
 const USAGE = `Usage: knet proxy <subcommand> -f FILE [-f FILE...] [flags]
 
