@@ -22,7 +22,7 @@ export interface DnsRequest {
   /** How it arrived (`internal` for lookups a plugin makes through the chain). */
   readonly transport: "udp" | "tcp" | "internal";
   /** Client address (`ip:port`), when known. */
-  readonly remote?: string;
+  readonly remote?: string | undefined;
 }
 
 /** The rest of the chain. */

@@ -73,24 +73,33 @@ interface Template {
   readonly ar: number;
 }
 
+/** A peer address as Node reports it. */
+type Peer = string | { readonly address: string; readonly port: number };
+
 class Request implements DnsRequest {
   readonly name: string;
   readonly type: number;
   readonly class: number;
   readonly dnssecOk: boolean;
   readonly transport: "udp" | "tcp" | "internal";
-  readonly remote?: string;
+  private readonly peer: Peer | undefined;
   private readonly buf: Uint8Array | undefined;
   private original: string | undefined;
 
-  constructor(q: ParsedQuery, buf: Uint8Array, transport: "udp" | "tcp", remote: string | undefined) {
+  constructor(q: ParsedQuery, buf: Uint8Array, transport: "udp" | "tcp", peer: Peer | undefined) {
     this.name = q.key;
     this.type = q.qtype;
     this.class = q.qclass;
     this.dnssecOk = q.dnssecOk;
     this.transport = transport;
-    if (remote !== undefined) this.remote = remote;
+    this.peer = peer;
     this.buf = buf;
+  }
+
+  get remote(): string | undefined {
+    const p = this.peer;
+    if (p === undefined || typeof p === "string") return p;
+    return p.address.includes(":") ? `[${p.address}]:${p.port}` : `${p.address}:${p.port}`;
   }
 
   get originalName(): string {
@@ -184,7 +193,11 @@ export class DnsServer {
    * Answer one wire query: the reply bytes, null for packets that get no reply,
    * or a promise when a plugin answers asynchronously. Never throws.
    */
-  handle(buf: Uint8Array, transport: "udp" | "tcp", remote?: string): Uint8Array | null | Promise<Uint8Array | null> {
+  handle(
+    buf: Uint8Array,
+    transport: "udp" | "tcp",
+    remote?: string | { readonly address: string; readonly port: number },
+  ): Uint8Array | null | Promise<Uint8Array | null> {
     let q: ParsedQuery | number;
     try {
       q = parseQuery(buf);
@@ -338,7 +351,7 @@ export class DnsServer {
     udp.on("error", () => {});
     this.boundPort = udp.address().port;
     udp.on("message", (msg: Buffer, rinfo: RemoteInfo) => {
-      const out = this.handle(msg, "udp", `${rinfo.address}:${rinfo.port}`);
+      const out = this.handle(msg, "udp", rinfo);
       if (out === null) return;
       if (out instanceof Promise) {
         out.then((b) => {
