@@ -13,7 +13,7 @@ import { pkgDir } from "./plugin-exec.js";
 
 const LANES = 4;
 const ROUNDS = 3;
-const ROUND_MS = 5000;
+const ROUND_MS = 4000;
 const worker = join(pkgDir, "node_modules/.cache/knet-ipam-test/crash-worker.js");
 const work = mkdtempSync(join(tmpdir(), "knet-ipam-crash-"));
 const dataDir = join(work, "data");
