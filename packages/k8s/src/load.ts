@@ -3,7 +3,7 @@
  * `kubectl get -o yaml|json` prints them. Unknown kinds are reported, never
  * dropped silently.
  */
-import { parseAllDocuments, stringify } from "yaml";
+import { parseAllDocuments, stringify, type Tags } from "yaml";
 import { KIND_API_VERSIONS, type KubeKind, type KubeObject } from "./objects.js";
 import { type DocumentRef, ManifestError, type ManifestProblem, type ObjectRef } from "./problem.js";
 
@@ -42,6 +42,15 @@ export interface LoadOptions {
 }
 
 const KNOWN = new Set(Object.keys(KIND_API_VERSIONS));
+
+/** The YAML 1.1 tags minus what go-yaml v2 does not resolve for untyped values (timestamps, sexagesimals). */
+function goYamlTags(tags: Tags): Tags {
+  return tags.filter((t) => {
+    const tag = typeof t === "string" ? t : t.tag;
+    const format = typeof t === "string" ? undefined : (t as { format?: string }).format;
+    return tag !== "tag:yaml.org,2002:timestamp" && format !== "TIME";
+  });
+}
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -160,8 +169,9 @@ function parseOne(input: ManifestText | string, objects: LoadedObject[], problem
     admit(value, { ...base, document: 1 }, objects, problems);
     return;
   }
-  // YAML 1.1 as kubectl's go-yaml v2 reads it (so `on`/`yes` are booleans there too).
-  const docs = parseAllDocuments(text, { version: "1.1", prettyErrors: false });
+  // YAML 1.1 as kubectl's go-yaml v2 reads it: `on`/`yes`/`y` are booleans, `0755` is octal,
+  // but timestamps stay strings and there are no base-60 numbers (`1:30` is a string).
+  const docs = parseAllDocuments(text, { version: "1.1", prettyErrors: false, customTags: goYamlTags });
   let n = 0;
   for (const doc of docs) {
     n++;

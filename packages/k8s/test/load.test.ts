@@ -102,14 +102,35 @@ items:
     ]);
   });
 
-  it("reads YAML 1.1 scalars as kubectl does (on/yes are booleans)", () => {
-    const [pod] = loadManifests("apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {debug: on}}\n");
+  it("reads YAML 1.1 scalars as kubectl's go-yaml does (on/yes are booleans, timestamps and 1:30 strings)", () => {
+    const [pod] = loadManifests(
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {debug: on, at: 1:30}, deletionTimestamp: 2024-01-01T00:00:00Z}\n",
+    );
     expect(pod?.metadata?.labels?.debug).toBe(true);
+    expect(pod?.metadata?.labels?.at).toBe("1:30");
+    expect(pod?.metadata?.deletionTimestamp).toBe("2024-01-01T00:00:00Z");
   });
 });
 
 const name = fc.stringMatching(/^[a-z][a-z0-9-]{0,10}[a-z0-9]$/);
-const labelValue = fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom("on", "yes", "null", "0x1", "1e3", "~", ""));
+const labelValue = fc.oneof(
+  fc.string({ maxLength: 8 }),
+  fc.constantFrom(
+    "on",
+    "yes",
+    "y",
+    "null",
+    "0x1",
+    "0755",
+    "1e3",
+    "~",
+    "",
+    "1:30",
+    "2024-01-01T00:00:00Z",
+    "2001:0:0",
+    ".inf",
+  ),
+);
 const objectArb: fc.Arbitrary<KubeObject> = fc.oneof(
   fc.record({
     apiVersion: fc.constant("v1" as const),
