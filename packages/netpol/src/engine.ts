@@ -120,6 +120,23 @@ function npRuleAdmits(
   return false;
 }
 
+/** What the package's own modules (compiler, matrix, services) read from an engine; not exported. */
+export interface EngineInternals {
+  readonly cluster: ClusterView;
+  readonly networkPolicies: readonly NpPolicy[];
+  selection(pod: PodView): Selection;
+  allowsIndex(i: number, j: number, protocol: Protocol, port: number): boolean;
+}
+
+const INTERNALS = new WeakMap<object, EngineInternals>();
+
+/** The internals of an engine (for this package's modules only). */
+export function internals(engine: PolicyEngine): EngineInternals {
+  const i = INTERNALS.get(engine);
+  if (i === undefined) throw new Error("not a PolicyEngine");
+  return i;
+}
+
 /**
  * NetworkPolicy, AdminNetworkPolicy and BaselineAdminNetworkPolicy semantics over
  * a fixed cluster state. Verdicts are per connection (replies of an allowed
@@ -138,14 +155,10 @@ function npRuleAdmits(
 export class PolicyEngine {
   /** The profile deciding undefined areas. */
   readonly profile: Profile;
-  /** @internal Indexed pods, namespaces and nodes. */
-  readonly cluster: ClusterView;
-  /** @internal Compiled NetworkPolicies, in input order. */
-  readonly networkPolicies: readonly NpPolicy[];
-  /** @internal Compiled AdminNetworkPolicies in evaluation order (priority, then name). */
-  readonly adminPolicies: readonly AdminPolicy[];
-  /** @internal The compiled BaselineAdminNetworkPolicy, if any. */
-  readonly baselinePolicy: AdminPolicy | undefined;
+  private readonly cluster: ClusterView;
+  private readonly networkPolicies: readonly NpPolicy[];
+  private readonly adminPolicies: readonly AdminPolicy[];
+  private readonly baselinePolicy: AdminPolicy | undefined;
   private readonly npByNs = new Map<string, NpPolicy[]>();
   private readonly selections: (Selection | undefined)[];
   private readonly hostNetworkAsNode: boolean;
@@ -181,6 +194,12 @@ export class PolicyEngine {
         ? undefined
         : compileBaselineAdminNetworkPolicy(state.baselineAdminNetworkPolicy);
     this.selections = new Array(this.cluster.pods.length);
+    INTERNALS.set(this, {
+      cluster: this.cluster,
+      networkPolicies: this.networkPolicies,
+      selection: (pod) => this.selection(pod),
+      allowsIndex: (i, j, protocol, port) => this.allowsIndex(i, j, protocol, port),
+    });
   }
 
   /**
@@ -231,8 +250,8 @@ export class PolicyEngine {
     return new PolicyEngine(state, options);
   }
 
-  /** @internal The policies of each tier selecting a pod (cached). */
-  selection(pod: PodView): Selection {
+  /** The policies of each tier selecting a pod (cached). */
+  private selection(pod: PodView): Selection {
     const cached = this.selections[pod.index];
     if (cached !== undefined) return cached;
     const npIn: NpPolicy[] = [];
@@ -319,11 +338,8 @@ export class PolicyEngine {
     return this.allowsDir(D_EGRESS, f) && this.allowsDir(D_INGRESS, f);
   }
 
-  /**
-   * @internal Whether pod `i` may connect to pod `j` (indexes into the sorted pod
-   * list, primary IPs), the matrix hot path.
-   */
-  allowsIndex(i: number, j: number, protocol: Protocol, port: number): boolean {
+  /** Whether pod `i` may connect to pod `j` (indexes into the sorted pod list, primary IPs): the matrix hot path. */
+  private allowsIndex(i: number, j: number, protocol: Protocol, port: number): boolean {
     const src = this.cluster.endpointAt(i);
     const dst = this.cluster.endpointAt(j);
     if (src.ip !== undefined && dst.ip !== undefined && src.ip.family !== dst.ip.family) {

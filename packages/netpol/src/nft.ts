@@ -24,7 +24,7 @@
 import type { Prefix } from "@knet/netstack";
 import { type Endpoint, type PodView, podEndpoint } from "./cluster-view.js";
 import type { AdminPolicy, AdminRule, NpPeer, NpPolicy, PortEntry } from "./compiled-policy.js";
-import type { PolicyEngine } from "./engine.js";
+import { internals, type PolicyEngine } from "./engine.js";
 import { adminPeerMatches, npPeerMatches } from "./match.js";
 import type { Direction } from "./types.js";
 
@@ -145,19 +145,20 @@ class Writer {
 export function compileNft(engine: PolicyEngine, options: NftOptions = {}): NftRuleset {
   const table = options.table ?? "knet_netpol";
   const profile = engine.profile;
-  const pods = engine.cluster.pods.filter((p) => !(p.hostNetwork && profile.hostNetworkPods === "node"));
+  const ix = internals(engine);
+  const pods = ix.cluster.pods.filter((p) => !(p.hostNetwork && profile.hostNetworkPods === "node"));
   const w = new Writer();
   const allPodIps = podIps(pods);
   const endpointOf = (pod: PodView): Endpoint => podEndpoint(pod, pod.ips[0]);
 
   // Per NetworkPolicy and direction: one chain with its rules (accept on match, return otherwise).
   const npChain = new Map<NpPolicy, [string | undefined, string | undefined]>();
-  engine.networkPolicies.forEach((p, i) => {
+  ix.networkPolicies.forEach((p, i) => {
     const names: [string | undefined, string | undefined] = [undefined, undefined];
     (["Ingress", "Egress"] as const).forEach((dir, di) => {
       const rules = dir === "Ingress" ? p.ingress : p.egress;
       if (rules === undefined) return;
-      const subjects = pods.filter((pod) => engine.selection(pod).np[di]?.includes(p));
+      const subjects = pods.filter((pod) => ix.selection(pod).np[di]?.includes(p));
       if (subjects.length === 0) return;
       const name = `np${i}_${dir.toLowerCase()}_${ident(p.key)}`;
       names[di] = name;
@@ -232,7 +233,7 @@ export function compileNft(engine: PolicyEngine, options: NftOptions = {}): NftR
           peerFrags = addrFragments(remoteField, podIps(remotePods));
           break;
         case "nodes": {
-          const nodes = engine.cluster.nodes.filter((n) => peer.node?.c.matches(n.labels) === true);
+          const nodes = ix.cluster.nodes.filter((n) => peer.node?.c.matches(n.labels) === true);
           const fam: Fam = { v4: [], v6: [] };
           for (const n of nodes) for (const ip of n.ips) (ip.family === 4 ? fam.v4 : fam.v6).push(ip.toString());
           peerFrags = addrFragments(remoteField, fam);
@@ -273,7 +274,7 @@ export function compileNft(engine: PolicyEngine, options: NftOptions = {}): NftR
   // Per pod and direction: the tier chain.
   const podMaps: [Map<string, string>, Map<string, string>] = [new Map(), new Map()];
   for (const pod of pods) {
-    const sel = engine.selection(pod);
+    const sel = ix.selection(pod);
     (["Ingress", "Egress"] as const).forEach((dir, di) => {
       const anps = sel.anp[di] ?? [];
       const nps = sel.np[di] ?? [];
@@ -341,9 +342,9 @@ export function compileNft(engine: PolicyEngine, options: NftOptions = {}): NftR
   setDecl("pod_ips4", "ipv4_addr", allPodIps.v4);
   setDecl("pod_ips6", "ipv6_addr", allPodIps.v6);
   const nodeIps: Fam = { v4: [], v6: [] };
-  for (const n of engine.cluster.nodes)
+  for (const n of ix.cluster.nodes)
     for (const ip of n.ips) (ip.family === 4 ? nodeIps.v4 : nodeIps.v6).push(ip.toString());
-  for (const pod of engine.cluster.pods) {
+  for (const pod of ix.cluster.pods) {
     if (pod.hostNetwork && profile.hostNetworkPods === "node") {
       for (const ip of pod.ips) {
         const list = ip.family === 4 ? nodeIps.v4 : nodeIps.v6;

@@ -3,7 +3,7 @@
  * of pods and every port, whether a connection is allowed with both directions
  * applied; a diff of two matrices; e2e-style text.
  */
-import type { PolicyEngine } from "./engine.js";
+import { internals, type PolicyEngine } from "./engine.js";
 import type { Protocol } from "./types.js";
 
 /** A destination port and protocol, written `80/TCP`. */
@@ -73,9 +73,10 @@ export function reachability(engine: PolicyEngine, options: ReachabilityOptions 
     { port: 80, protocol: "TCP" },
     { port: 81, protocol: "TCP" },
   ];
-  const pods = options.pods ?? engine.cluster.pods.map((p) => p.key);
+  const ix = internals(engine);
+  const pods = options.pods ?? ix.cluster.pods.map((p) => p.key);
   // Pods by index (no name lookups per cell); names that are not pods of the engine go through allows().
-  const idx = pods.map((k) => engine.cluster.pod(k)?.index ?? -1);
+  const idx = pods.map((k) => ix.cluster.pod(k)?.index ?? -1);
   const allowed: Record<string, boolean[][]> = {};
   for (const ps of ports) {
     const rows: boolean[][] = [];
@@ -86,7 +87,7 @@ export function reachability(engine: PolicyEngine, options: ReachabilityOptions 
         const j = idx[b] as number;
         row.push(
           i >= 0 && j >= 0
-            ? engine.allowsIndex(i, j, ps.protocol, ps.port)
+            ? ix.allowsIndex(i, j, ps.protocol, ps.port)
             : engine.allows({ from, to, protocol: ps.protocol, port: ps.port }),
         );
       });

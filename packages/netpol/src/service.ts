@@ -4,7 +4,7 @@
  * never Services, so an egress rule must admit the backends, not the ClusterIP.
  */
 import { defaultService, matchLabelMap, type Service } from "@knet/k8s";
-import type { PolicyEngine } from "./engine.js";
+import { internals, type PolicyEngine } from "./engine.js";
 import type { Protocol, Verdict } from "./types.js";
 
 /** One backend a Service port leads to. */
@@ -35,7 +35,7 @@ export function serviceTargets(engine: PolicyEngine, service: Service, port: num
   const selector = svc.spec?.selector;
   if (selector === undefined || Object.keys(selector).length === 0) return [];
   const out: ServiceTarget[] = [];
-  for (const pod of engine.cluster.pods) {
+  for (const pod of internals(engine).cluster.pods) {
     if (pod.namespace !== ns || pod.ips.length === 0 || !matchLabelMap(selector, pod.labels)) continue;
     const tp = sp.targetPort ?? sp.port;
     let number: number | undefined;
