@@ -145,6 +145,27 @@ export class Dataplane {
     return [...this.nsMap.values()];
   }
 
+  /**
+   * Delete a link (`ip link del`). Deleting either end of a veth deletes both;
+   * routes, addresses, neighbours and bridge membership go with them.
+   */
+  deleteLink(ns: string, name: string): void {
+    const link = this.ns(ns).removeLink(name);
+    const peer = link.peer;
+    if (peer) {
+      link.peer = undefined;
+      peer.peer = undefined;
+      this.ns(peer.ns).removeLink(peer.name);
+    }
+  }
+
+  /** Delete a namespace: its links go (and with them the other ends of its veths), then the namespace. */
+  deleteNamespace(name: string): void {
+    const ns = this.ns(name);
+    for (const l of ns.links()) if (l.kind !== "loopback" && ns.findLink(l.name)) this.deleteLink(name, l.name);
+    this.nsMap.delete(name);
+  }
+
   /** Create a veth pair: `aName` in namespace `aNs`, its peer `bName` in `bNs`. */
   addVeth(
     aNs: string,

@@ -211,6 +211,70 @@ export class NetNamespace {
     this.ctx.changed();
   }
 
+  /**
+   * Remove one link from this namespace with everything that refers to it:
+   * its routes and addresses, static neighbours, bridge membership and FDB
+   * entries. A veth's peer lives on: use `Dataplane.deleteLink`, which removes
+   * both ends as the kernel does.
+   */
+  removeLink(name: string): Link {
+    const link = this.link(name);
+    if (link.kind === "loopback") throw new NetstackError("EINVAL", `${this.name}: lo cannot be deleted`);
+    if (link.master) {
+      const b = link.master;
+      b.ports.splice(b.ports.indexOf(link), 1);
+      for (const [mac, e] of [...b.fdb]) if (e.port === link) b.fdb.delete(mac);
+      link.master = undefined;
+    }
+    for (const p of [...link.ports]) {
+      p.master = undefined;
+      link.ports.splice(link.ports.indexOf(p), 1);
+    }
+    this.fib.remove((r) => r.dev === name);
+    link.addresses.length = 0;
+    this.neigh.delete(name);
+    this.linkMap.delete(name);
+    for (const k of PER_DEV) this.sysctls.delete(`net.ipv4.conf.${name}.${k}`);
+    this.confCache.clear();
+    this.ctx.changed();
+    return link;
+  }
+
+  /**
+   * Remove an address (`ip addr del A/LEN dev D`) and the routes the kernel
+   * added for it. Removing a primary address also removes the secondaries of
+   * its subnet (the kernel default, `promote_secondaries=0`), with the
+   * subnet's connected and broadcast routes; routes with a removed `src` go,
+   * and when no IPv4 address is left on the device, every IPv4 route through it.
+   */
+  deleteAddress(dev: string, cidr: string): void {
+    const link = this.link(dev);
+    const slash = cidr.indexOf("/");
+    const addr = Addr.parse(slash < 0 ? cidr : cidr.slice(0, slash));
+    const ifa = link.addresses.find((a) => a.addr.equals(addr));
+    if (!ifa) throw new NetstackError("EADDRNOTAVAIL", `${this.name}: ${addr} is not on ${dev}`);
+    const gone = ifa.secondary
+      ? [ifa]
+      : link.addresses.filter((a) => a === ifa || (a.secondary && a.prefix.equals(ifa.prefix)));
+    for (const g of gone) link.addresses.splice(link.addresses.indexOf(g), 1);
+    const last = ifa.prefix.family === 4 && ifa.prefix.length < 31 ? ifa.prefix.last() : undefined;
+    this.fib.remove(
+      (r) =>
+        r.dev === dev &&
+        r.proto === "kernel" &&
+        ((r.type === "local" && gone.some((g) => r.dst.addr.equals(g.addr))) ||
+          (!ifa.secondary && r.type !== "local" && r.dst.equals(ifa.prefix)) ||
+          (!ifa.secondary && r.type === "broadcast" && last !== undefined && r.dst.addr.equals(last))),
+    );
+    // Routes that named a removed address as their source go (fib_sync_down_addr); when the
+    // device has no IPv4 address left, every IPv4 route through it goes (fib_disable_ip).
+    this.fib.remove((r) => r.src !== undefined && gone.some((g) => g.addr.equals(r.src as Addr)));
+    if (addr.family === 4 && !link.addresses.some((a) => a.addr.family === 4)) {
+      this.fib.remove((r) => r.dev === dev && r.dst.family === 4);
+    }
+    this.ctx.changed();
+  }
+
   /** Set a link up or down (routes through a down link are skipped, as dead nexthops are). */
   setUp(name: string, up: boolean): void {
     this.link(name).up = up;
@@ -244,12 +308,15 @@ export class NetNamespace {
     if (link.addresses.some((a) => a.addr.equals(addr))) {
       throw new NetstackError("EEXIST", `${this.name}: ${addr} already on ${dev}`);
     }
-    const secondary = link.addresses.some((a) => !a.secondary && a.prefix.equals(prefix));
+    const primary = link.addresses.find((a) => !a.secondary && a.prefix.equals(prefix));
+    const secondary = primary !== undefined;
     const ifa: IfAddr = { addr, prefix, scope: scopeOf(addr), secondary };
     link.addresses.push(ifa);
     const base = { via: undefined, onlink: false, metric: 0, proto: "kernel" as RouteProto };
     if (addr.family === 4) {
-      this.fib.add({ ...base, table: "local", type: "local", dst: Prefix.host(addr), dev, scope: "host", src: addr });
+      // A secondary's local route names the primary as source, as the kernel's does.
+      const src = primary?.addr ?? addr;
+      this.fib.add({ ...base, table: "local", type: "local", dst: Prefix.host(addr), dev, scope: "host", src });
       if (prefix.length < 31) {
         const bcast = prefix.last();
         if (!this.fib.routes("local").some((r) => r.type === "broadcast" && r.dst.addr.equals(bcast))) {

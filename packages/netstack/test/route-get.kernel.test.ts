@@ -1,7 +1,7 @@
 // Differential test: random topologies realized in real namespaces; for every
 // namespace and hundreds of destinations, the simulator's route decision must
 // equal `ip -n NS route get ADDR` (type, device, gateway, source, or the error).
-import { buildTopology, realize } from "@knet/netstack";
+import { buildTopology, realize, type Topology } from "@knet/netstack";
 import { isRoot, run } from "@knet/testkit";
 import { afterAll, describe, expect, it } from "vitest";
 import { randomTopology } from "./random-topology.js";
@@ -124,5 +124,69 @@ describe.skipIf(!isRoot)("route get: simulator vs kernel on random topologies", 
     console.log(
       `route get: ${total} destinations, ${routes} random routes, ${SEEDS.length} topologies; kernel decisions ${JSON.stringify(Object.fromEntries(kinds))}`,
     );
+  });
+});
+
+describe.skipIf(!isRoot)("route get after address deletion: simulator vs kernel", () => {
+  it("secondary, primary (with its secondaries) and last address", () => {
+    const topology: Topology = {
+      namespaces: [{ name: "a" }, { name: "b" }],
+      links: [
+        {
+          kind: "veth",
+          a: { ns: "a", name: "eth0", addresses: ["10.1.0.2/24", "10.1.0.3/24", "10.2.0.2/24", "10.1.0.4/24"] },
+          b: { ns: "b", name: "eth0", addresses: ["10.1.0.1/24", "10.2.0.1/24"] },
+        },
+      ],
+      routes: [
+        { ns: "a", dst: "default", via: "10.1.0.1" },
+        { ns: "a", dst: "172.16.0.0/12", via: "10.2.0.1" },
+        { ns: "a", dst: "192.168.0.0/16", dev: "eth0", src: "10.1.0.3" },
+        { ns: "a", dst: "198.51.100.0/24", dev: "eth0", src: "10.2.0.2" },
+      ],
+    };
+    const dp = buildTopology(topology);
+    const real = realize(topology, { prefix: `knet-rd${process.pid % 10000}-` });
+    made.push(...real.teardown.map((c) => [...c]));
+    const dsts = [
+      "10.1.0.1",
+      "10.1.0.2",
+      "10.1.0.3",
+      "10.1.0.4",
+      "10.1.0.255",
+      "10.2.0.1",
+      "10.2.0.2",
+      "10.2.0.255",
+      "8.8.8.8",
+      "172.16.1.1",
+      "192.168.1.1",
+      "198.51.100.7",
+    ];
+    try {
+      for (const cmd of real.setup) expect(run(cmd[0] as string, cmd.slice(1)).code, cmd.join(" ")).toBe(0);
+      const compare = (label: string): void => {
+        const kernel = kernelRouteGet(real.nsName("a"), dsts);
+        const sim = dsts.map((d): Decision => {
+          const g = dp.ns("a").routeGet(d);
+          return g.kind === "error"
+            ? { kind: g.errno }
+            : {
+                kind: g.kind,
+                dev: g.dev,
+                ...(g.via ? { via: g.via.toString() } : {}),
+                ...(g.src ? { src: g.src.toString() } : {}),
+              };
+        });
+        expect(sim, label).toEqual(kernel);
+      };
+      compare("before");
+      for (const cidr of ["10.1.0.4/24", "10.1.0.2/24", "10.2.0.2/24"]) {
+        expect(run("ip", ["-n", real.nsName("a"), "addr", "del", cidr, "dev", "eth0"]).code).toBe(0);
+        dp.ns("a").deleteAddress("eth0", cidr);
+        compare(`after deleting ${cidr}`);
+      }
+    } finally {
+      for (const c of real.teardown) run(c[0] as string, c.slice(1));
+    }
   });
 });

@@ -387,3 +387,53 @@ describe("links", () => {
     expect(dp.ns("c").routeGet("10.2.0.2")).toMatchObject({ kind: "error", errno: "ENETUNREACH" });
   });
 });
+
+describe("deletion", () => {
+  it("deleting a veth end deletes both ends with their routes and bridge membership", () => {
+    const dp = new Dataplane();
+    dp.addNamespace("node");
+    dp.addNamespace("pod");
+    dp.addBridge("node", "cni0");
+    dp.ns("node").addAddress("cni0", "10.244.0.1/24");
+    dp.addVeth("pod", "eth0", "node", "veth1");
+    dp.ns("node").setMaster("veth1", "cni0");
+    dp.ns("pod").addAddress("eth0", "10.244.0.2/24");
+    dp.ns("pod").addRoute({ dst: "default", via: "10.244.0.1" });
+    expect(dp.exchange("pod", makePacket({ dst: "10.244.0.1", proto: "icmp" })).ok).toBe(true);
+    dp.deleteLink("pod", "eth0");
+    expect(dp.ns("node").findLink("veth1")).toBeUndefined();
+    expect(dp.ns("node").link("cni0").ports).toEqual([]);
+    expect(dp.ns("pod").fib.routes("main")).toEqual([]);
+    expect(dp.ns("pod").routeGet("10.244.0.1")).toMatchObject({ kind: "error", errno: "ENETUNREACH" });
+    expect(dp.send("node", makePacket({ dst: "10.244.0.2", proto: "icmp" })).outcome).toMatchObject({
+      reason: "neighbour-failed",
+    });
+  });
+
+  it("deleting a namespace deletes the other ends of its veths", () => {
+    const dp = routed();
+    dp.deleteNamespace("s");
+    expect(() => dp.ns("s")).toThrow(NetstackError);
+    expect(dp.ns("r").findLink("s0")).toBeUndefined();
+    expect(dp.ns("r").routeGet("10.2.0.2")).toMatchObject({ kind: "error" });
+  });
+
+  it("deleting a primary address takes its secondaries and the subnet's routes; a secondary goes alone", () => {
+    const dp = routed();
+    const c = dp.ns("c");
+    c.addAddress("eth0", "10.1.0.3/24");
+    expect(c.link("eth0").addresses.map((a) => `${a.addr} ${a.secondary}`)).toEqual([
+      "10.1.0.2 false",
+      "10.1.0.3 true",
+    ]);
+    c.deleteAddress("eth0", "10.1.0.3/24");
+    expect(c.isLocal(Addr.parse("10.1.0.3"))).toBe(false);
+    expect(c.routeGet("10.1.0.1")).toMatchObject({ kind: "unicast", dev: "eth0" });
+    c.addAddress("eth0", "10.1.0.3/24");
+    c.deleteAddress("eth0", "10.1.0.2/24");
+    expect(c.link("eth0").addresses).toEqual([]);
+    expect(c.routeGet("10.1.0.1")).toMatchObject({ kind: "error", errno: "ENETUNREACH" });
+    expect(c.fib.routes("local").filter((r) => r.dev === "eth0")).toEqual([]);
+    expect(() => c.deleteAddress("eth0", "10.1.0.2/24")).toThrow(/not on eth0/);
+  });
+});
