@@ -24,9 +24,11 @@ import { parseNftScript } from "./parse-script.js";
 import {
   type ElementContribution,
   elementLine,
-  fullSyncLines,
+  fullSyncText,
   KUBE_PROXY_TABLE,
+  type NameCache,
   type NftRenderContext,
+  newNameCache,
   renderContainerFlush,
   renderServicePort,
   renderSetup,
@@ -101,6 +103,7 @@ export class NftablesEngine implements ProxyEngine {
   private readonly services = new Map<string, ServiceRecord>();
   private readonly elements = new Map<string, StoredElement>();
   private readonly staleChains = new Map<string, number>();
+  private readonly names: NameCache = newNameCache();
 
   constructor(options: NftablesEngineOptions) {
     const cfg = options.config;
@@ -155,7 +158,7 @@ export class NftablesEngine implements ProxyEngine {
   }
 
   private renderOne(state: ProxyState, key: string): ServicePortRender {
-    return renderServicePort(this.ctx, state.servicePorts.get(key) as never, this.categorize(state, key));
+    return renderServicePort(this.ctx, state.servicePorts.get(key) as never, this.categorize(state, key), this.names);
   }
 
   /**
@@ -163,10 +166,9 @@ export class NftablesEngine implements ProxyEngine {
    * artifact `render()` returns for the current state).
    */
   renderFull(state: ProxyState, firstSync = true): string {
-    const out = renderSetup(this.ctx, firstSync);
-    out.push(...renderContainerFlush(this.ctx));
-    for (const key of state.order) fullSyncLines(this.ctx, this.renderOne(state, key), out);
-    return `${out.join("\n")}\n`;
+    let text = `${renderSetup(this.ctx, firstSync).join("\n")}\n${renderContainerFlush(this.ctx).join("\n")}\n`;
+    for (const key of state.order) text += fullSyncText(this.ctx, this.renderOne(state, key));
+    return text;
   }
 
   /** The complete artifact for the current state (what a full sync on a fresh node writes). */
@@ -247,7 +249,7 @@ export class NftablesEngine implements ProxyEngine {
       const touched = new Map();
       for (const key of state.order) {
         const r = this.renderOne(state, key);
-        fullSyncLines(this.ctx, r, lines);
+        lines.push(fullSyncText(this.ctx, r).slice(0, -1));
         this.services.set(key, { chains: r.chains, affinitySets: r.affinitySets, elements: r.elements });
         for (const e of r.elements) this.addElement(e, touched);
         for (const c of r.chains) newActive.add(c);

@@ -1,4 +1,5 @@
 import { Addr, Prefix } from "@knet/netstack";
+import { type ChainFn, compileChain, type GenHelpers, type GenRegs } from "./codegen.js";
 import { formatRule } from "./format.js";
 import { type ChainState, encodeKey, type NftRuleset, type RuleState, type SetState } from "./ruleset.js";
 import type { NftElement, NftField, NftStatement, NftVerdict } from "./types.js";
@@ -62,9 +63,9 @@ export interface NftResult {
    * For a drop or reject: the chain (and rule comment, or the comment of the
    * verdict-map element that led there) that decided it.
    */
-  readonly decidedBy?: string;
+  readonly decidedBy?: string | undefined;
   /** Rules visited, when tracing was asked for. */
-  readonly trace?: readonly NftTraceStep[];
+  readonly trace?: readonly NftTraceStep[] | undefined;
 }
 
 /** Injected randomness: an integer in `[0, n)`. */
@@ -148,6 +149,13 @@ class Regs {
   hook = "";
   lastComment: string | undefined = undefined;
   decided: string | undefined = undefined;
+  clock: () => number = () => 0;
+}
+
+/** The clock value of this evaluation, read once and only when a timeout needs it. */
+function nowOf(r: Regs): number {
+  if (Number.isNaN(r.now)) r.now = r.clock();
+  return r.now;
 }
 
 type Op = (r: Regs) => number;
@@ -220,13 +228,30 @@ function impliedProto(f: NftField): number {
 
 function lookup(s: SetState, r: Regs, k: number[]): boolean {
   const el = s.table.get(k);
-  if (el !== undefined) return el.expires >= r.now;
+  if (el !== undefined) return el.expires === Number.POSITIVE_INFINITY || el.expires >= nowOf(r);
   if (s.intervals.length > 0) {
     const a =
       s.width === 1 ? Addr.v4(k[0] as number) : Addr.v6(k[0] as number, k[1] as number, k[2] as number, k[3] as number);
     for (const i of s.intervals) if (i.prefix.contains(a)) return true;
   }
   return false;
+}
+
+/** `update @set { key }` with the key already in `r.key`: add or refresh with the set's timeout. */
+function updateSet(set: SetState, r: Regs): void {
+  const k = r.key;
+  const expires = set.spec.timeout !== undefined ? nowOf(r) + set.spec.timeout : Number.POSITIVE_INFINITY;
+  const cur = set.table.get(k);
+  if (cur !== undefined) {
+    cur.expires = expires;
+    return;
+  }
+  const key = k.slice(0, set.width);
+  const text =
+    set.spec.type[0] === "ipv4_addr"
+      ? [Addr.v4(key[0] as number).toString()]
+      : [Addr.v6(key[0] as number, key[1] as number, key[2] as number, key[3] as number).toString()];
+  set.table.set(key, { element: { key: text }, target: undefined, expires, code: 0 });
 }
 
 function verdictCode(v: NftVerdict, r: Regs, target: ChainState | undefined): number {
@@ -380,7 +405,7 @@ function compileStatement(s: NftStatement, ch: ChainState, ev: NftEvaluator): Op
           const k = r.key;
           w(r, k);
           const el = set.table.get(k);
-          if (el === undefined || el.expires < r.now) return NOMATCH;
+          if (el === undefined || (el.expires !== Number.POSITIVE_INFINITY && el.expires < nowOf(r))) return NOMATCH;
           if (el.element.comment !== undefined) r.lastComment = el.element.comment;
           return verdictCode(el.element.verdict as NftVerdict, r, el.target);
         };
@@ -425,21 +450,9 @@ function compileStatement(s: NftStatement, ch: ChainState, ev: NftEvaluator): Op
     case "update": {
       const set = t.sets.get(s.set) as SetState;
       const w = writer(s.key);
-      const types = set.spec.type;
       return (r) => {
-        const k = r.key;
-        w(r, k);
-        const expires = set.spec.timeout !== undefined ? r.now + set.spec.timeout : Number.POSITIVE_INFINITY;
-        const cur = set.table.get(k);
-        if (cur !== undefined) cur.expires = expires;
-        else {
-          const key = k.slice(0, set.width);
-          const text =
-            types[0] === "ipv4_addr"
-              ? [Addr.v4(key[0] as number).toString()]
-              : [Addr.v6(key[0] as number, key[1] as number, key[2] as number, key[3] as number).toString()];
-          set.table.set(key, { element: { key: text }, target: undefined, expires });
-        }
+        w(r, r.key);
+        updateSet(set, r);
         return NEXT;
       };
     }
@@ -471,13 +484,29 @@ function compileStatement(s: NftStatement, ch: ChainState, ev: NftEvaluator): Op
 
 const RESULT_NAMES = ["match", "no-match", "accept", "drop", "reject", "return", "jump", "goto"];
 
+// Hook sequences of the result, shared (never mutated).
+const H_PRE: readonly string[] = Object.freeze(["prerouting"]);
+const H_IN: readonly string[] = Object.freeze(["prerouting", "input"]);
+const H_FWD1: readonly string[] = Object.freeze(["prerouting", "forward"]);
+const H_FWD: readonly string[] = Object.freeze(["prerouting", "forward", "postrouting"]);
+const H_OUT1: readonly string[] = Object.freeze(["output"]);
+const H_OUT: readonly string[] = Object.freeze(["output", "postrouting"]);
+
+interface FastChain {
+  readonly owner: NftEvaluator;
+  readonly version: number;
+  readonly fn: ChainFn;
+}
+
 /**
  * Runs packets through an {@link NftRuleset}'s base chains as the kernel would:
  * hooks in order, base chains by priority, jumps/gotos/returns, named sets and
  * maps by hash lookup (cost independent of the number of elements), `numgen
  * random` from the injected source, dynamic sets with timeouts, mark, DNAT,
- * masquerade, reject/drop. Chains are compiled to closures on first use and
- * recompiled only when changed, so applying a transaction keeps it current.
+ * masquerade, reject/drop. Each chain is compiled on first use into one
+ * generated function (the fast path) and recompiled only when it changes, so
+ * applying a transaction keeps the evaluator current; traced evaluations run
+ * an interpreter over the same rules that records every rule visited.
  */
 export class NftEvaluator {
   /** The ruleset being evaluated. */
@@ -490,7 +519,13 @@ export class NftEvaluator {
   readonly isLocal: (addr: Addr) => boolean;
   private readonly regs = new Regs();
   private rnd: RandomInt;
-  private hookCache: { gen: number; chains: Map<string, ChainState[]> } | null = null;
+  private gen = -1;
+  private pre: ChainState[] = [];
+  private inp: ChainState[] = [];
+  private fwd: ChainState[] = [];
+  private out: ChainState[] = [];
+  private post: ChainState[] = [];
+  private readonly helpers: GenHelpers;
 
   constructor(ruleset: NftRuleset, options: NftEvaluatorOptions = {}) {
     this.ruleset = ruleset;
@@ -498,6 +533,34 @@ export class NftEvaluator {
     this.rnd = this.random;
     this.now = options.now ?? (() => Date.now() / 1000);
     this.isLocal = options.isLocal ?? (() => false);
+    const member = (s: SetState, r: GenRegs): boolean => lookup(s, r as Regs, r.key);
+    this.helpers = {
+      run: (ch, r) => this.runFast(ch, r as Regs),
+      pick: (n) => this.rnd(n),
+      member,
+      get: (s, r) => {
+        const el = s.table.get(r.key);
+        if (el === undefined) return undefined;
+        if (el.expires !== Number.POSITIVE_INFINITY && el.expires < nowOf(r as Regs)) return undefined;
+        return el;
+      },
+      update: (s, r) => updateSet(s, r as Regs),
+      local: (r0, src) => {
+        const r = r0 as Regs;
+        if (src) {
+          if (r.srcLocal < 0) r.srcLocal = this.isLocal(r.src) ? 1 : 0;
+          return r.srcLocal === 1;
+        }
+        if (r.dstLocal < 0) r.dstLocal = this.isLocal(r.dst) ? 1 : 0;
+        return r.dstLocal === 1;
+      },
+      inPrefixes: (ps, r0, src) => {
+        const r = r0 as Regs;
+        const a = src ? r.src : r.dst;
+        for (const p of ps) if (p.contains(a)) return true;
+        return false;
+      },
+    };
   }
 
   /** The random choice for `numgen random mod n` (the per-call source when one was given). */
@@ -505,22 +568,25 @@ export class NftEvaluator {
     return this.rnd(n);
   }
 
-  private baseChains(hook: string): ChainState[] {
+  private refreshHooks(): void {
     const gen = this.ruleset.generation;
-    if (this.hookCache === null || this.hookCache.gen !== gen) {
-      const m = new Map<string, ChainState[]>();
-      for (const t of this.ruleset.tables.values()) {
-        for (const ch of t.chains.values()) {
-          if (ch.hook === undefined) continue;
-          const l = m.get(ch.hook.hook) ?? [];
-          l.push(ch);
-          m.set(ch.hook.hook, l);
-        }
+    if (this.gen === gen) return;
+    const m = new Map<string, ChainState[]>();
+    for (const t of this.ruleset.tables.values()) {
+      for (const ch of t.chains.values()) {
+        if (ch.hook === undefined) continue;
+        const l = m.get(ch.hook.hook) ?? [];
+        l.push(ch);
+        m.set(ch.hook.hook, l);
       }
-      for (const l of m.values()) l.sort((a, b) => (a.hook?.priority ?? 0) - (b.hook?.priority ?? 0));
-      this.hookCache = { gen, chains: m };
     }
-    return this.hookCache.chains.get(hook) ?? [];
+    for (const l of m.values()) l.sort((a, b) => (a.hook?.priority ?? 0) - (b.hook?.priority ?? 0));
+    this.pre = m.get("prerouting") ?? [];
+    this.inp = m.get("input") ?? [];
+    this.fwd = m.get("forward") ?? [];
+    this.out = m.get("output") ?? [];
+    this.post = m.get("postrouting") ?? [];
+    this.gen = gen;
   }
 
   private compiled(ch: ChainState): Compiled {
@@ -535,6 +601,28 @@ export class NftEvaluator {
     return out;
   }
 
+  private fastFn(ch: ChainState): ChainFn {
+    const f = ch.fast as FastChain | undefined;
+    if (f !== undefined && f.version === ch.version && f.owner === this) return f.fn;
+    const fn = compileChain(ch, this.helpers);
+    ch.fast = { owner: this, version: ch.version, fn } satisfies FastChain;
+    return fn;
+  }
+
+  /** Fast path: run a chain with its generated function; gotos loop here. */
+  private runFast(start: ChainState, r: Regs): number {
+    let ch = start;
+    for (;;) {
+      const v = this.fastFn(ch)(r);
+      if (v === GOTO) {
+        ch = r.target as ChainState;
+        continue;
+      }
+      return v === RETURN ? CONT : v;
+    }
+  }
+
+  /** Traced path: the interpreter, recording every rule. */
   private runChain(start: ChainState, r: Regs): number {
     let ch = start;
     for (;;) {
@@ -579,17 +667,18 @@ export class NftEvaluator {
     }
   }
 
-  private runHook(hook: string, r: Regs): number {
-    const chains = this.baseChains(hook);
+  private runHook(hook: string, chains: readonly ChainState[], r: Regs, fast: boolean): number {
     for (let i = 0; i < chains.length; i++) {
       const ch = chains[i] as ChainState;
       const h = ch.hook as NonNullable<ChainState["hook"]>;
       if (h.type === "nat" && r.ct !== 8) continue; // NAT chains see only the first packet
-      if (ch.table.family === "ip" ? r.family !== 4 : ch.table.family === "ip6" ? r.family !== 6 : false) continue;
+      const fam = ch.table.family;
+      if (fam === "ip" ? r.family !== 4 : fam === "ip6" ? r.family !== 6 : false) continue;
       r.hook = hook;
-      let v = this.runChain(ch, r);
+      let v = fast ? this.runFast(ch, r) : this.runChain(ch, r);
       if (v === CONT) {
         v = h.policy === "drop" ? DROP : ACCEPT;
+        if (v === DROP) r.decided = `${ch.name}: policy drop`;
         if (r.trace !== null)
           r.trace.push({
             hook,
@@ -621,56 +710,73 @@ export class NftEvaluator {
    * the (DNATed) destination, masquerading and the mark; with `trace`, every
    * rule visited.
    */
-  evaluate(p: NftPacket, options: EvaluateOptions = {}): NftResult {
+  evaluate(p: NftPacket, options?: EvaluateOptions): NftResult {
+    this.refreshHooks();
     const r = this.regs;
-    const fam = p.dst.family;
-    r.family = fam;
-    r.s0 = p.src.w0;
-    r.s1 = p.src.w1;
-    r.s2 = p.src.w2;
-    r.s3 = p.src.w3;
-    r.d0 = p.dst.w0;
-    r.d1 = p.dst.w1;
-    r.d2 = p.dst.w2;
-    r.d3 = p.dst.w3;
-    r.src = p.src;
-    r.dst = p.dst;
-    r.l4 = typeof p.proto === "number" ? p.proto : (PROTO_NUMBERS[p.proto] ?? 0);
+    const src = p.src;
+    const dst = p.dst;
+    r.family = dst.family;
+    r.s0 = src.w0;
+    r.s1 = src.w1;
+    r.s2 = src.w2;
+    r.s3 = src.w3;
+    r.d0 = dst.w0;
+    r.d1 = dst.w1;
+    r.d2 = dst.w2;
+    r.d3 = dst.w3;
+    r.src = src;
+    r.dst = dst;
+    const proto = p.proto;
+    r.l4 = proto === "tcp" ? 6 : typeof proto === "number" ? proto : (PROTO_NUMBERS[proto] ?? 0);
     r.dport = p.dport;
-    r.mark = (p.mark ?? 0) >>> 0;
-    r.ct = CT_BITS[p.ct ?? "new"] ?? 8;
+    r.mark = p.mark === undefined ? 0 : p.mark >>> 0;
+    r.ct = p.ct === undefined ? 8 : (CT_BITS[p.ct] ?? 8);
     r.srcLocal = -1;
     r.dstLocal = -1;
     r.dnatAddr = null;
     r.dnatPort = -1;
     r.masq = false;
-    r.now = options.now ?? this.now();
     r.lastComment = undefined;
     r.decided = undefined;
-    this.rnd = options.random ?? this.random;
-    const trace = options.trace ? ([] as NftTraceStep[]) : null;
+    r.clock = this.now;
+    let trace: NftTraceStep[] | null = null;
+    let origin: NftOrigin = "inbound";
+    if (options !== undefined) {
+      r.now = options.now ?? Number.NaN;
+      this.rnd = options.random ?? this.random;
+      if (options.trace === true) trace = [];
+      if (options.origin !== undefined) origin = options.origin;
+    } else {
+      r.now = Number.NaN;
+      this.rnd = this.random;
+    }
     r.trace = trace;
-    const hooks: string[] = [];
+    const fast = trace === null;
+    let hooks: readonly string[];
     let v: number;
-    if ((options.origin ?? "inbound") === "inbound") {
-      hooks.push("prerouting");
-      v = this.runHook("prerouting", r);
+    if (origin === "inbound") {
+      v = this.runHook("prerouting", this.pre, r, fast);
+      hooks = H_PRE;
       if (v === ACCEPT) {
         if (r.dstLocal < 0) r.dstLocal = this.isLocal(r.dst) ? 1 : 0;
-        const next = r.dstLocal === 1 ? "input" : "forward";
-        hooks.push(next);
-        v = this.runHook(next, r);
-        if (v === ACCEPT && next === "forward") {
-          hooks.push("postrouting");
-          v = this.runHook("postrouting", r);
+        if (r.dstLocal === 1) {
+          hooks = H_IN;
+          v = this.runHook("input", this.inp, r, fast);
+        } else {
+          hooks = H_FWD1;
+          v = this.runHook("forward", this.fwd, r, fast);
+          if (v === ACCEPT) {
+            hooks = H_FWD;
+            v = this.runHook("postrouting", this.post, r, fast);
+          }
         }
       }
     } else {
-      hooks.push("output");
-      v = this.runHook("output", r);
+      hooks = H_OUT1;
+      v = this.runHook("output", this.out, r, fast);
       if (v === ACCEPT) {
-        hooks.push("postrouting");
-        v = this.runHook("postrouting", r);
+        hooks = H_OUT;
+        v = this.runHook("postrouting", this.post, r, fast);
       }
     }
     r.trace = null;
@@ -682,8 +788,8 @@ export class NftEvaluator {
       masquerade: r.masq,
       mark: r.mark,
       hooks,
-      ...(r.decided !== undefined && v !== ACCEPT ? { decidedBy: r.decided } : {}),
-      ...(trace !== null ? { trace } : {}),
+      decidedBy: v === ACCEPT ? undefined : r.decided,
+      trace: trace ?? undefined,
     };
   }
 }

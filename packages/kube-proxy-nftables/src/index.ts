@@ -20,14 +20,15 @@ export { formatCommand, formatNftScript, formatRule } from "./format.js";
 export { parseNftListing } from "./parse-listing.js";
 export { parseRule } from "./parse-rule.js";
 export { parseNftScript } from "./parse-script.js";
-export type { BaseChainSpec, ElementContribution, NftRenderContext, ServicePortRender } from "./render.js";
+export type { BaseChainSpec, ElementContribution, NameCache, NftRenderContext, ServicePortRender } from "./render.js";
 export {
   BASE_CHAINS,
   elementLine,
   formatMark,
-  fullSyncLines,
+  fullSyncText,
   JUMP_CHAINS,
   KUBE_PROXY_TABLE,
+  newNameCache,
   renderContainerFlush,
   renderServicePort,
   renderSetup,

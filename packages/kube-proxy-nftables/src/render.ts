@@ -216,12 +216,17 @@ export function renderServicePort(
   ctx: NftRenderContext,
   sp: ServicePort,
   cat: CategorizedEndpoints,
+  cache: NameCache = newNameCache(),
 ): ServicePortRender {
   const T = head(ctx);
   const ipX = ctx.family === 6 ? "ip6" : "ip";
   const addrType = ctx.family === 6 ? "ipv6_addr" : "ipv4_addr";
   const proto = sp.protocol;
-  const names = servicePortNftChains(sp);
+  let names = cache.services.get(sp);
+  if (names === undefined) {
+    names = servicePortNftChains(sp);
+    cache.services.set(sp, names);
+  }
   const items: (string | null)[] = [];
   const elements: ElementContribution[] = [];
   const chains: string[] = [];
@@ -234,13 +239,11 @@ export function renderServicePort(
     chains.push(c);
     items.push(`add chain ${T} ${c}`, `flush chain ${T} ${c}`);
   };
-  const epNames = new Map<Endpoint, ReturnType<typeof endpointNftNames>>();
   const nameOf = (ep: Endpoint): ReturnType<typeof endpointNftNames> => {
-    let n = epNames.get(ep);
-    if (n === undefined) {
-      n = endpointNftNames(sp, ep);
-      epNames.set(ep, n);
-    }
+    const hit = cache.endpoints.get(ep);
+    if (hit !== undefined && hit.sp === sp) return hit.names;
+    const n = endpointNftNames(sp, ep);
+    cache.endpoints.set(ep, { sp, names: n });
     return n;
   };
   const { clusterEndpoints, localEndpoints, allReachableEndpoints, hasAnyEndpoints } = cat;
@@ -370,11 +373,29 @@ export function renderServicePort(
   return { items, elements, chains, affinitySets };
 }
 
-/** Interleave a service port's lines and elements as a full sync writes them. */
-export function fullSyncLines(ctx: NftRenderContext, r: ServicePortRender, out: string[]): void {
+/** A service port's lines and elements interleaved as a full sync writes them (newline-terminated). */
+export function fullSyncText(ctx: NftRenderContext, r: ServicePortRender): string {
   let k = 0;
+  let text = "";
   for (const it of r.items) {
-    if (it !== null) out.push(it);
-    else out.push(elementLine(ctx, "add", r.elements[k++] as ElementContribution));
+    text += it !== null ? it : elementLine(ctx, "add", r.elements[k++] as ElementContribution);
+    text += "\n";
   }
+  return text;
+}
+
+/** Names of a service port's chains and endpoints, cached on the (immutable) model objects. */
+export interface NameCache {
+  /** Per service port. */
+  readonly services: WeakMap<ServicePort, ReturnType<typeof servicePortNftChains>>;
+  /** Per endpoint of a service port. */
+  readonly endpoints: WeakMap<
+    Endpoint,
+    { readonly sp: ServicePort; readonly names: ReturnType<typeof endpointNftNames> }
+  >;
+}
+
+/** A fresh {@link NameCache}. */
+export function newNameCache(): NameCache {
+  return { services: new WeakMap(), endpoints: new WeakMap() };
 }

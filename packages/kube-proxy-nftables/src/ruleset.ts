@@ -12,6 +12,7 @@ import type {
   NftStatement,
   NftVerdict,
 } from "./types.js";
+import { verdictNumber } from "./verdict-code.js";
 import { WordTable } from "./word-table.js";
 
 /**
@@ -118,8 +119,10 @@ export class ChainState {
   uses = 0;
   /** Bumped on every change of `rules`; compiled forms compare it. */
   version = 0;
-  /** Compiled form cached by the evaluator. */
+  /** Compiled form cached by the evaluator (interpreter, used for traces). */
   compiled: unknown = undefined;
+  /** Generated function cached by the evaluator (fast path). */
+  fast: unknown = undefined;
   /** Chain comment. */
   comment: string | undefined;
 
@@ -141,6 +144,8 @@ export interface ElementState {
   readonly target: ChainState | undefined;
   /** Expiry time in seconds for dynamic sets (`Infinity` otherwise). */
   expires: number;
+  /** Numeric verdict code of a map element (0 for a set element). */
+  readonly code: number;
 }
 
 /** A set or map as stored. */
@@ -544,7 +549,7 @@ export class NftRuleset {
       ...(e.comment !== undefined ? { comment: e.comment } : {}),
       ...(v !== undefined ? { verdict: v } : {}),
     };
-    const el: ElementState = { element: canon, target, expires };
+    const el: ElementState = { element: canon, target, expires, code: v !== undefined ? verdictNumber(v) : 0 };
     const k = this.scratch;
     if (encodeKey(s.spec.type, e.key, k)) {
       const copy = k.slice(0, s.width);

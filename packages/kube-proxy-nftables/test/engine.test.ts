@@ -2,6 +2,7 @@ import type { EndpointSlice, Service } from "@knet/k8s";
 import { buildProxyState, ChangeTracker, proxyConfig, seededRandom } from "@knet/kube-proxy";
 import { service, slice } from "@knet/kube-proxy/contract";
 import { NftablesEngine, NftRuleset, parseNftScript } from "@knet/kube-proxy-nftables";
+import { Addr } from "@knet/netstack";
 import { describe, expect, it } from "vitest";
 
 const config = proxyConfig({ nodeName: "node-1", nodeIPs: ["192.168.0.2"], clusterCIDR: "10.0.0.0/8" });
@@ -54,6 +55,43 @@ function mulberry(seed: number): () => number {
   const r = seededRandom(seed);
   return () => r.next();
 }
+
+describe("evaluator fast path", () => {
+  it("generated code and the tracing interpreter give the same result for every packet", () => {
+    for (let seed = 1; seed <= 4; seed++) {
+      const rand = mulberry(seed);
+      const e = engineAt({ t: 5 });
+      e.sync(buildProxyState({ family: 4, nodeName: "node-1" }, objects(rand, 40)));
+      const dsts = ["192.168.0.2", "172.30.9.9", "8.8.8.8", "10.180.1.1"];
+      for (let i = 0; i < 40; i++) dsts.push(`172.30.0.${i}`, `5.6.0.${i}`);
+      const srcs = ["10.0.1.5", "203.0.113.9", "198.51.100.1", "192.168.0.2", "10.180.3.11"];
+      for (let k = 0; k < 600; k++) {
+        const dst = dsts[Math.floor(rand() * dsts.length)] as string;
+        const src = srcs[Math.floor(rand() * srcs.length)] as string;
+        const dport = rand() < 0.5 ? 80 : 30000 + Math.floor(rand() * 40);
+        const pkt = {
+          src: Addr.parse(src),
+          dst: Addr.parse(dst),
+          proto: rand() < 0.9 ? "tcp" : "udp",
+          sport: 1000 + k,
+          dport,
+        };
+        const origin = src === "192.168.0.2" ? ("local" as const) : ("inbound" as const);
+        const pickA = seededRandom(k);
+        const pickB = seededRandom(k);
+        const fast = e.evaluator.evaluate(pkt, { origin, now: 10, random: (n) => Math.floor(pickA.next() * n) });
+        const slow = e.evaluator.evaluate(pkt, {
+          origin,
+          now: 10,
+          trace: true,
+          random: (n) => Math.floor(pickB.next() * n),
+        });
+        const strip = (r: typeof fast) => ({ ...r, trace: undefined, dst: r.dst.toString() });
+        expect(strip(fast), `${src} -> ${dst}:${dport}`).toEqual(strip(slow));
+      }
+    }
+  });
+});
 
 describe("NftablesEngine syncs", () => {
   it("incremental syncs reach the same table as a full sync of the final state", () => {

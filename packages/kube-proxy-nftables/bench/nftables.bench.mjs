@@ -1,0 +1,183 @@
+// kube-proxy nftables mode: control plane (render, incremental sync) and data plane
+// (evaluator per packet, flat in the number of services), with the iptables
+// evaluator beside it on the same generated services when that package is built.
+// Run against dist: `pnpm --filter @knet/kube-proxy-nftables... run build` (and
+// `pnpm --filter @knet/kube-proxy-iptables run build` for the comparison).
+import { buildProxyState, ChangeTracker, proxyConfig, seededRandom } from "@knet/kube-proxy";
+import { NftablesEngine } from "@knet/kube-proxy-nftables";
+import { Addr } from "@knet/netstack";
+import { bench, do_not_optimize, group, runBench, writeResults } from "../../../benchmarks/lib.mjs";
+
+const config = proxyConfig({ nodeName: "node-1", nodeIPs: ["192.168.0.2"], clusterCIDR: "10.0.0.0/8" });
+const ip4 = (n) => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+const CIP0 = (10 << 24) | (96 << 16); // 10.96.0.0/12
+const EP0 = (10 << 24) | (200 << 16); // 10.200.0.0/14
+
+function svc(i) {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { namespace: `ns${i % 100}`, name: `svc${i}` },
+    spec: { type: "ClusterIP", clusterIP: ip4(CIP0 + 10 + i), ports: [{ name: "http", port: 80, protocol: "TCP" }] },
+  };
+}
+function epSlice(i, eps, gen = 0) {
+  return {
+    apiVersion: "discovery.k8s.io/v1",
+    kind: "EndpointSlice",
+    metadata: { namespace: `ns${i % 100}`, name: `svc${i}-v4`, labels: { "kubernetes.io/service-name": `svc${i}` } },
+    addressType: "IPv4",
+    ports: [{ name: "http", port: 8080, protocol: "TCP" }],
+    endpoints: Array.from({ length: eps }, (_, j) => ({
+      addresses: [ip4(EP0 + ((i * eps + j + gen * 7) % (1 << 18)))],
+    })),
+  };
+}
+function objects(n, eps) {
+  const services = [];
+  const endpointSlices = [];
+  for (let i = 0; i < n; i++) {
+    services.push(svc(i));
+    endpointSlices.push(epSlice(i, eps));
+  }
+  return { services, endpointSlices };
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const ms = (t0) => performance.now() - t0;
+
+// ---------- control plane ----------
+const rows = [];
+{
+  const N = 10_000;
+  const E = 10;
+  const t0 = performance.now();
+  const tracker = ChangeTracker.from({ family: 4, nodeName: "node-1" }, objects(N, E));
+  const state = tracker.state();
+  const buildMs = ms(t0);
+  const engine = new NftablesEngine({ config, serviceCIDRs: ["10.96.0.0/12"], now: () => 0 });
+  const renders = [];
+  let lines = 0;
+  for (let k = 0; k < 5; k++) {
+    const t = performance.now();
+    const text = engine.renderFull(state);
+    renders.push(ms(t));
+    lines = text.split("\n").length - 1;
+  }
+  rows.push({
+    name: "render full sync 10k services x 10 endpoints",
+    median_ms: median(renders),
+    runs: renders.length,
+    lines,
+  });
+  const t1 = performance.now();
+  engine.sync(state);
+  const applyMs = ms(t1);
+  rows.push({
+    name: "first sync 10k x 10 (render + parse + apply to the simulated kernel)",
+    median_ms: applyMs,
+    runs: 1,
+  });
+  // Incremental: one service's endpoints change, alternating between two endpoint sets.
+  const syncs = [];
+  const states = [];
+  for (let k = 0; k < 21; k++) {
+    tracker.updateEndpointSlice(epSlice(N / 2, E, k % 2 === 0 ? 1 : 0));
+    const t = performance.now();
+    const st = tracker.state();
+    states.push(ms(t));
+    const t2 = performance.now();
+    const r = engine.sync(st);
+    syncs.push(ms(t2));
+    if (r.full) throw new Error("expected a partial sync");
+  }
+  rows.push({
+    name: "incremental sync, one service's endpoints changed (10k x 10)",
+    median_ms: median(syncs),
+    runs: syncs.length,
+  });
+  rows.push({
+    name: "ChangeTracker.state() for that change (shared model, not the engine)",
+    median_ms: median(states),
+    runs: states.length,
+  });
+  rows.push({ name: "build ProxyState 10k x 10 (shared model)", median_ms: buildMs, runs: 1 });
+  for (const r of rows) console.log(`${r.name.padEnd(72)} ${r.median_ms.toFixed(2)} ms`);
+}
+
+// ---------- data plane ----------
+let ipt;
+try {
+  ipt = await import(new URL("../../kube-proxy-iptables/dist/index.js", import.meta.url));
+} catch {
+  ipt = undefined;
+}
+const SIZES = [100, 1000, 10_000, 100_000];
+const IPT_SIZES = new Set([100, 1000, 10_000]);
+const setupMs = {};
+
+function targets(n) {
+  const rand = seededRandom(9);
+  return Array.from({ length: 1024 }, () => {
+    const i = Math.floor(rand.next() * n);
+    return { src: Addr.parse("10.0.1.5"), dst: Addr.parse(ip4(CIP0 + 10 + i)), proto: "tcp", sport: 40000, dport: 80 };
+  });
+}
+
+const built = new Map();
+function setup(n) {
+  let s = built.get(n);
+  if (s) return s;
+  built.clear(); // keep one size in memory at a time
+  const t0 = performance.now();
+  const state = buildProxyState({ family: 4, nodeName: "node-1" }, objects(n, 2));
+  const nft = new NftablesEngine({ config, serviceCIDRs: ["10.96.0.0/12"], random: seededRandom(1), now: () => 0 });
+  nft.sync(state);
+  setupMs[`nft ${n}`] = ms(t0);
+  let iptEv;
+  if (ipt && IPT_SIZES.has(n)) {
+    const t1 = performance.now();
+    const e = new ipt.IptablesEngine({ config, random: seededRandom(1), now: () => 0 });
+    e.sync(state);
+    iptEv = e.evaluator;
+    setupMs[`iptables ${n}`] = ms(t1);
+  }
+  s = { ev: nft.evaluator, iptEv, pkts: targets(n) };
+  built.set(n, s);
+  return s;
+}
+
+group("per packet: pod -> ClusterIP (prerouting, forward, postrouting)", () => {
+  bench("nftables evaluator, $n services", function* (state) {
+    const { ev, pkts } = setup(state.get("n"));
+    let i = 0;
+    yield () => do_not_optimize(ev.evaluate(pkts[i++ & 1023]));
+  }).args("n", SIZES);
+  if (ipt) {
+    bench("iptables evaluator, $n services", function* (state) {
+      const { iptEv, pkts } = setup(state.get("n"));
+      const ps = pkts.map((p) => ({
+        src: p.src,
+        dst: p.dst,
+        protocol: "tcp",
+        sport: 40000,
+        dport: 80,
+        origin: "remote",
+      }));
+      let i = 0;
+      yield () => do_not_optimize(iptEv.evaluate(ps[i++ & 1023]));
+    }).args("n", [...IPT_SIZES]);
+  }
+});
+
+const dp = await runBench("kube-proxy-nftables-evaluator", {
+  what: "NftEvaluator.evaluate / IptablesEvaluator.evaluate of the first packet of a connection from a pod to a random ClusterIP; services with 2 endpoints each, same generated services for both engines",
+  setup_ms: setupMs,
+});
+const p50 = (name) => dp.find((r) => r.name === name)?.p50_ns;
+const flat = p50("nftables evaluator, 100000 services") / p50("nftables evaluator, 100 services");
+console.log(`nftables per-packet ratio 100k/100 services: ${flat.toFixed(2)}`);
+writeResults("kube-proxy-nftables-sync", rows, {
+  what: "NftablesEngine control plane: render of a full sync, first sync applied to the simulated kernel, incremental sync of one change",
+  evaluator_ratio_100k_over_100: flat,
+  machine: "2 shared vCPU; medians",
+});
