@@ -49,9 +49,13 @@ export function randomTopology(seed: number): RandomTopology {
     sub++;
     const base = Addr.parse(`10.${100 + sub}.${int(0, 255)}.0`);
     const p = Prefix.parse(`${base}/${len}`, { mask: true });
+    // Sometimes a secondary address on the same subnet, or a second subnet on the same device.
+    const extra: string[] = [];
+    if (len === 24 && rnd() < 0.3) extra.push(`${p.nth(int(3, 250))}/${len}`);
+    if (rnd() < 0.2) extra.push(`172.31.${sub}.1/24`);
     links.push({
       kind: "veth",
-      a: { ns: a, name: `v${sub}a`, addresses: [`${p.nth(1)}/${len}`] },
+      a: { ns: a, name: `v${sub}a`, addresses: [`${p.nth(1)}/${len}`, ...extra] },
       b: { ns: b, name: `v${sub}b`, addresses: [`${p.nth(2)}/${len}`] },
     });
   };
