@@ -75,7 +75,7 @@ function disjoint(prefixes: readonly Prefix[]): Prefix[] {
   const sorted = [...prefixes].sort((a, b) => a.length - b.length);
   const out: Prefix[] = [];
   for (const p of sorted) if (!out.some((q) => q.covers(p))) out.push(p);
-  return out;
+  return out.sort((a, b) => a.compare(b));
 }
 
 function prefixFam(prefixes: readonly Prefix[]): Fam {

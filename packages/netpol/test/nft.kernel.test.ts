@@ -1,9 +1,10 @@
-import { compileNft, PolicyEngine, reachability } from "@knet/netpol";
+import { compileNft, defaultProfile, PolicyEngine, reachability, strictProfile } from "@knet/netpol";
 import { hasCommand, isRoot } from "@knet/testkit";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stateArb } from "./arbitraries.js";
 import { CASES, MODEL, PODS, stateOf } from "./e2e-cases.js";
+import { FEATURES, v6pod } from "./features.js";
 import { Lab } from "./kernel/lab.js";
 
 const show = (m: boolean[][]): string =>
@@ -50,6 +51,22 @@ describe.skipIf(!isRoot || !hasCommand("nft"))("compiled nftables enforced by th
       }
     }
     expect(failures.join("\n\n")).toBe("");
+  });
+
+  it("nft accepts every construct the compiler emits (IPv6, SCTP, concatenations, ranges, ANP goto, profiles)", () => {
+    const l = lab as Lab;
+    for (const profile of [
+      defaultProfile,
+      strictProfile,
+      { ...defaultProfile, name: "x", ipBlockMatchesPodIPs: { ingress: false, egress: false } },
+    ]) {
+      const nft = compileNft(
+        new PolicyEngine({ namespaces: MODEL.namespaces, pods: [...MODEL.pods, v6pod], ...FEATURES }, { profile }),
+      );
+      const r = l.router.run("nft", ["-c", "-f", "-"], nft.text);
+      expect(r.stderr, profile.name).toBe("");
+      expect(r.code).toBe(0);
+    }
   });
 
   it("counters and comments attribute each verdict to policy, rule and peer", async () => {
