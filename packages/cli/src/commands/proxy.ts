@@ -26,6 +26,7 @@ import { Addr, AddrError } from "@knet/netstack";
 import { CliError, type CommandFamily, type Io, parseFlags } from "../cli.js";
 import { iptablesMode } from "./proxy-iptables.js";
 import { ipvsMode } from "./proxy-ipvs.js";
+import { nftablesMode } from "./proxy-nftables.js";
 
 /**
  * One kube-proxy mode of `knet proxy`. Each mode lives in its own file
@@ -41,7 +42,7 @@ export interface ProxyMode {
 }
 
 /** The modes `--mode` accepts; the first is the default. */
-export const PROXY_MODES: readonly ProxyMode[] = [iptablesMode, ipvsMode];
+export const PROXY_MODES: readonly ProxyMode[] = [iptablesMode, ipvsMode, nftablesMode];
 
 const USAGE = `Usage: knet proxy <subcommand> -f FILE [-f FILE...] [flags]
 
