@@ -27,7 +27,7 @@ import {
   unlinkSync,
   writeSync,
 } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { Addr } from "@knet/netstack";
 import { IpamError } from "./errors.js";
 import { FileLock } from "./file-lock.js";
@@ -76,7 +76,7 @@ export class DiskStore implements IpamStore {
     this.dev = dev;
     this.ino = ino;
     const lockOpts = options.lockTimeoutSeconds === undefined ? {} : { timeoutSeconds: options.lockTimeoutSeconds };
-    this.fileLock = new FileLock(join(dir, "lock"), lockOpts);
+    this.fileLock = new FileLock(resolve(dir, "lock"), lockOpts);
   }
 
   /**

@@ -35,13 +35,19 @@ function findFlock(): string {
 
 let flockBinary: string | undefined;
 
-/** A re-entrant (per object) exclusive flock on one file. */
+/**
+ * Held locks of this process by path. flock(2) locks of two descriptors of one
+ * file exclude each other even within one process, so every FileLock object of
+ * a path shares one descriptor and one depth: the lock is re-entrant per process.
+ */
+const held = new Map<string, { fd: number; depth: number }>();
+
+/** An exclusive flock on one file, re-entrant within this process. */
 export class FileLock {
   /** The lock file. */
   readonly path: string;
   private readonly options: FileLockOptions;
-  private fd = -1;
-  private depth = 0;
+  private mine = 0;
 
   /** A lock on `path` (created on first use, never followed if it is a symlink). */
   constructor(path: string, options: FileLockOptions = {}) {
@@ -51,7 +57,7 @@ export class FileLock {
 
   /** True while this object holds the lock. */
   get held(): boolean {
-    return this.depth > 0;
+    return this.mine > 0;
   }
 
   /**
@@ -59,8 +65,10 @@ export class FileLock {
    * @throws {@link IpamError} when the file cannot be opened or locked.
    */
   lock(): void {
-    if (this.depth > 0) {
-      this.depth++;
+    const shared = held.get(this.path);
+    if (shared) {
+      shared.depth++;
+      this.mine++;
       return;
     }
     let fd: number;
@@ -71,11 +79,12 @@ export class FileLock {
     }
     try {
       if (!fstatSync(fd).isFile()) throw new IpamError(`lock file ${this.path} is not a regular file`);
-      flockBinary ??= this.options.flockPath ?? findFlock();
+      flockBinary ??= findFlock();
+      const bin = this.options.flockPath ?? flockBinary;
       const args = ["--exclusive"];
       if (this.options.timeoutSeconds !== undefined) args.push("--wait", String(this.options.timeoutSeconds));
       args.push("3");
-      const r = spawnSync(flockBinary, args, { stdio: ["ignore", "ignore", "pipe", fd], encoding: "utf8" });
+      const r = spawnSync(bin, args, { stdio: ["ignore", "ignore", "pipe", fd], encoding: "utf8" });
       if (r.error || r.status !== 0) {
         const why = r.error ? r.error.message : (r.stderr || `exit ${r.status}`).trim();
         throw new IpamError(`cannot lock ${this.path}: ${why}`);
@@ -84,17 +93,20 @@ export class FileLock {
       closeSync(fd);
       throw e;
     }
-    this.fd = fd;
-    this.depth = 1;
+    held.set(this.path, { fd, depth: 1 });
+    this.mine = 1;
   }
 
-  /** Release one level; the last one closes the descriptor, which drops the flock. */
+  /** Release one level; the last one in the process closes the descriptor, which drops the flock. */
   unlock(): void {
-    if (this.depth === 0) return;
-    this.depth--;
-    if (this.depth === 0) {
-      closeSync(this.fd);
-      this.fd = -1;
+    if (this.mine === 0) return;
+    this.mine--;
+    const shared = held.get(this.path);
+    if (!shared) return;
+    shared.depth--;
+    if (shared.depth === 0) {
+      held.delete(this.path);
+      closeSync(shared.fd);
     }
   }
 }

@@ -128,3 +128,22 @@ describe("store path safety", () => {
     expect(Object.keys(readStoreDir(dir))).toEqual([]);
   });
 });
+
+describe("FileLock", () => {
+  it("is re-entrant across objects of one path in one process, and excludes other processes", async () => {
+    const { FileLock } = await import("@knet/ipam");
+    const { spawnSync } = await import("node:child_process");
+    const { data } = fresh();
+    const path = join(data, "lock");
+    const a = new FileLock(path);
+    const b = new FileLock(path);
+    a.lock();
+    b.lock(); // would deadlock if each object took its own flock
+    const probe = () => spawnSync("flock", ["--nonblock", "--exclusive", path, "true"]).status;
+    expect(probe()).not.toBe(0); // another process cannot take it
+    a.unlock();
+    expect(probe()).not.toBe(0); // still held through b
+    b.unlock();
+    expect(probe()).toBe(0);
+  });
+});
