@@ -37,7 +37,7 @@ spec:
   type: NodePort
   ports:
   - {name: http, port: 80, nodePort: 8080}
-  - {name: http, port: 0, protocol: ICMP}
+  - {name: http, port: 0, protocol: ICMP, targetport: 80}
 ---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -66,6 +66,7 @@ describe("knet validate", () => {
     expect(await main(["validate", "-f", bad], c.io)).toBe(1);
     const lines = c.out().trim().split("\n");
     expect(lines).toEqual([
+      `${bad} document 1 (line 1): Service shop/api: spec.ports[1].targetport: Unknown field: not in the v1 Service schema (kubectl --validate=strict rejects it)`,
       `${bad} document 1 (line 1): Service shop/api: spec.ports[0].nodePort: Invalid value: 8080: provided port is not in the valid range. The range of valid ports is 30000-32767`,
       `${bad} document 1 (line 1): Service shop/api: spec.ports[1].name: Duplicate value: "http"`,
       `${bad} document 1 (line 1): Service shop/api: spec.ports[1].port: Invalid value: 0: must be between 1 and 65535, inclusive`,
@@ -76,7 +77,7 @@ describe("knet validate", () => {
       `${bad} document 2 (line 10): NetworkPolicy shop/bad-block: spec.ingress[0].from[0].ipBlock.except[0]: Invalid value: "10.0.0.0/8": must be a strict subset of \`cidr\``,
       `${bad} document 3 (line 21): Deployment shop/web: kind: unknown kind "Deployment" (apps/v1): knet reads Service, Pod, Node, Namespace, EndpointSlice, NetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy`,
     ]);
-    expect(c.err()).toBe("knet validate: 9 problems in 1 file\n");
+    expect(c.err()).toBe("knet validate: 10 problems in 1 file\n");
   });
 
   it("takes the node-port range flag and can skip unknown kinds", async () => {

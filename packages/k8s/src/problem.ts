@@ -42,6 +42,8 @@ export type ProblemCode =
   | "invalid"
   /** A field is set where it is not allowed. */
   | "forbidden"
+  /** A field the kind's schema does not have (a typo, or a field of a newer version). */
+  | "unknown-field"
   /** Two objects (or two list entries) collide. */
   | "duplicate";
 

@@ -4,13 +4,14 @@
  * throws on malformed input (a wrong JSON type is itself a problem).
  */
 import { type DefaultingOptions, defaultObject } from "./defaults.js";
-import type { Problems } from "./internal/checks.js";
+import { Problems } from "./internal/checks.js";
 import {
   validateAdminNetworkPolicyObject,
   validateBaselineAdminNetworkPolicyObject,
   validateNetworkPolicyObject,
 } from "./internal/policy.js";
 import { validateServiceObject } from "./internal/service.js";
+import { checkUnknownFields } from "./internal/unknown-fields.js";
 import {
   validateEndpointSliceObject,
   validateNamespaceObject,
@@ -131,7 +132,15 @@ export function validateObject(obj: KubeObject, options: ValidationOptions = {})
 }
 
 /** Options for {@link validateManifests}. */
-export interface ValidateManifestsOptions extends ValidationOptions, DefaultingOptions {}
+export interface ValidateManifestsOptions extends ValidationOptions, DefaultingOptions {
+  /**
+   * Fields the kind's schema does not have (typos such as `targetport`): `"error"`
+   * reports them as `unknown-field` problems, as kubectl's default
+   * `--validate=strict` does; `"ignore"` drops them silently like `--validate=false`.
+   * Default `"error"`.
+   */
+  readonly unknownFields?: "error" | "ignore";
+}
 
 /** What {@link validateManifests} found. */
 export interface ValidationReport {
@@ -145,7 +154,8 @@ export interface ValidationReport {
 
 /**
  * Load, default and validate manifests the way `kubectl apply` + the API server
- * would: loading problems, then per-object validation (on the defaulted object),
+ * would: loading problems, unknown fields (strict decoding), then per-object
+ * validation (on the defaulted object),
  * then duplicates (same kind, namespace and name), reported in document order.
  * Accepts text, named texts or an earlier {@link ParseResult}.
  */
@@ -164,6 +174,11 @@ export function validateManifests(
   const counts = new Map<string, number>();
   const seen = new Map<string, LoadedObject>();
   for (const { object, source } of parsed.objects) {
+    if (options.unknownFields !== "ignore") {
+      const unknown = new Problems();
+      checkUnknownFields(object, unknown);
+      for (const p of unknown.list) problems.push({ ...p, source, object: refOf(object) });
+    }
     const defaulted = defaultObject(object, options);
     objects.push({ object: defaulted, source });
     counts.set(defaulted.kind, (counts.get(defaulted.kind) ?? 0) + 1);

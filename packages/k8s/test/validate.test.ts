@@ -280,6 +280,42 @@ metadata: {name: x}
     expect([...r.counts]).toEqual([["Service", 2]]);
   });
 
+  it("reports unknown fields like kubectl --validate=strict, unless told to ignore them", () => {
+    const text = `apiVersion: v1
+kind: Service
+metadata: {name: api, lables: {app: api}}
+spec:
+  selector: {app: api}
+  ports: [{port: 80, targetport: 8080}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: p}
+spec:
+  podSelector: {matchLabel: {app: api}}
+  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8, exept: [10.1.0.0/16]}}]}]
+---
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: a}
+spec: {priority: 1, subject: {namespaces: {}}, egress: [{action: Deny, to: [{network: [0.0.0.0/0]}]}]}
+`;
+    const r = validateManifests(text);
+    expect(r.problems.filter((p) => p.code === "unknown-field").map((p) => p.field)).toEqual([
+      "metadata.lables",
+      "spec.ports[0].targetport",
+      "spec.podSelector.matchLabel",
+      "spec.ingress[0].from[0].ipBlock.exept",
+      "spec.egress[0].to[0].network",
+    ]);
+    expect(r.problems[0]?.message).toBe(
+      "Unknown field: not in the v1 Service schema (kubectl --validate=strict rejects it)",
+    );
+    expect(validateManifests(text, { unknownFields: "ignore" }).problems.map((p) => p.code)).not.toContain(
+      "unknown-field",
+    );
+  });
+
   it("assertValid throws a ManifestError with all problems, or returns the defaulted object", () => {
     const ok: Service & { kind: "Service" } = {
       kind: "Service",

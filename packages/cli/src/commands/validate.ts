@@ -19,7 +19,8 @@ would. Prints every problem as
   FILE document N (line L): KIND NAMESPACE/NAME: FIELD: MESSAGE
 
 and exits 1; a clean input prints one line per kind (e.g. "Service: 3") and
-exits 0. Unknown kinds are problems unless --allow-unknown-kinds.
+exits 0. Unknown kinds and unknown fields (typos such as "targetport", which
+kubectl's default --validate=strict rejects) are problems unless allowed.
 
 Flags:
   -f, --filename FILE               manifest file, directory (its .yaml/.yml/.json
@@ -28,6 +29,8 @@ Flags:
       --service-cluster-ip-range C  service CIDR(s), comma-separated; when given,
                                     clusterIPs outside them are rejected
       --allow-unknown-kinds         skip kinds knet does not read (listed on stderr)
+      --allow-unknown-fields        ignore fields a kind does not have (kubectl
+                                    --validate=false); by default they are problems
 `;
 
 /** `knet validate`: load, default and validate manifests as the API server would. */
@@ -43,6 +46,7 @@ export const validateCommand: CommandFamily = {
         "service-node-port-range": { type: "string" },
         "service-cluster-ip-range": { type: "string" },
         "allow-unknown-kinds": { type: "boolean" },
+        "allow-unknown-fields": { type: "boolean" },
       },
       "validate",
     );
@@ -63,6 +67,7 @@ export const validateCommand: CommandFamily = {
         throw new CliError(`validate: --service-node-port-range: ${(e as Error).message}`, 2);
       }
     }
+    if (values["allow-unknown-fields"] === true) options.unknownFields = "ignore";
     const cidrs = values["service-cluster-ip-range"];
     if (cidrs !== undefined) options.serviceClusterIPRanges = cidrs.split(",").map((s) => s.trim());
 

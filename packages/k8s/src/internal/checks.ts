@@ -159,6 +159,14 @@ export class Problems {
   duplicate(field: string, value: unknown): void {
     this.add("duplicate", field, `Duplicate value: ${show(value)}`);
   }
+  /** `field: Unknown field` (kubectl's strict decoding rejects it). */
+  unknownField(field: string, schema: string): void {
+    this.add(
+      "unknown-field",
+      field,
+      `Unknown field: not in the ${schema} schema (kubectl --validate=strict rejects it)`,
+    );
+  }
   /** `field: Too many: N: must have at most M items`. */
   tooMany(field: string, n: number, max: number): void {
     this.add("invalid", field, `Too many: ${n}: must have at most ${max} items`);

@@ -1,0 +1,76 @@
+/**
+ * Unknown-field detection, as kubectl's default `--validate=strict` (server-side
+ * strict decoding) rejects them: a typo such as `targetport` is an error, not a
+ * silently ignored field.
+ */
+import type { KubeKind } from "../objects.js";
+import type { Problems } from "./checks.js";
+import { KNOWN_FIELDS } from "./known-fields.js";
+
+type Ref = 0 | string | readonly [string];
+
+const SELECTOR = "LabelSelector";
+// The policy.networking.k8s.io CRDs (structural schemas), in the same form.
+const POLICY_FIELDS: Readonly<Record<string, Readonly<Record<string, Ref>>>> = {
+  "policy.ANP": { apiVersion: 0, kind: 0, metadata: "ObjectMeta", spec: "policy.ANPSpec", status: 0 },
+  "policy.BANP": { apiVersion: 0, kind: 0, metadata: "ObjectMeta", spec: "policy.BANPSpec", status: 0 },
+  "policy.ANPSpec": {
+    priority: 0,
+    subject: "policy.Subject",
+    ingress: ["policy.IngressRule"],
+    egress: ["policy.EgressRule"],
+  },
+  "policy.BANPSpec": { subject: "policy.Subject", ingress: ["policy.IngressRule"], egress: ["policy.EgressRule"] },
+  "policy.Subject": { namespaces: SELECTOR, pods: "policy.NamespacedPod" },
+  "policy.NamespacedPod": { namespaceSelector: SELECTOR, podSelector: SELECTOR },
+  "policy.IngressRule": { name: 0, action: 0, from: ["policy.IngressPeer"], ports: ["policy.Port"] },
+  "policy.EgressRule": { name: 0, action: 0, to: ["policy.EgressPeer"], ports: ["policy.Port"] },
+  "policy.IngressPeer": { namespaces: SELECTOR, pods: "policy.NamespacedPod" },
+  "policy.EgressPeer": {
+    namespaces: SELECTOR,
+    pods: "policy.NamespacedPod",
+    nodes: SELECTOR,
+    networks: 0,
+    domainNames: 0,
+  },
+  "policy.Port": { portNumber: "policy.PortNumber", namedPort: 0, portRange: "policy.PortRange" },
+  "policy.PortNumber": { protocol: 0, port: 0 },
+  "policy.PortRange": { protocol: 0, start: 0, end: 0 },
+};
+
+const ROOTS: Readonly<Record<KubeKind, string>> = {
+  Service: "Service",
+  Pod: "Pod",
+  Node: "Node",
+  Namespace: "Namespace",
+  EndpointSlice: "discovery.EndpointSlice",
+  NetworkPolicy: "networking.NetworkPolicy",
+  AdminNetworkPolicy: "policy.ANP",
+  BaselineAdminNetworkPolicy: "policy.BANP",
+};
+
+function fieldsOf(type: string): Readonly<Record<string, Ref>> | undefined {
+  return KNOWN_FIELDS[type] ?? POLICY_FIELDS[type];
+}
+
+function walk(value: unknown, type: string, path: string, p: Problems, apiVersion: string, kind: string): void {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return; // type errors are validation's job
+  const fields = fieldsOf(type);
+  if (fields === undefined) return;
+  for (const [key, v] of Object.entries(value)) {
+    const at = path === "" ? key : `${path}.${key}`;
+    if (!Object.hasOwn(fields, key)) {
+      p.unknownField(at, `${apiVersion} ${kind}`);
+      continue;
+    }
+    const ref = fields[key] as Ref;
+    if (ref === 0) continue;
+    if (typeof ref === "string") walk(v, ref, at, p, apiVersion, kind);
+    else if (Array.isArray(v)) v.forEach((item, i) => walk(item, ref[0], `${at}[${i}]`, p, apiVersion, kind));
+  }
+}
+
+/** Report every field of `obj` that its kind's schema does not have. */
+export function checkUnknownFields(obj: { kind: KubeKind; apiVersion?: string }, p: Problems): void {
+  walk(obj, ROOTS[obj.kind], "", p, obj.apiVersion ?? "", obj.kind);
+}
