@@ -1,5 +1,14 @@
 import { connect } from "node:net";
-import { DnsIndex, DnsServer, decodeMessage, encodeQuery, type Rr, RRType, roundRobin, seededRandom } from "@knet/coredns-lite";
+import {
+  DnsIndex,
+  DnsServer,
+  decodeMessage,
+  encodeQuery,
+  RRType,
+  type Rr,
+  roundRobin,
+  seededRandom,
+} from "@knet/coredns-lite";
 import { describe, expect, it } from "vitest";
 import { bigHeadless, fixtureObjects } from "./fixture.js";
 
@@ -14,7 +23,9 @@ describe("loadbalance round_robin", () => {
     const rnd = seededRandom(3);
     for (let i = 0; i < 20; i++) {
       const out = roundRobin(many, rnd);
-      expect([...out].map((r) => (r as { address: string }).address).sort()).toEqual(many.map((r) => (r as { address: string }).address).sort());
+      expect([...out].map((r) => (r as { address: string }).address).sort()).toEqual(
+        many.map((r) => (r as { address: string }).address).sort(),
+      );
       orders.add(out.map((r) => (r as { address: string }).address).join(","));
     }
     expect(orders.size).toBeGreaterThan(10);
@@ -35,7 +46,11 @@ describe("loadbalance round_robin", () => {
     const orders = new Set<string>();
     for (let i = 0; i < 10; i++) {
       const r = server.handle(encodeQuery(i, "big.testns.svc.cluster.local.", RRType.A), "udp") as Uint8Array;
-      orders.add(decodeMessage(r).answer.map((x) => (x as { address: string }).address).join(","));
+      orders.add(
+        decodeMessage(r)
+          .answer.map((x) => (x as { address: string }).address)
+          .join(","),
+      );
     }
     expect(orders.size).toBeGreaterThan(5);
   });

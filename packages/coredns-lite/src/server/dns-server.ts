@@ -6,7 +6,8 @@
  * memoised answer and only patches id, flags and the echoed question.
  */
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
-import { createServer, type Server as TcpServer, type Socket as TcpSocket } from "node:net";
+import { lookup } from "node:dns";
+import { createServer, isIP, type Server as TcpServer, type Socket as TcpSocket } from "node:net";
 import { parseCorefile, type ServerBlock } from "../config.js";
 import type { DnsIndex } from "../index/dns-index.js";
 import {
@@ -333,7 +334,7 @@ export class DnsServer {
   }
 
   private async bind(): Promise<void> {
-    const udp = createSocket({ type: this.host.includes(":") ? "udp6" : "udp4" });
+    const udp = createSocket({ type: this.host.includes(":") ? "udp6" : "udp4", lookup: literalLookup });
     this.udp = udp;
     await new Promise<void>((ok, fail) => {
       udp.once("error", fail);
@@ -424,6 +425,23 @@ export class DnsServer {
   get config(): ServerBlock {
     return this.block;
   }
+}
+
+/**
+ * The address lookup dgram runs before every send: peers are always IP literals
+ * here, so answer at once instead of going through dns.lookup and a nextTick.
+ */
+function literalLookup(
+  address: string,
+  family: unknown,
+  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const kind = isIP(address);
+  if (kind === 0) {
+    lookup(address, { family: family === 6 ? 6 : 4 }, (err, a, f) => callback(err, a, f));
+    return;
+  }
+  callback(null, address, kind);
 }
 
 /** A 12-byte reply carrying only the header (FORMERR, NOTIMP, SERVFAIL), as miekg/dns writes for rejected queries. */

@@ -49,7 +49,8 @@ export class KubernetesHandler implements Handler {
   readonly name = "kubernetes";
   readonly lookup: KubernetesLookup;
   private readonly index: DnsIndex;
-  private memo = new Map<string, LookupResult | null>();
+  private memo = new Map<number, Map<string, LookupResult | null>>();
+  private memoSize = 0;
   private memoGen = -1;
 
   constructor(index: DnsIndex, options: ResolvedKubernetesOptions) {
@@ -59,15 +60,21 @@ export class KubernetesHandler implements Handler {
 
   /** The lookup result for a lower-case name and type, memoised per index generation; null when not in a zone. */
   result(name: string, type: number): LookupResult | null {
-    if (this.memoGen !== this.index.generation || this.memo.size >= MEMO_LIMIT) {
+    if (this.memoGen !== this.index.generation || this.memoSize >= MEMO_LIMIT) {
       this.memo = new Map();
+      this.memoSize = 0;
       this.memoGen = this.index.generation;
     }
-    const key = `${type}|${name}`;
-    let r = this.memo.get(key);
+    let byName = this.memo.get(type);
+    if (byName === undefined) {
+      byName = new Map();
+      this.memo.set(type, byName);
+    }
+    let r = byName.get(name);
     if (r === undefined) {
       r = this.lookup.lookup(name, type) ?? null;
-      this.memo.set(key, r);
+      byName.set(name, r);
+      this.memoSize++;
     }
     return r;
   }
