@@ -89,13 +89,21 @@ export const v6Range = fc.record({ len: fc.integer({ min: 124, max: 126 }), gw: 
 });
 
 export const configArb = fc
-  .record({ v4: v4Range, v6: fc.option(v6Range, { nil: undefined }), legacy: fc.boolean() })
-  .map(({ v4, v6, legacy }) => {
+  .record({
+    v4: v4Range,
+    second: fc.option(fc.constantFrom("10.99.8.0/30", "10.99.9.0/29"), { nil: undefined }),
+    v6: fc.option(v6Range, { nil: undefined }),
+    legacy: fc.boolean(),
+    version: fc.constantFrom("1.0.0", "1.0.0", "0.4.0", "0.3.1"),
+  })
+  .map(({ v4, second, v6, legacy, version }) => {
     const ipam: Record<string, unknown> = { type: "host-local" };
-    if (legacy) Object.assign(ipam, v4);
-    else ipam.ranges = [[v4]];
+    const v4Set: Record<string, string>[] = [v4];
+    if (second) v4Set.push({ subnet: second });
+    if (legacy && !second) Object.assign(ipam, v4);
+    else ipam.ranges = [v4Set];
     if (v6) ipam.ranges = [...((ipam.ranges as unknown[]) ?? []), [v6]];
-    return { cniVersion: "1.0.0", name: "rnd", ipam };
+    return { cniVersion: version, name: "rnd", ipam };
   });
 
 export const opArb = fc
