@@ -1,0 +1,14 @@
+// Compare proxy modes on one cluster: trace the same request under each mode
+// and count the rule steps each evaluator visits.
+import { readFileSync } from "node:fs";
+import { Cluster, proxyModes, traceRequest } from "@knet/cluster";
+
+const text = readFileSync(new URL("./manifests/demo-cluster.yaml", import.meta.url), "utf8");
+for (const mode of proxyModes()) {
+  const cluster = await Cluster.fromManifests(text, { mode });
+  const t = traceRequest(cluster, { from: "shop/frontend-6d8f9c7b5-q2xkz", to: "http://api.shop:80" });
+  const steps = t.proxy[0]?.evaluation.trace.length ?? 0;
+  console.log(
+    `${mode.padEnd(9)} ${t.connected ? "connected to" : "failed:"} ${t.backend?.pod ?? t.summary} (${steps} rule steps)`,
+  );
+}
