@@ -96,6 +96,13 @@ export class Lab {
     });
   }
 
+  /** Probe arbitrary targets from one pod: "ok", "timeout", "refused" or "error" each. */
+  probe(fromKey: string, targets: [string, number, string][], timeoutMs = 400): Promise<string[]> {
+    const from = this.pods.find((p) => p.key === fromKey);
+    if (from === undefined) throw new Error(`no pod ${fromKey} in the lab`);
+    return this.ask(from, targets, timeoutMs);
+  }
+
   /**
    * Probe every ordered pair (loopback counted as allowed, as upstream ignores it)
    * on one port. `allowed[i][j]`: pods[i] reached pods[j]. Throws when a probe was
