@@ -66,7 +66,9 @@ function walk(value: unknown, type: string, path: string, p: Problems, apiVersio
     const ref = fields[key] as Ref;
     if (ref === 0) continue;
     if (typeof ref === "string") walk(v, ref, at, p, apiVersion, kind);
-    else if (Array.isArray(v)) v.forEach((item, i) => walk(item, ref[0], `${at}[${i}]`, p, apiVersion, kind));
+    else if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) walk(v[i], ref[0], `${at}[${i}]`, p, apiVersion, kind);
+    }
   }
 }
 
