@@ -18,9 +18,11 @@ const SECONDS = Number(process.env.DNSPERF_SECONDS ?? 6);
 const here = dirname(fileURLToPath(import.meta.url));
 const has = (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
 
-const missing = ["dnsperf", "taskset"].filter((c) => !has(c));
+const missing = ["dnsperf", "taskset", "dig"].filter((c) => !has(c));
 if (missing.length > 0) {
-  const file = writeResults(NAME, [], { skipped: `missing ${missing.join(", ")}: apt-get install dnsperf util-linux` });
+  const file = writeResults(NAME, [], {
+    skipped: `missing ${missing.join(", ")}: apt-get install dnsperf util-linux bind9-dnsutils`,
+  });
   console.log(`skipped (${missing.join(", ")} missing) -> ${file}`);
   process.exit(0);
 }
