@@ -130,7 +130,9 @@ const REPLAY_ORDER: readonly KubeKind[] = [
  * removes. Controller-written slices appear as ordinary EndpointSlice events right
  * after the change that caused them. Nodes: while the store has none, pods are not
  * checked against nodes; once any Node exists, pods on unknown nodes are left out
- * of slices as upstream does.
+ * of slices as upstream does. Deletes do not cascade (deleting a Namespace keeps
+ * its objects), and objects are not validated here (see `validateManifests`).
+ * Every object needs `metadata.name` (a TypeError otherwise).
  */
 export class ClusterState {
   private readonly options: ClusterStateOptions;
