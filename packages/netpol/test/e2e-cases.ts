@@ -67,6 +67,8 @@ const T80: PortSpec = { port: 80, protocol: "TCP" };
 const T81: PortSpec = { port: 81, protocol: "TCP" };
 const U80: PortSpec = { port: 80, protocol: "UDP" };
 const S80: PortSpec = { port: 80, protocol: "SCTP" };
+const U81: PortSpec = { port: 81, protocol: "UDP" };
+const S81: PortSpec = { port: 81, protocol: "SCTP" };
 
 const denyIngressX = np("x", "deny-ingress", { podSelector: {}, policyTypes: ["Ingress"] });
 const allowFromNsY = (ports?: NetworkPolicyIngressRule["ports"]): NetworkPolicyIngressRule => ({
@@ -88,6 +90,33 @@ export const CASES: readonly E2eCase[] = [
       { policies: [denyIngressX], port: T80, expected: exp().expectPeer({}, { namespace: "x" }, false).matrix() },
     ],
   },
+  ...[U80, S80].map(
+    (port): E2eCase => ({
+      id: 1,
+      name: `should support a 'default-deny-ingress' policy (${port.protocol})`,
+      steps: [{ policies: [denyIngressX], port, expected: exp().expectPeer({}, { namespace: "x" }, false).matrix() }],
+    }),
+  ),
+  ...[U81, S81].map(
+    (port): E2eCase => ({
+      id: 14,
+      name: `should enforce policy based on Ports (${port.protocol})`,
+      steps: [
+        {
+          policies: [
+            ingressPolicy("x", "allow-ingress-on-port-81-ns-x", { pod: "a" }, [
+              allowFromNsY([{ port: 81, protocol: port.protocol }]),
+            ]),
+          ],
+          port,
+          expected: exp()
+            .expectPeer({ namespace: "x" }, { namespace: "x", pod: "a" }, false)
+            .expectPeer({ namespace: "z" }, { namespace: "x", pod: "a" }, false)
+            .matrix(),
+        },
+      ],
+    }),
+  ),
   {
     id: 2,
     name: "should support a 'default-deny-all' policy",
@@ -704,7 +733,8 @@ export const CASES: readonly E2eCase[] = [
         expected: exp().expectAllEgress("x/a", false).expect("x/a", "x/b", true).matrix(),
       },
       {
-        // Upstream's variant: the except policy stays, a second policy allows the excepted IP.
+        // Not an upstream step: the union the reference describes (except in one policy,
+        // the excepted IP allowed by another).
         policies: [
           egressPolicy("x", "except-x-b", { pod: "a" }, [
             { to: [{ ipBlock: { cidr: `${ip("x/b")}/4`, except: [`${ip("x/b")}/32`] } }] },
