@@ -98,6 +98,17 @@ describe("knet dns", () => {
     expect(d.out()).toContain(";; tried web.shop.svc.cluster.local. A: NOERROR");
   });
 
+  it("query --pods insecure answers dashed-IP pod names", async () => {
+    const c = capture();
+    expect(
+      await main(["dns", "query", "-f", file, "10-244-1-7.shop.pod.cluster.local", "--pods", "insecure"], c.io),
+    ).toBe(0);
+    expect(c.out()).toContain("10-244-1-7.shop.pod.cluster.local.\t5\tIN\tA\t10.244.1.7");
+    const d = capture();
+    await main(["dns", "query", "-f", file, "10-244-1-7.shop.pod.cluster.local"], d.io);
+    expect(d.out()).toContain("status: NXDOMAIN");
+  });
+
   it("query reports NXDOMAIN with the SOA", async () => {
     const c = capture();
     expect(await main(["dns", "query", "-f", file, "nope.shop.svc.cluster.local", "AAAA"], c.io)).toBe(0);
