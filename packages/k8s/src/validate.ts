@@ -131,6 +131,44 @@ export function validateObject(obj: KubeObject, options: ValidationOptions = {})
   return [];
 }
 
+/**
+ * ClusterIPs and NodePorts already taken by earlier Services in the same input
+ * (the allocators reject a second claim). Records this service's claims.
+ */
+function allocationConflicts(
+  svc: Service & { kind: "Service" },
+  allocated: { ips: Map<string, string>; nodePorts: Map<number, string> },
+): ManifestProblem[] {
+  const out: ManifestProblem[] = [];
+  const me = `${svc.metadata?.namespace ?? "default"}/${svc.metadata?.name ?? ""}`;
+  const ips = Array.isArray(svc.spec?.clusterIPs) ? svc.spec.clusterIPs : [];
+  ips.forEach((ip, i) => {
+    if (typeof ip !== "string" || ip === "" || ip === "None") return;
+    const owner = allocated.ips.get(ip);
+    if (owner !== undefined && owner !== me) {
+      out.push({
+        code: "duplicate",
+        field: `spec.clusterIPs[${i}]`,
+        message: `Invalid value: ${JSON.stringify(ip)}: provided IP is already allocated (to Service ${owner})`,
+      });
+    } else allocated.ips.set(ip, me);
+  });
+  const ports = Array.isArray(svc.spec?.ports) ? svc.spec.ports : [];
+  ports.forEach((port, i) => {
+    const np = port?.nodePort;
+    if (typeof np !== "number" || np === 0) return;
+    const owner = allocated.nodePorts.get(np);
+    if (owner !== undefined && owner !== me) {
+      out.push({
+        code: "duplicate",
+        field: `spec.ports[${i}].nodePort`,
+        message: `Invalid value: ${np}: provided port is already allocated (to Service ${owner})`,
+      });
+    } else allocated.nodePorts.set(np, me);
+  });
+  return out;
+}
+
 /** Options for {@link validateManifests}. */
 export interface ValidateManifestsOptions extends ValidationOptions, DefaultingOptions {
   /**
@@ -156,7 +194,8 @@ export interface ValidationReport {
  * Load, default and validate manifests the way `kubectl apply` + the API server
  * would: loading problems, unknown fields (strict decoding), then per-object
  * validation (on the defaulted object),
- * then duplicates (same kind, namespace and name), reported in document order.
+ * then duplicates (same kind, namespace and name; a ClusterIP or NodePort claimed
+ * by two Services), reported in document order.
  * Accepts text, named texts or an earlier {@link ParseResult}.
  */
 export function validateManifests(
@@ -173,6 +212,7 @@ export function validateManifests(
   const objects: LoadedObject[] = [];
   const counts = new Map<string, number>();
   const seen = new Map<string, LoadedObject>();
+  const allocated = { ips: new Map<string, string>(), nodePorts: new Map<number, string>() };
   for (const { object, source } of parsed.objects) {
     if (options.unknownFields !== "ignore") {
       const unknown = new Problems();
@@ -183,6 +223,10 @@ export function validateManifests(
     objects.push({ object: defaulted, source });
     counts.set(defaulted.kind, (counts.get(defaulted.kind) ?? 0) + 1);
     for (const p of validateObject(defaulted, options)) problems.push({ ...p, source });
+    if (defaulted.kind === "Service") {
+      for (const p of allocationConflicts(defaulted, allocated))
+        problems.push({ ...p, source, object: refOf(defaulted) });
+    }
     const md = defaulted.metadata;
     if (typeof md?.name === "string" && md.name !== "") {
       const ns = NAMESPACED_KINDS.has(defaulted.kind) ? (md.namespace ?? "") : "";

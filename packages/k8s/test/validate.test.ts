@@ -316,6 +316,25 @@ spec: {priority: 1, subject: {namespaces: {}}, egress: [{action: Deny, to: [{net
     );
   });
 
+  it("rejects a ClusterIP or NodePort claimed by two services, as the allocators do", () => {
+    const svcDoc = (name: string, ip: string, nodePort: number): string =>
+      `apiVersion: v1\nkind: Service\nmetadata: {name: ${name}}\nspec: {type: NodePort, clusterIP: ${ip}, ports: [{port: 80, nodePort: ${nodePort}}, {name: b, port: 80, protocol: UDP, nodePort: ${nodePort}}]}\n`;
+    // A service may reuse its own nodePort for another protocol; a second service may not.
+    const r = validateManifests(
+      [svcDoc("a", "10.96.0.10", 30080), svcDoc("b", "10.96.0.10", 30080), svcDoc("c", "10.96.0.11", 30081)].join(
+        "---\n",
+      ),
+    );
+    expect(r.problems.map((p) => `${p.object?.name} ${p.field}: ${p.message}`)).toEqual([
+      "a spec.ports[0].name: Required value: each port must be named when a Service has more than one",
+      "b spec.ports[0].name: Required value: each port must be named when a Service has more than one",
+      'b spec.clusterIPs[0]: Invalid value: "10.96.0.10": provided IP is already allocated (to Service default/a)',
+      "b spec.ports[0].nodePort: Invalid value: 30080: provided port is already allocated (to Service default/a)",
+      "b spec.ports[1].nodePort: Invalid value: 30080: provided port is already allocated (to Service default/a)",
+      "c spec.ports[0].name: Required value: each port must be named when a Service has more than one",
+    ]);
+  });
+
   it("assertValid throws a ManifestError with all problems, or returns the defaulted object", () => {
     const ok: Service & { kind: "Service" } = {
       kind: "Service",
