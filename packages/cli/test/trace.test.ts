@@ -63,7 +63,8 @@ describe("knet demo", () => {
     const c = capture();
     expect(await main(["demo"], c.io)).toBe(0);
     const out = c.out();
-    expect(out).toContain("traced under iptables, nftables");
+    expect(out).toContain("traced under iptables, nftables, ipvs");
+    expect(out).toMatch(/ipvs\s+-> shop\/api-/);
     expect(out).toMatch(/iptables\s+-> shop\/api-/);
     expect(out).toMatch(/nftables\s+-> shop\/api-/);
     expect(out).toContain("KUBE-SVC-");

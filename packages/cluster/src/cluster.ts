@@ -22,6 +22,7 @@ import {
 } from "@knet/k8s";
 import { buildProxyState, type ProxyEngine, proxyConfig, seededRandom } from "@knet/kube-proxy";
 import { IptablesEngine } from "@knet/kube-proxy-iptables";
+import { IpvsEngine } from "@knet/kube-proxy-ipvs";
 import { NftablesEngine } from "@knet/kube-proxy-nftables";
 import { PolicyEngine } from "@knet/netpol";
 import {
@@ -80,6 +81,7 @@ export type EngineFactory = (options: ConstructorParameters<typeof IptablesEngin
 const ENGINES: Partial<Record<ProxyMode, EngineFactory>> = {
   iptables: (o) => new IptablesEngine(o),
   nftables: (o) => new NftablesEngine(o),
+  ipvs: (o) => new IpvsEngine(o),
 };
 
 /** Register the engine factory of a proxy mode (used for modes that live in optional packages). */

@@ -7,7 +7,7 @@ const manifests = readFileSync(new URL("../../../examples/manifests/demo-cluster
 const FRONTEND = "shop/frontend-6d8f9c7b5-q2xkz";
 const API_PODS = ["shop/api-5b7c9d8f6-4kz8m", "shop/api-5b7c9d8f6-7wq2n", "shop/api-5b7c9d8f6-x9p3r"];
 
-describe.each(["iptables", "nftables"] as const)("the demo cluster in %s mode", (mode) => {
+describe.each(["iptables", "nftables", "ipvs"] as const)("the demo cluster in %s mode", (mode) => {
   let cluster: Cluster;
   beforeAll(async () => {
     cluster = await Cluster.fromManifests(manifests, { mode });
