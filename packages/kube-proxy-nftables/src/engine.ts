@@ -1,6 +1,7 @@
 import {
   type CategorizedEndpoints,
   categorizeEndpoints,
+  compareServicePorts,
   diffProxyState,
   type EngineOptions,
   type EvaluateOptions,
@@ -13,6 +14,7 @@ import {
   type ProxyPacket,
   type ProxyState,
   type Random,
+  type ServicePort,
   type SyncOptions,
   type SyncResult,
   type TraceStep,
@@ -24,7 +26,6 @@ import { parseNftScript } from "./parse-script.js";
 import {
   type ElementContribution,
   elementLine,
-  fullSyncText,
   KUBE_PROXY_TABLE,
   type NameCache,
   type NftRenderContext,
@@ -33,8 +34,10 @@ import {
   renderServicePort,
   renderSetup,
   type ServicePortRender,
+  writeFullSync,
 } from "./render.js";
 import { NftRuleset } from "./ruleset.js";
+import { TextSink } from "./text-sink.js";
 
 /** Options of {@link NftablesEngine}. */
 export interface NftablesEngineOptions extends EngineOptions {
@@ -166,9 +169,11 @@ export class NftablesEngine implements ProxyEngine {
    * artifact `render()` returns for the current state).
    */
   renderFull(state: ProxyState, firstSync = true): string {
-    let text = `${renderSetup(this.ctx, firstSync).join("\n")}\n${renderContainerFlush(this.ctx).join("\n")}\n`;
-    for (const key of state.order) text += fullSyncText(this.ctx, this.renderOne(state, key));
-    return text;
+    const sink = new TextSink();
+    for (const l of renderSetup(this.ctx, firstSync)) sink.line(l);
+    for (const l of renderContainerFlush(this.ctx)) sink.line(l);
+    for (const key of state.order) writeFullSync(this.ctx, this.renderOne(state, key), sink);
+    return sink.toString();
   }
 
   /** The complete artifact for the current state (what a full sync on a fresh node writes). */
@@ -233,23 +238,23 @@ export class NftablesEngine implements ProxyEngine {
     // 2. The sync transaction.
     const full = options.full === true || this.needFull || this.state === undefined;
     const lines: string[] = [];
-    const prevServices = new Map(this.services);
-    const savedElements = new Map([...this.elements].map(([k, v]) => [k, { ...v }]));
     let written = 0;
     let deleted = 0;
     const newActive = new Set<string>();
     const oldActive = new Set<string>();
     const oldAffinity = new Set<string>();
     const newAffinity = new Set<string>();
+    const fullSink = new TextSink();
     if (full) {
-      lines.push(...renderSetup(this.ctx, this.firstSync));
-      lines.push(...renderContainerFlush(this.ctx));
+      for (const l of renderSetup(this.ctx, this.firstSync)) fullSink.line(l);
+      for (const l of renderContainerFlush(this.ctx)) fullSink.line(l);
+      for (const k of this.services.keys()) if (!state.servicePorts.has(k)) deleted++;
       this.services.clear();
       this.elements.clear();
       const touched = new Map();
       for (const key of state.order) {
         const r = this.renderOne(state, key);
-        lines.push(fullSyncText(this.ctx, r).slice(0, -1));
+        writeFullSync(this.ctx, r, fullSink);
         this.services.set(key, { chains: r.chains, affinitySets: r.affinitySets, elements: r.elements });
         for (const e of r.elements) this.addElement(e, touched);
         for (const c of r.chains) newActive.add(c);
@@ -261,7 +266,6 @@ export class NftablesEngine implements ProxyEngine {
         for (const name of table.chains.keys()) if (name.includes("/")) oldActive.add(name);
         for (const name of table.sets.keys()) if (name.startsWith("affinity-")) oldAffinity.add(name);
       }
-      deleted = [...prevServices.keys()].filter((k) => !state.servicePorts.has(k)).length;
     } else {
       const diff = diffProxyState(this.state, state);
       const touched = new Map<string, { value: string | undefined; comment: string | undefined; present: boolean }>();
@@ -274,9 +278,11 @@ export class NftablesEngine implements ProxyEngine {
         this.services.delete(key);
       }
       deleted = diff.removed.length;
-      const changedKeys = new Set([...diff.added, ...diff.changed]);
-      for (const key of state.order) {
-        if (!changedKeys.has(key)) continue;
+      const changed = [...diff.added, ...diff.changed]
+        .map((k) => state.servicePorts.get(k) as ServicePort)
+        .sort(compareServicePorts);
+      for (const sp of changed) {
+        const key = sp.key;
         const r = this.renderOne(state, key);
         for (const it of r.items) if (it !== null) lines.push(it);
         this.services.set(key, { chains: r.chains, affinitySets: r.affinitySets, elements: r.elements });
@@ -285,12 +291,8 @@ export class NftablesEngine implements ProxyEngine {
         for (const a of r.affinitySets) newAffinity.add(a);
         written++;
       }
-      // Unchanged service ports keep their chains; only what the changed ones dropped goes stale.
-      for (const [key, rec] of this.services) {
-        if (changedKeys.has(key)) continue;
-        for (const c of rec.chains) newActive.add(c);
-        for (const a of rec.affinitySets) newAffinity.add(a);
-      }
+      // Chains and affinity sets are named after their service port, so only the changed
+      // service ports' old ones can go stale.
       const dels: string[] = [];
       const adds: string[] = [];
       for (const [id, before] of touched) {
@@ -313,14 +315,12 @@ export class NftablesEngine implements ProxyEngine {
       }
     }
     for (const a of oldAffinity) if (!newAffinity.has(a)) lines.push(`delete set ${T} ${a}`);
-    const text = lines.length > 0 ? `${lines.join("\n")}\n` : "";
+    for (const l of lines) fullSink.line(l);
+    const text = fullSink.toString();
     try {
       if (text !== "") this.ruleset.apply(parseNftScript(text));
     } catch (e) {
-      this.services.clear();
-      for (const [k, v] of prevServices) this.services.set(k, v);
-      this.elements.clear();
-      for (const [k, v] of savedElements) this.elements.set(k, v);
+      // Nothing was applied; the bookkeeping above is rebuilt by the full sync that must come next.
       this.needFull = true;
       throw e;
     }

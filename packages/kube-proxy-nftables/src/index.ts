@@ -20,12 +20,18 @@ export { formatCommand, formatNftScript, formatRule } from "./format.js";
 export { parseNftListing } from "./parse-listing.js";
 export { parseRule } from "./parse-rule.js";
 export { parseNftScript } from "./parse-script.js";
-export type { BaseChainSpec, ElementContribution, NameCache, NftRenderContext, ServicePortRender } from "./render.js";
+export type {
+  BaseChainSpec,
+  ElementContribution,
+  LineSink,
+  NameCache,
+  NftRenderContext,
+  ServicePortRender,
+} from "./render.js";
 export {
   BASE_CHAINS,
   elementLine,
   formatMark,
-  fullSyncText,
   JUMP_CHAINS,
   KUBE_PROXY_TABLE,
   newNameCache,
@@ -33,6 +39,7 @@ export {
   renderServicePort,
   renderSetup,
   SERVICE_CONTAINERS,
+  writeFullSync,
 } from "./render.js";
 export type { ApplyOptions, ElementState, RuleState } from "./ruleset.js";
 export { ChainState, NftError, NftRuleset, SetState, TableState } from "./ruleset.js";
@@ -51,3 +58,4 @@ export type {
   NftStatement,
   NftVerdict,
 } from "./types.js";
+export { WordTable } from "./word-table.js";

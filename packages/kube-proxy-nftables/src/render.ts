@@ -373,15 +373,17 @@ export function renderServicePort(
   return { items, elements, chains, affinitySets };
 }
 
-/** A service port's lines and elements interleaved as a full sync writes them (newline-terminated). */
-export function fullSyncText(ctx: NftRenderContext, r: ServicePortRender): string {
+/** Something that takes lines (an array's `push`, or a {@link TextSink}-like writer). */
+export interface LineSink {
+  /** Append one line (without its newline). */
+  line(s: string): void;
+}
+
+/** Write a service port's lines and elements interleaved as a full sync writes them. */
+export function writeFullSync(ctx: NftRenderContext, r: ServicePortRender, out: LineSink): void {
   let k = 0;
-  let text = "";
-  for (const it of r.items) {
-    text += it !== null ? it : elementLine(ctx, "add", r.elements[k++] as ElementContribution);
-    text += "\n";
-  }
-  return text;
+  for (const it of r.items)
+    out.line(it !== null ? it : elementLine(ctx, "add", r.elements[k++] as ElementContribution));
 }
 
 /** Names of a service port's chains and endpoints, cached on the (immutable) model objects. */
