@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DiskStore, hostLocalAdd, hostLocalDel, loadHostLocalConfig } from "@knet/ipam";
+import { DiskStore, hostLocalAdd, hostLocalDel, loadHostLocalConfig, MemoryStore } from "@knet/ipam";
 import { writeResults } from "../../../benchmarks/lib.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -47,6 +47,17 @@ function inProcess(label, n, fsync) {
   return { name: label, n, add_per_s: n / (Number(t1 - t0) / 1e9), del_per_s: n / (Number(t2 - t1) / 1e9) };
 }
 
+function memory(label, n) {
+  const conf = loadHostLocalConfig(config("/nonexistent"));
+  const store = new MemoryStore();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) hostLocalAdd(conf, { containerId: `c${i}`, ifname: "eth0" }, store);
+  const t1 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) hostLocalDel(conf, { containerId: `c${i}`, ifname: "eth0" }, store);
+  const t2 = process.hrtime.bigint();
+  return { name: label, n, add_per_s: n / (Number(t1 - t0) / 1e9), del_per_s: n / (Number(t2 - t1) / 1e9) };
+}
+
 function exec(label, binary, n) {
   const dir = join(work, label);
   const stdin = JSON.stringify(config(dir));
@@ -73,6 +84,7 @@ function exec(label, binary, n) {
 
 const rows = [];
 try {
+  rows.push(memory("MemoryStore in-process", 20000));
   rows.push(inProcess("DiskStore in-process (fsync)", 300, true));
   rows.push(inProcess("DiskStore in-process (no fsync)", 300, false));
   if (!existsSync(ours)) throw new Error(`build first: ${ours} is missing`);
@@ -90,6 +102,7 @@ for (const r of rows) {
   );
 }
 const file = writeResults("ipam-disk", rows, {
+  loadavg: (await import("node:os")).loadavg(),
   pool: "10.250.0.0/16, one range set, sequential ADDs of distinct containers, then DELs",
   exec: "one process per op with a minimal env, as cni-oracle.sh drives plugins",
   lock: "DiskStore takes flock(2) through util-linux flock(1) on an inherited fd: one short process spawn per lock",
