@@ -36,6 +36,7 @@ const FIXTURES = [
   "netpol-allow-dns.yaml",
   "netpol-ipblock-except.yaml",
   "demo-cluster.yaml",
+  "admin-network-policies.yaml",
 ];
 
 describe("seed fixtures", () => {
@@ -121,6 +122,32 @@ describe("seed fixtures", () => {
       'spec.egress[0].to[0].ipBlock.except[1]: Invalid value: "172.16.0.0/12": must be a strict subset of `cidr`',
       'spec.egress[0].to[0].ipBlock.except[2]: Invalid value: "192.168.0.0/16": must be a strict subset of `cidr`',
       'spec.egress[0].to[0].ipBlock.except[3]: Invalid value: "127.0.0.1/8": must be a strict subset of `cidr`',
+    ]);
+  });
+});
+
+describe("admin-network-policies.yaml", () => {
+  it("defaults port protocols and keeps rule order and actions", () => {
+    const [anp, banp] = defaulted("admin-network-policies.yaml");
+    if (anp?.kind !== "AdminNetworkPolicy" || banp?.kind !== "BaselineAdminNetworkPolicy") throw new Error("kinds");
+    expect(anp.spec.priority).toBe(10);
+    expect(anp.spec.ingress?.map((r) => `${r.name}:${r.action}`)).toEqual([
+      "allow-monitoring:Allow",
+      "pass-from-same-team:Pass",
+      "deny-everything-else:Deny",
+    ]);
+    expect(anp.spec.egress?.[1]?.ports).toEqual([
+      { portNumber: { protocol: "UDP", port: 53 } },
+      { portRange: { protocol: "TCP", start: 53, end: 54 } },
+    ]);
+    expect(banp.metadata?.name).toBe("default");
+    // Renamed, the baseline policy is rejected (it is a cluster singleton).
+    const text = readFileSync(join(dir, "admin-network-policies.yaml"), "utf8").replace(
+      "name: default ",
+      "name: other ",
+    );
+    expect(validateManifests(text).problems.map((p) => `${p.object?.kind} ${p.field}`)).toEqual([
+      "BaselineAdminNetworkPolicy metadata.name",
     ]);
   });
 });
