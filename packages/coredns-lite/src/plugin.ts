@@ -75,6 +75,8 @@ export interface SetupEnv {
   readonly logSink: (line: string) => void;
   /** Zones of the server block, lower case and absolute. */
   readonly zones: readonly string[];
+  /** Every directive of the server block (plugins that cooperate, like autopath, read each other's). */
+  readonly directives: readonly Directive[];
   /** Metric registry shared by `metrics` and the server. */
   readonly metrics: MetricsRegistry;
 }

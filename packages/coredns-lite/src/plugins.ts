@@ -4,6 +4,7 @@
  */
 import type { Plugin } from "./plugin.js";
 import { anyPlugin } from "./plugins/any/setup.js";
+import { autopathPlugin } from "./plugins/autopath/setup.js";
 import { cachePlugin } from "./plugins/cache/setup.js";
 import { errorsPlugin } from "./plugins/errors/setup.js";
 import { forwardPlugin } from "./plugins/forward/setup.js";
@@ -14,7 +15,7 @@ import { logPlugin } from "./plugins/log/setup.js";
 import { metricsPlugin } from "./plugins/metrics/setup.js";
 import { readyPlugin } from "./plugins/ready/setup.js";
 
-/** Every plugin, in request order (ready, health, metrics, errors, log, any, loadbalance, cache, kubernetes, forward). */
+/** Every plugin, in request order (ready, health, metrics, errors, log, any, loadbalance, cache, autopath, kubernetes, forward). */
 export const plugins: readonly Plugin[] = [
   readyPlugin,
   healthPlugin,
@@ -24,6 +25,7 @@ export const plugins: readonly Plugin[] = [
   anyPlugin,
   loadbalancePlugin,
   cachePlugin,
+  autopathPlugin,
   kubernetesPlugin,
   forwardPlugin,
 ];

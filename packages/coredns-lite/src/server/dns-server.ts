@@ -151,6 +151,7 @@ export class DnsServer {
       random: options.random ?? seededRandom(Date.now()),
       logSink: options.logSink ?? ((l) => process.stderr.write(`${l}\n`)),
       zones: block.zones,
+      directives: block.directives,
       metrics: this.metrics,
     };
     this.chain = buildChain(block, env, (name, type) => this.lookup(name, type));
