@@ -39,6 +39,7 @@ example.test:5353 { log }
       "any",
       "loadbalance",
       "cache",
+      "autopath",
       "kubernetes",
       "forward",
     ]);
