@@ -1,12 +1,14 @@
 /**
  * A fixed-size bitmap over `Uint32Array` words with a word-at-a-time search for
  * clear bits: the data structure kube-apiserver's allocators keep (a big.Int
- * there), sized for the hot path.
+ * there), sized for the hot path. A summary bitmap (one bit per full word)
+ * lets searches skip 1024 taken values per step in nearly full ranges.
  */
 export class Bitmap {
   /** Number of bits. */
   readonly size: number;
   private readonly words: Uint32Array;
+  private readonly full: Uint32Array;
   private count = 0;
 
   /** A bitmap of `size` clear bits. */
@@ -15,6 +17,7 @@ export class Bitmap {
       throw new RangeError(`bitmap size must be a non-negative integer, got ${size}`);
     this.size = size;
     this.words = new Uint32Array(Math.ceil(size / 32));
+    this.full = new Uint32Array(Math.ceil(this.words.length / 32));
   }
 
   /** Number of set bits. */
@@ -33,7 +36,9 @@ export class Bitmap {
     const m = 1 << (i & 31);
     const cur = this.words[w] ?? 0;
     if ((cur & m) !== 0) return false;
-    this.words[w] = cur | m;
+    const next = cur | m;
+    this.words[w] = next;
+    if (next === -1) this.full[w >>> 5] = (this.full[w >>> 5] ?? 0) | (1 << (w & 31));
     this.count++;
     return true;
   }
@@ -44,6 +49,7 @@ export class Bitmap {
     const m = 1 << (i & 31);
     const cur = this.words[w] ?? 0;
     if ((cur & m) === 0) return false;
+    if (cur === 0xffffffff) this.full[w >>> 5] = (this.full[w >>> 5] ?? 0) & ~(1 << (w & 31));
     this.words[w] = cur & ~m;
     this.count--;
     return true;
@@ -51,18 +57,38 @@ export class Bitmap {
 
   /** First clear bit in `[a, b)`, or -1. */
   firstClear(a: number, b: number): number {
-    let i = a;
+    if (a >= b) return -1;
     const words = this.words;
-    while (i < b) {
-      const w = i >>> 5;
-      let free = ~(words[w] ?? 0xffffffff);
-      const bit = i & 31;
-      if (bit !== 0) free &= -1 << bit;
+    const lastWord = (b - 1) >>> 5;
+    let w = a >>> 5;
+    let free = ~(words[w] ?? -1);
+    const bit = a & 31;
+    if (bit !== 0) free &= -1 << bit;
+    for (;;) {
       if (free !== 0) {
         const pos = (w << 5) + (31 - Math.clz32(free & -free));
         return pos < b ? pos : -1;
       }
-      i = (w + 1) << 5;
+      w = this.nextNonFullWord(w + 1, lastWord);
+      if (w < 0) return -1;
+      free = ~(words[w] ?? -1);
+    }
+  }
+
+  /** Index of the first word in `[from, last]` that is not full, or -1. */
+  private nextNonFullWord(from: number, last: number): number {
+    const full = this.full;
+    let s = from;
+    while (s <= last) {
+      const sw = s >>> 5;
+      let open = ~(full[sw] ?? -1);
+      const sb = s & 31;
+      if (sb !== 0) open &= -1 << sb;
+      if (open !== 0) {
+        const k = (sw << 5) + (31 - Math.clz32(open & -open));
+        return k <= last ? k : -1;
+      }
+      s = (sw + 1) << 5;
     }
     return -1;
   }

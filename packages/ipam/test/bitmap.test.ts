@@ -63,3 +63,22 @@ describe("Bitmap", () => {
     expect(staticBandSize(100, 16, 128, 32)).toBe(16);
   });
 });
+
+describe("Bitmap summary of full words", () => {
+  it("finds the only clear bit in a nearly full large bitmap, after clears and re-sets", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 70_000 }), fc.nat(), fc.nat(), (size, x, f) => {
+        const bm = new Bitmap(size);
+        for (let i = 0; i < size; i++) bm.set(i);
+        expect(bm.findClear(f % size, 0, size)).toBe(-1);
+        const hole = x % size;
+        bm.clear(hole);
+        expect(bm.findClear(f % size, 0, size)).toBe(hole);
+        expect(bm.firstClear(0, hole)).toBe(-1);
+        bm.set(hole);
+        expect(bm.findClear(0, 0, size)).toBe(-1);
+      }),
+      { numRuns: 30 },
+    );
+  });
+});
