@@ -2,7 +2,7 @@
 // `pnpm --filter @knet/netstack run build` first).
 //   3-hop path: client -> r1 -> r2 -> server, three veth links, two routers.
 import { buildTopology, Dataplane, flannelTopology, HookPriority, makePacket } from "@knet/netstack";
-import { bench, do_not_optimize, group, runBench } from "../../../benchmarks/lib.mjs";
+import { bench, do_not_optimize, group, runBench, writeResults } from "../../../benchmarks/lib.mjs";
 
 function threeHop({ hooks = false } = {}) {
   const dp = new Dataplane();
@@ -78,3 +78,43 @@ await runBench("netstack-dataplane", {
   unit: "one packet per op (ops_per_s = packets per second), except the handshake (3 packets per op)",
   path: "3-hop: client -> r1 -> r2 -> server over three veth links; routers forward (ip_forward=1)",
 });
+
+// The machine is shared and noisy: also time plain loops, cases interleaved
+// round by round, and keep the best and the median round per case.
+const cases = [
+  ["3-hop send, no hooks, full trace", () => plain.send("client", syn)],
+  ["3-hop send, no hooks, outcome only", () => plain.send("client", syn, quiet)],
+  ["3-hop send, 3 hooks/router + conntrack (established), outcome only", () => hooked.send("client", ack, quiet)],
+  ["3-hop send, 3 hooks/router + conntrack (established), full trace", () => hooked.send("client", ack)],
+  ["flannel pod-to-pod send, outcome only", () => flannel.send("pod1a", podPacket, quiet)],
+  ["flannel pod-to-pod send, full trace", () => flannel.send("pod1a", podPacket)],
+];
+const N = 20_000;
+const rounds = new Map(cases.map(([name]) => [name, []]));
+for (let round = 0; round < 7; round++) {
+  for (const [name, fn] of cases) {
+    const t0 = performance.now();
+    for (let i = 0; i < N; i++) do_not_optimize(fn());
+    rounds.get(name).push((performance.now() - t0) / N);
+  }
+}
+const rows = cases.map(([name]) => {
+  const ms = [...rounds.get(name)].sort((a, b) => a - b);
+  const best = ms[0];
+  const median = ms[Math.floor(ms.length / 2)];
+  return {
+    name,
+    best_us: +(best * 1000).toFixed(2),
+    median_us: +(median * 1000).toFixed(2),
+    best_pps: Math.round(1000 / best),
+    median_pps: Math.round(1000 / median),
+  };
+});
+console.log("\n# netstack-dataplane-loop (interleaved rounds, packets per second)");
+for (const r of rows)
+  console.log(
+    `${r.name.padEnd(70)} best ${String(r.best_pps).padStart(8)} pps   median ${String(r.median_pps).padStart(8)} pps`,
+  );
+console.log(
+  `-> ${writeResults("netstack-dataplane-loop", rows, { rounds: 7, packetsPerRound: N, note: "interleaved plain loops; best and median round" })}`,
+);

@@ -3,7 +3,7 @@ import { type Clock, type CtMatch, type CtState, ManualClock } from "./conntrack
 import { formatRoute, type Route } from "./fib.js";
 import type { Link } from "./link.js";
 import { type NamespaceContext, NetNamespace, NetstackError, neighKey } from "./net-namespace.js";
-import type { HookContext, HookName, HookResult, NatTarget } from "./netfilter.js";
+import type { HookContext, HookName, HookResult, NatTarget, Verdict } from "./netfilter.js";
 import { BROADCAST_MAC, formatMac, formatPacket, isUnspecified, type Packet } from "./packet.js";
 import type { DropReason, Outcome, Trace, TraceStep } from "./trace.js";
 
@@ -346,6 +346,13 @@ export class Dataplane {
   }
 }
 
+const VERDICTS: Record<Verdict, HookResult> = {
+  accept: { verdict: "accept" },
+  continue: { verdict: "continue" },
+  drop: { verdict: "drop" },
+  reject: { verdict: "reject" },
+};
+
 function withDefined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
@@ -520,29 +527,28 @@ class Walk {
         };
       }
       const raw = reg.fn(p, ctx);
-      const r: HookResult = typeof raw === "string" ? { verdict: raw } : raw;
+      const r: HookResult = typeof raw === "string" ? VERDICTS[raw] : raw;
       let rewrite: string | undefined;
       if (r.mark !== undefined && r.mark !== p.mark) {
-        rewrite = `mark 0x${p.mark.toString(16)} -> 0x${r.mark.toString(16)}`;
+        if (this.rec) rewrite = `mark 0x${p.mark.toString(16)} -> 0x${r.mark.toString(16)}`;
         p = { ...p, mark: r.mark };
       }
       if (r.mark !== undefined && r.ctMark && entry) entry.mark = r.mark;
-      const stepBase = {
-        kind: "hook" as const,
-        ns: ns.name,
-        hook,
-        owner: reg.owner,
-        verdict: r.verdict,
-        note: r.note ?? `priority ${reg.priority}`,
-      };
       const dev = dstManip || hook === "forward" ? (inDev ?? outDev) : (outDev ?? inDev);
-      const s: TraceStep = {
-        ...stepBase,
-        ...(dev !== undefined ? { dev } : {}),
-        ...(r.rule !== undefined ? { rule: r.rule } : {}),
-        ...(rewrite ? { rewrite } : {}),
-      };
-      if (this.rec) this.step(s);
+      if (this.rec) {
+        const s: TraceStep = {
+          kind: "hook",
+          ns: ns.name,
+          hook,
+          owner: reg.owner,
+          verdict: r.verdict,
+          note: r.note ?? `priority ${reg.priority}`,
+          ...(dev !== undefined ? { dev } : {}),
+          ...(r.rule !== undefined ? { rule: r.rule } : {}),
+          ...(rewrite ? { rewrite } : {}),
+        };
+        this.step(s);
+      }
       if (r.verdict === "drop" || r.verdict === "reject") {
         return this.drop(
           ns.name,

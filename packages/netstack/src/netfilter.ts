@@ -133,6 +133,7 @@ interface Entry extends HookRegistration {
 export class HookTable {
   private readonly lists = new Map<HookName, Entry[]>();
   private seq = 0;
+  private count = 0;
 
   /** Register a hook function; returns a function that removes it. */
   register(reg: HookRegistration): () => void {
@@ -140,12 +141,15 @@ export class HookTable {
     const list = [...(this.lists.get(reg.hook) ?? []), entry];
     list.sort((a, b) => a.priority - b.priority || a.seq - b.seq);
     this.lists.set(reg.hook, list);
+    this.count++;
     return () => {
       const cur = this.lists.get(reg.hook) ?? [];
+      if (!cur.includes(entry)) return;
       this.lists.set(
         reg.hook,
         cur.filter((e) => e !== entry),
       );
+      this.count--;
     };
   }
 
@@ -156,8 +160,6 @@ export class HookTable {
 
   /** Number of registered functions across all hooks. */
   get size(): number {
-    let n = 0;
-    for (const l of this.lists.values()) n += l.length;
-    return n;
+    return this.count;
   }
 }
