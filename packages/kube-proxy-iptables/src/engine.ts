@@ -8,6 +8,7 @@ import {
   type ProxyOutcome,
   type ProxyPacket,
   type ProxyState,
+  type ServicePort,
   type SyncOptions,
   type SyncResult,
   seededRandom,
@@ -21,6 +22,11 @@ import { Ruleset } from "./ruleset.js";
 export interface IptablesEngineOptions extends EngineOptions, Omit<IptablesOptions, "config"> {
   /** ipset lookup for rulesets that use `-m set`. */
   readonly ipsets?: IpsetLookup;
+  /**
+   * Keep a simulated node ruleset that loads every payload (default true).
+   * `false` gives a render-only engine (no memory held per sync; `evaluate` throws).
+   */
+  readonly simulate?: boolean;
 }
 
 /**
@@ -44,10 +50,12 @@ export class IptablesEngine implements ProxyEngine {
   private existingNat = new Set<string>();
   private needFull = true;
   private pending: string[] = [];
+  private readonly simulate: boolean;
 
   constructor(options: IptablesEngineOptions) {
     this.config = options.config;
-    const { config, random: _r, now: _n, ipsets: _i, ...rest } = options;
+    const { config, random: _r, now: _n, ipsets: _i, simulate, ...rest } = options;
+    this.simulate = simulate !== false;
     this.options = { config, ...rest };
     this.rules.restore(renderBootstrap(config));
     this.evaluator = new IptablesEvaluator(this.rules, {
@@ -67,21 +75,35 @@ export class IptablesEngine implements ProxyEngine {
   sync(state: ProxyState, options: SyncOptions = {}): SyncResult {
     const full = options.full === true || this.needFull || this.current === undefined;
     let changedServices: Set<string> | undefined;
+    let removedKeys: readonly string[] = [];
     let deletedPorts = 0;
     if (!full) {
-      const d = diffProxyState(this.current, state);
-      changedServices = new Set();
       const prev = this.current as ProxyState;
-      for (const k of d.added) changedServices.add((state.servicePorts.get(k) as { serviceKey: string }).serviceKey);
-      for (const k of d.changed) changedServices.add((state.servicePorts.get(k) as { serviceKey: string }).serviceKey);
-      for (const k of d.removed) changedServices.add((prev.servicePorts.get(k) as { serviceKey: string }).serviceKey);
-      deletedPorts = d.removed.length;
+      const ch = state.changes;
+      if (
+        ch !== undefined &&
+        state.lineage !== undefined &&
+        prev.lineage === state.lineage &&
+        prev.generation === ch.since
+      ) {
+        // the tracker says what changed: O(changes), no full diff
+        changedServices = new Set(ch.services);
+        removedKeys = ch.removedPorts;
+      } else {
+        const d = diffProxyState(prev, state);
+        changedServices = new Set();
+        for (const k of d.added) changedServices.add((state.servicePorts.get(k) as ServicePort).serviceKey);
+        for (const k of d.changed) changedServices.add((state.servicePorts.get(k) as ServicePort).serviceKey);
+        for (const k of d.removed) changedServices.add((prev.servicePorts.get(k) as ServicePort).serviceKey);
+        removedKeys = d.removed;
+      }
+      deletedPorts = removedKeys.length;
     }
     let result: ReturnType<typeof renderRestore>;
     try {
       result = renderRestore(this.options, {
         state,
-        ...(changedServices ? { changedServices } : {}),
+        ...(changedServices ? { changedServices, removedKeys } : {}),
         existingNatChains: this.existingNat,
         cache: this.cache,
       });
@@ -89,8 +111,12 @@ export class IptablesEngine implements ProxyEngine {
       this.needFull = true;
       throw e;
     }
-    this.pending.push(result.payload);
-    this.existingNat = new Set(result.activeNatChains);
+    if (this.simulate) this.pending.push(result.payload);
+    if (full) this.existingNat = new Set(result.writtenChains);
+    else {
+      for (const c of result.deletedChains) this.existingNat.delete(c);
+      for (const c of result.writtenChains) this.existingNat.add(c);
+    }
     this.current = state;
     this.needFull = false;
     return {
@@ -104,7 +130,7 @@ export class IptablesEngine implements ProxyEngine {
   /** The complete iptables-restore input for the current state (what a full sync writes, without stale-chain deletions). */
   render(): string {
     if (!this.current) throw new Error("render() before the first sync");
-    return renderRestore(this.options, { state: this.current, cache: this.cache }).payload;
+    return renderRestore(this.options, { state: this.current, cache: newRenderCache() }).payload;
   }
 
   /** The bootstrap kube-proxy applies at startup (canary chains and jump rules into the built-in chains). */
@@ -119,6 +145,7 @@ export class IptablesEngine implements ProxyEngine {
   }
 
   private load(): void {
+    if (!this.simulate) throw new Error("this IptablesEngine was created with simulate: false (render only)");
     while (this.pending.length > 0) {
       const payload = this.pending.shift() as string;
       try {

@@ -200,6 +200,65 @@ interface CChain {
   readonly name: string;
   readonly policy: number; // V_ACCEPT/V_DROP, or -1 for user chains
   readonly rules: CRule[];
+  /** IPv4 header matches of every rule in contiguous typed arrays (the scan touches only these). */
+  readonly pf: Prefilter;
+}
+
+// Prefilter flag bits
+const F_PROTO = 1;
+const F_PROTO_NEG = 2;
+const F_DST = 4;
+const F_DST_NEG = 8;
+const F_SRC = 16;
+const F_SRC_NEG = 32;
+const F_DPORT = 64;
+const F_DPORT_NEG = 128;
+
+/** Struct-of-arrays view of a chain's IPv4 header matches, for a cache-friendly linear scan. */
+class Prefilter {
+  readonly flags: Uint8Array;
+  readonly proto: Uint8Array;
+  readonly dnet: Uint32Array;
+  readonly dmask: Uint32Array;
+  readonly snet: Uint32Array;
+  readonly smask: Uint32Array;
+  readonly dlo: Uint16Array;
+  readonly dhi: Uint16Array;
+  constructor(rules: readonly CRule[]) {
+    const n = rules.length;
+    this.flags = new Uint8Array(n);
+    this.proto = new Uint8Array(n);
+    this.dnet = new Uint32Array(n);
+    this.dmask = new Uint32Array(n);
+    this.snet = new Uint32Array(n);
+    this.smask = new Uint32Array(n);
+    this.dlo = new Uint16Array(n);
+    this.dhi = new Uint16Array(n);
+    for (let i = 0; i < n; i++) {
+      const r = rules[i] as CRule;
+      let f = 0;
+      if (r.proto >= 0) {
+        f |= F_PROTO | (r.protoNeg ? F_PROTO_NEG : 0);
+        this.proto[i] = r.proto;
+      }
+      if (r.hasDst) {
+        f |= F_DST | (r.dstNeg ? F_DST_NEG : 0);
+        this.dnet[i] = r.dn3;
+        this.dmask[i] = r.dm3;
+      }
+      if (r.hasSrc) {
+        f |= F_SRC | (r.srcNeg ? F_SRC_NEG : 0);
+        this.snet[i] = r.sn3;
+        this.smask[i] = r.sm3;
+      }
+      if (r.dportLo >= 0) {
+        f |= F_DPORT | (r.dportNeg ? F_DPORT_NEG : 0);
+        this.dlo[i] = r.dportLo;
+        this.dhi[i] = r.dportHi;
+      }
+      this.flags[i] = f;
+    }
+  }
 }
 
 interface CTable {
@@ -300,10 +359,12 @@ export class IptablesEvaluator {
     for (const name of t.chains.keys()) byName.set(name, i++);
     const chains: CChain[] = [];
     for (const c of t.chains.values()) {
+      const compiled = c.rules.map((r, k) => this.compileRule(c.name, k + 1, r, byName, t.name));
       chains.push({
         name: c.name,
         policy: c.policy === undefined ? -1 : c.policy === "ACCEPT" ? V_ACCEPT : V_DROP,
-        rules: c.rules.map((r, k) => this.compileRule(c.name, k + 1, r, byName, t.name)),
+        rules: compiled,
+        pf: new Prefilter(compiled),
       });
     }
     return { name: t.name, chains, byName };
@@ -617,6 +678,34 @@ export class IptablesEvaluator {
         rules = chain.rules;
         i = stackRule.pop() as number;
         continue;
+      }
+      if (p4 && trace === null) {
+        // IPv4 fast scan over the prefilter arrays: skip rules whose header matches fail
+        const pf = chain.pf;
+        const { flags, proto, dnet, dmask, snet, smask, dlo, dhi } = pf;
+        const n = rules.length;
+        const pp = p.proto;
+        const pd = p.d3;
+        const ps = p.s3;
+        const pport = p.dport;
+        let k = i;
+        for (; k < n; k++) {
+          const f = flags[k] as number;
+          if ((f & F_PROTO) !== 0 && (pp === proto[k]) === ((f & F_PROTO_NEG) !== 0)) continue;
+          if ((f & F_DST) !== 0 && ((pd & (dmask[k] as number)) >>> 0 === dnet[k]) === ((f & F_DST_NEG) !== 0))
+            continue;
+          if ((f & F_SRC) !== 0 && ((ps & (smask[k] as number)) >>> 0 === snet[k]) === ((f & F_SRC_NEG) !== 0))
+            continue;
+          if (
+            (f & F_DPORT) !== 0 &&
+            (pport >= (dlo[k] as number) && pport <= (dhi[k] as number)) === ((f & F_DPORT_NEG) !== 0)
+          )
+            continue;
+          break;
+        }
+        visited += k - i;
+        i = k;
+        if (i >= n) continue;
       }
       const r = rules[i++] as CRule;
       visited++;

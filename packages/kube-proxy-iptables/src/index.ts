@@ -37,7 +37,7 @@ export type {
   SetPacket,
 } from "./evaluator.js";
 export { IptablesEvaluator } from "./evaluator.js";
-export type { IptablesOptions, RenderCache, RenderInput, RenderResult } from "./render.js";
+export type { IptablesOptions, RenderCache, RenderCacheEntry, RenderInput, RenderResult } from "./render.js";
 export { isServiceChain, markText, newRenderCache, probability, renderRestore } from "./render.js";
 export type { AddrMatch, IfaceMatch, MatchSpec, PortRange, RuleSpec, TargetSpec } from "./rule-spec.js";
 export { CT, parseRuleWords, protocolNumber } from "./rule-spec.js";

@@ -3,6 +3,7 @@ import {
   categorizeEndpoints,
   type Endpoint,
   IPTABLES_OWNED_PREFIXES,
+  type IptablesServiceChains,
   iptablesEndpointChain,
   iptablesServiceChains,
   type LocalDetector,
@@ -82,26 +83,93 @@ export function isServiceChain(name: string): boolean {
   return false;
 }
 
+/** What a {@link RenderCache} remembers per service port. */
+export interface RenderCacheEntry {
+  /** The service port the entry was computed for. */
+  readonly sp: ServicePort;
+  /** The endpoint list it was computed for. */
+  readonly eps: readonly Endpoint[] | undefined;
+  /** Its categorised endpoints. */
+  readonly cat: CategorizedEndpoints;
+  /** Its per-service nat chains as last written (undefined until written). */
+  chains: readonly string[] | undefined;
+  /** Its rules in the shared chains (nat KUBE-SERVICES/KUBE-NODEPORTS, filter), joined; set on first render. */
+  head?: { readonly nat: string; readonly filter: string };
+}
+
 /** Per-engine caches so repeated syncs do not recompute unchanged services. */
 export interface RenderCache {
-  /** Categorisation per service port key, valid while the service port and endpoint list objects are the same. */
-  readonly categorized: Map<
-    string,
-    { sp: ServicePort; eps: readonly Endpoint[] | undefined; cat: CategorizedEndpoints }
-  >;
+  /** Per service port key; an entry is valid while the service port and endpoint list objects are the same. */
+  readonly entries: Map<string, RenderCacheEntry>;
 }
 
 /** A fresh {@link RenderCache}. */
 export function newRenderCache(): RenderCache {
-  return { categorized: new Map() };
+  return { entries: new Map() };
+}
+
+/**
+ * Lines gathered in small batches that are joined early, so the hundreds of
+ * thousands of lines of a large payload do not all stay alive as separate
+ * strings until the end (which makes V8's young-generation GC copy them again and again).
+ */
+class Writer {
+  private batch: string[] = [];
+  private readonly chunks: string[] = [];
+  line(text: string): void {
+    this.batch.push(text);
+    if (this.batch.length >= 256) {
+      this.chunks.push(this.batch.join("\n"));
+      this.batch = [];
+    }
+  }
+  text(): string {
+    if (this.batch.length > 0) {
+      this.chunks.push(this.batch.join("\n"));
+      this.batch = [];
+    }
+    return this.chunks.length === 0 ? "" : `${this.chunks.join("\n")}\n`;
+  }
+}
+
+/**
+ * Flatten a string built by concatenation (V8 keeps it as a rope until then), so
+ * a cached line is copied in one go each time it is written again.
+ */
+function flat(s: string): string {
+  Number(s);
+  return s;
+}
+
+// Chain names per service port and endpoint object, computed once (kube-proxy
+// stores them on its servicePortInfo/endpointInfo the same way).
+const serviceChainsOf = new WeakMap<ServicePort, IptablesServiceChains>();
+const sepOf = new WeakMap<Endpoint, string>();
+
+function chainsOf(sp: ServicePort): IptablesServiceChains {
+  let c = serviceChainsOf.get(sp);
+  if (c === undefined) {
+    c = iptablesServiceChains(sp.spn, sp.protocol);
+    serviceChainsOf.set(sp, c);
+  }
+  return c;
+}
+
+function sepChain(sp: ServicePort, ep: Endpoint): string {
+  let c = sepOf.get(ep);
+  if (c === undefined) {
+    c = iptablesEndpointChain(sp.spn, sp.protocol, ep.endpoint);
+    sepOf.set(ep, c);
+  }
+  return c;
 }
 
 /** What {@link renderRestore} produced. */
 export interface RenderResult {
   /** The iptables-restore input. */
   readonly payload: string;
-  /** nat chains that exist after this restore (fixed and per-service). */
-  readonly activeNatChains: ReadonlySet<string>;
+  /** Per-service nat chains this payload declares (written or flushed for deletion excluded). */
+  readonly writtenChains: readonly string[];
   /** Stale chains this payload deletes. */
   readonly deletedChains: readonly string[];
   /** Service ports whose chains were written. */
@@ -114,8 +182,14 @@ export interface RenderInput {
   readonly state: ProxyState;
   /** `undefined` for a full sync; otherwise the service keys (`ns/name`) whose chains must be rewritten. */
   readonly changedServices?: ReadonlySet<string>;
-  /** nat chains that currently exist (from the last restore or an iptables-save); stale owned ones are deleted. */
-  readonly existingNatChains?: Iterable<string>;
+  /**
+   * nat chains that currently exist (from the last restore or an iptables-save).
+   * In a full sync every owned one not produced is deleted; in a partial sync
+   * only the old chains of changed or removed service ports are candidates.
+   */
+  readonly existingNatChains?: ReadonlySet<string>;
+  /** For a partial sync: keys of service ports removed since the last sync (their cached chains are deleted). */
+  readonly removedKeys?: readonly string[];
   /** Caches kept by the engine between syncs. */
   readonly cache?: RenderCache;
 }
@@ -126,8 +200,8 @@ const EMPTY: readonly Endpoint[] = [];
  * Render the iptables-restore input kube-proxy writes (filter then nat), full
  * or partial (KEP-3453: fixed chains always complete, per-service chains only
  * for `changedServices`, stale chains flushed and deleted). Service ports are
- * emitted in `state.order`. Pure: nothing is half-rendered, it either returns
- * the whole payload or throws.
+ * emitted in `state.order`. Pure apart from `cache`: it either returns the whole
+ * payload or throws, nothing is half-rendered.
  */
 export function renderRestore(options: IptablesOptions, input: RenderInput): RenderResult {
   const cfg = options.config;
@@ -137,6 +211,7 @@ export function renderRestore(options: IptablesOptions, input: RenderInput): Ren
   const cache = input.cache ?? newRenderCache();
   const node: NodeTopology = { nodeName: cfg.nodeName, zone: cfg.nodeLabels[ZONE_LABEL] };
   const changed = input.changedServices;
+  const full = changed === undefined;
   const kubeletFirewall = !isV6 && cfg.localhostNodePorts;
   const ifLocal = detectorArgs(cfg.localDetector, true);
   const ifNotLocal = detectorArgs(cfg.localDetector, false);
@@ -146,25 +221,35 @@ export function renderRestore(options: IptablesOptions, input: RenderInput): Ren
   for (const key of state.order) totalEndpoints += state.endpoints.get(key)?.length ?? 0;
   const largeCluster = totalEndpoints > (options.largeClusterEndpointsThreshold ?? 1000);
 
-  const filterRules: string[] = [];
-  const natChains: string[] = [];
-  const natRules: string[] = [];
-  const skipped: string[] = [];
-  const active = new Set<string>([KUBE_SERVICES, KUBE_NODEPORTS, KUBE_POSTROUTING, KUBE_MARK_MASQ]);
-  let written = 0;
+  const filterRules = new Writer();
+  const natChains = new Writer();
+  const natRules = new Writer();
+  const written: string[] = [];
+  const staleCandidates: string[] = [];
+  let writtenPorts = 0;
 
   for (const key of state.order) {
     const sp = state.servicePorts.get(key) as ServicePort;
     const eps = state.endpoints.get(key);
-    let cached = cache.categorized.get(key);
-    if (cached === undefined || cached.sp !== sp || cached.eps !== eps) {
-      cached = { sp, eps, cat: categorizeEndpoints(eps ?? EMPTY, sp, node) };
-      cache.categorized.set(key, cached);
+    let entry = cache.entries.get(key);
+    const previousChains = entry?.chains;
+    if (entry === undefined || entry.sp !== sp || entry.eps !== eps) {
+      entry = { sp, eps, cat: categorizeEndpoints(eps ?? EMPTY, sp, node), chains: undefined };
+      cache.entries.set(key, entry);
     }
-    const { clusterEndpoints, localEndpoints, allReachableEndpoints, hasAnyEndpoints: hasEndpoints } = cached.cat;
+    // Chains of this service are written in a full sync or when the service changed;
+    // otherwise they stay as loaded (iptables-restore --noflush leaves them alone).
+    const write = full || (changed as ReadonlySet<string>).has(sp.serviceKey) || entry.chains === undefined;
+    if (!write && entry.head !== undefined) {
+      // fast path of a partial sync: an unchanged service only contributes its cached shared-chain rules
+      if (entry.head.nat !== "") natRules.line(entry.head.nat);
+      if (entry.head.filter !== "") filterRules.line(entry.head.filter);
+      continue;
+    }
+    const { clusterEndpoints, localEndpoints, allReachableEndpoints, hasAnyEndpoints: hasEndpoints } = entry.cat;
     const S = sp.spn;
     const P = sp.protocol;
-    const names = iptablesServiceChains(S, P);
+    const names = chainsOf(sp);
     const port = sp.port;
     const clusterIP = sp.clusterIP.toString();
 
@@ -207,212 +292,244 @@ export function renderRestore(options: IptablesOptions, input: RenderInput): Ren
     }
 
     const protoDport = `-m ${P} -p ${P} -d ${clusterIP} --dport ${port}`;
-    if (hasInternalEndpoints) {
-      natRules.push(
-        `-A ${KUBE_SERVICES} -m comment --comment "${S} cluster IP" ${protoDport} -j ${internalPolicyChain}`,
-      );
-    } else {
-      filterRules.push(
-        `-A ${KUBE_SERVICES} -m comment --comment ${internalFilterComment} ${protoDport} -j ${internalFilterTarget}`,
-      );
-    }
-    for (const eip of sp.externalIPs) {
-      const x = eip.toString();
-      if (hasEndpoints)
-        natRules.push(
-          `-A ${KUBE_SERVICES} -m comment --comment "${S} external IP" -m ${P} -p ${P} -d ${x} --dport ${port} -j ${names.ext}`,
-        );
-      if (!hasExternalEndpoints)
-        filterRules.push(
-          `-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${externalFilterComment} -m ${P} -p ${P} -d ${x} --dport ${port} -j ${externalFilterTarget}`,
-        );
-    }
-    for (const vip of sp.loadBalancerVIPs) {
-      const l = vip.toString();
-      if (hasEndpoints)
-        natRules.push(
-          `-A ${KUBE_SERVICES} -m comment --comment "${S} loadbalancer IP" -m ${P} -p ${P} -d ${l} --dport ${port} -j ${loadBalancerTrafficChain}`,
-        );
-      if (usesFWChain)
-        filterRules.push(
-          `-A ${KUBE_PROXY_FIREWALL} -m comment --comment "${S} traffic not accepted by ${names.fw}" -m ${P} -p ${P} -d ${l} --dport ${port} -j DROP`,
-        );
-    }
-    if (!hasExternalEndpoints) {
-      for (const vip of sp.loadBalancerVIPs)
-        filterRules.push(
-          `-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${externalFilterComment} -m ${P} -p ${P} -d ${vip.toString()} --dport ${port} -j ${externalFilterTarget}`,
-        );
-    }
-    if (sp.nodePort !== 0) {
-      if (hasEndpoints) {
-        if (kubeletFirewall && options.nfacct)
-          natRules.push(
-            `-A ${KUBE_NODEPORTS} -m comment --comment ${S} -m ${P} -p ${P} -d 127.0.0.0/8 --dport ${sp.nodePort} -m nfacct --nfacct-name localhost_nps_accepted_pkts -j ${names.ext}`,
-          );
-        natRules.push(
-          `-A ${KUBE_NODEPORTS} -m comment --comment ${S} -m ${P} -p ${P} --dport ${sp.nodePort} -j ${names.ext}`,
+    // The service's rules in the shared chains depend only on the service port and
+    // its endpoints: kept per cache entry and reused while those are unchanged.
+    let head = entry.head;
+    if (head === undefined) {
+      const nat: string[] = [];
+      const filt: string[] = [];
+      if (hasInternalEndpoints) {
+        nat.push(`-A ${KUBE_SERVICES} -m comment --comment "${S} cluster IP" ${protoDport} -j ${internalPolicyChain}`);
+      } else {
+        filt.push(
+          `-A ${KUBE_SERVICES} -m comment --comment ${internalFilterComment} ${protoDport} -j ${internalFilterTarget}`,
         );
       }
-      if (!hasExternalEndpoints)
-        filterRules.push(
-          `-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${externalFilterComment} -m addrtype --dst-type LOCAL -m ${P} -p ${P} --dport ${sp.nodePort} -j ${externalFilterTarget}`,
+      for (const eip of sp.externalIPs) {
+        const x = eip.toString();
+        if (hasEndpoints)
+          nat.push(
+            `-A ${KUBE_SERVICES} -m comment --comment "${S} external IP" -m ${P} -p ${P} -d ${x} --dport ${port} -j ${names.ext}`,
+          );
+        if (!hasExternalEndpoints)
+          filt.push(
+            `-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${externalFilterComment} -m ${P} -p ${P} -d ${x} --dport ${port} -j ${externalFilterTarget}`,
+          );
+      }
+      for (const vip of sp.loadBalancerVIPs) {
+        const l = vip.toString();
+        if (hasEndpoints)
+          nat.push(
+            `-A ${KUBE_SERVICES} -m comment --comment "${S} loadbalancer IP" -m ${P} -p ${P} -d ${l} --dport ${port} -j ${loadBalancerTrafficChain}`,
+          );
+        if (usesFWChain)
+          filt.push(
+            `-A ${KUBE_PROXY_FIREWALL} -m comment --comment "${S} traffic not accepted by ${names.fw}" -m ${P} -p ${P} -d ${l} --dport ${port} -j DROP`,
+          );
+      }
+      if (!hasExternalEndpoints) {
+        for (const vip of sp.loadBalancerVIPs)
+          filt.push(
+            `-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${externalFilterComment} -m ${P} -p ${P} -d ${vip.toString()} --dport ${port} -j ${externalFilterTarget}`,
+          );
+      }
+      if (sp.nodePort !== 0) {
+        if (hasEndpoints) {
+          if (kubeletFirewall && options.nfacct)
+            nat.push(
+              `-A ${KUBE_NODEPORTS} -m comment --comment ${S} -m ${P} -p ${P} -d 127.0.0.0/8 --dport ${sp.nodePort} -m nfacct --nfacct-name localhost_nps_accepted_pkts -j ${names.ext}`,
+            );
+          nat.push(
+            `-A ${KUBE_NODEPORTS} -m comment --comment ${S} -m ${P} -p ${P} --dport ${sp.nodePort} -j ${names.ext}`,
+          );
+        }
+        if (!hasExternalEndpoints)
+          filt.push(
+            `-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${externalFilterComment} -m addrtype --dst-type LOCAL -m ${P} -p ${P} --dport ${sp.nodePort} -j ${externalFilterTarget}`,
+          );
+      }
+      if (sp.healthCheckNodePort !== 0)
+        filt.push(
+          `-A ${KUBE_NODEPORTS} -m comment --comment "${S} health check node port" -m tcp -p tcp --dport ${sp.healthCheckNodePort} -j ACCEPT`,
         );
+      head = { nat: flat(nat.join("\n")), filter: flat(filt.join("\n")) };
+      entry.head = head;
     }
-    if (sp.healthCheckNodePort !== 0)
-      filterRules.push(
-        `-A ${KUBE_NODEPORTS} -m comment --comment "${S} health check node port" -m tcp -p tcp --dport ${sp.healthCheckNodePort} -j ACCEPT`,
-      );
+    if (head.nat !== "") natRules.line(head.nat);
+    if (head.filter !== "") filterRules.line(head.filter);
 
-    // Chains of this service: written only in a full sync or when the service changed.
-    const write = changed === undefined || changed.has(sp.serviceKey);
-    const chains = write ? natChains : skipped;
-    const rules = write ? natRules : skipped;
-    if (write) written++;
-
+    if (!write) continue;
+    writtenPorts++;
+    const chains: string[] = [];
     if (hasInternalEndpoints) {
       const args = `-m comment --comment "${S} cluster IP" ${protoDport}`;
-      if (cfg.masqueradeAll) rules.push(`-A ${internalPolicyChain} ${args} -j ${KUBE_MARK_MASQ}`);
+      if (cfg.masqueradeAll) natRules.line(`-A ${internalPolicyChain} ${args} -j ${KUBE_MARK_MASQ}`);
       else if (ifNotLocal !== undefined)
-        rules.push(`-A ${internalPolicyChain} ${args} ${ifNotLocal} -j ${KUBE_MARK_MASQ}`);
+        natRules.line(`-A ${internalPolicyChain} ${args} ${ifNotLocal} -j ${KUBE_MARK_MASQ}`);
     }
     if (usesExternalTrafficChain) {
-      chains.push(`:${names.ext} - [0:0]`);
-      active.add(names.ext);
+      chains.push(names.ext);
       if (!sp.externalPolicyLocal) {
-        rules.push(
+        natRules.line(
           `-A ${names.ext} -m comment --comment "masquerade traffic for ${S} external destinations" -j ${KUBE_MARK_MASQ}`,
         );
       } else {
         if (ifLocal !== undefined)
-          rules.push(
+          natRules.line(
             `-A ${names.ext} -m comment --comment "pod traffic for ${S} external destinations" ${ifLocal} -j ${names.svc}`,
           );
-        rules.push(
+        natRules.line(
           `-A ${names.ext} -m comment --comment "masquerade LOCAL traffic for ${S} external destinations" -m addrtype --src-type LOCAL -j ${KUBE_MARK_MASQ}`,
         );
-        rules.push(
+        natRules.line(
           `-A ${names.ext} -m comment --comment "route LOCAL traffic for ${S} external destinations" -m addrtype --src-type LOCAL -j ${names.svc}`,
         );
       }
-      if (hasExternalEndpoints) rules.push(`-A ${names.ext} -j ${externalPolicyChain}`);
+      if (hasExternalEndpoints) natRules.line(`-A ${names.ext} -j ${externalPolicyChain}`);
     }
     if (usesFWChain) {
-      chains.push(`:${names.fw} - [0:0]`);
-      active.add(names.fw);
+      chains.push(names.fw);
       const head = `-A ${names.fw} -m comment --comment "${S} loadbalancer IP"`;
       let allowFromNode = false;
       for (const cidr of sp.loadBalancerSourceRanges) {
-        rules.push(`${head} -s ${cidr.toString()} -j ${names.ext}`);
+        natRules.line(`${head} -s ${cidr.toString()} -j ${names.ext}`);
         if (nodeIP !== undefined && cidr.contains(nodeIP)) allowFromNode = true;
       }
       if (allowFromNode)
-        for (const vip of sp.loadBalancerVIPs) rules.push(`${head} -s ${vip.toString()} -j ${names.ext}`);
-      rules.push(`-A ${names.fw} -m comment --comment "other traffic to ${S} will be dropped by KUBE-PROXY-FIREWALL"`);
+        for (const vip of sp.loadBalancerVIPs) natRules.line(`${head} -s ${vip.toString()} -j ${names.ext}`);
+      natRules.line(
+        `-A ${names.fw} -m comment --comment "other traffic to ${S} will be dropped by KUBE-PROXY-FIREWALL"`,
+      );
     }
     if (usesClusterPolicyChain) {
-      chains.push(`:${names.svc} - [0:0]`);
-      active.add(names.svc);
-      writeEndpointRules(rules, sp, names.svc, clusterEndpoints, largeCluster);
+      chains.push(names.svc);
+      writeEndpointRules(natRules, sp, names.svc, clusterEndpoints, largeCluster);
     }
     if (usesLocalPolicyChain) {
-      chains.push(`:${names.svl} - [0:0]`);
-      active.add(names.svl);
-      writeEndpointRules(rules, sp, names.svl, localEndpoints, largeCluster);
+      chains.push(names.svl);
+      writeEndpointRules(natRules, sp, names.svl, localEndpoints, largeCluster);
     }
     for (const ep of allReachableEndpoints) {
-      const sep = iptablesEndpointChain(S, P, ep.endpoint);
-      chains.push(`:${sep} - [0:0]`);
-      active.add(sep);
+      const sep = sepChain(sp, ep);
+      chains.push(sep);
       const c = largeCluster ? "" : ` -m comment --comment ${S}`;
-      rules.push(`-A ${sep}${c} -s ${ep.ip} -j ${KUBE_MARK_MASQ}`);
+      natRules.line(`-A ${sep}${c} -s ${ep.ip} -j ${KUBE_MARK_MASQ}`);
       const aff = sp.sessionAffinitySeconds > 0 ? ` -m recent --name ${sep} --set` : "";
-      rules.push(`-A ${sep}${c}${aff} -m ${P} -p ${P} -j DNAT --to-destination ${ep.endpoint}`);
+      natRules.line(`-A ${sep}${c}${aff} -m ${P} -p ${P} -j DNAT --to-destination ${ep.endpoint}`);
     }
-    skipped.length = 0;
+    for (const c of chains) {
+      natChains.line(`:${c} - [0:0]`);
+      written.push(c);
+    }
+    if (!full && previousChains !== undefined) for (const c of previousChains) staleCandidates.push(c);
+    entry.chains = chains;
   }
 
-  // Stale chains: owned chains that exist but are not produced by this sync.
+  // Stale chains: owned chains that exist but are not produced any more. A full
+  // sync checks every existing chain; a partial one only the previous chains of
+  // the service ports it rewrote or that were removed.
+  const existing = input.existingNatChains ?? new Set<string>();
   const deleted: string[] = [];
-  for (const c of input.existingNatChains ?? []) if (isServiceChain(c) && !active.has(c)) deleted.push(c);
+  if (full) {
+    const keep = new Set(written);
+    for (const c of existing) if (isServiceChain(c) && !keep.has(c)) deleted.push(c);
+  } else {
+    for (const key of input.removedKeys ?? []) {
+      const e = cache.entries.get(key);
+      if (e?.chains) for (const c of e.chains) staleCandidates.push(c);
+      cache.entries.delete(key);
+    }
+    const keep = new Set(written);
+    for (const c of new Set(staleCandidates)) if (existing.has(c) && !keep.has(c)) deleted.push(c);
+  }
+  if (full) {
+    // forget entries of service ports that are gone
+    for (const key of cache.entries.keys()) if (!state.servicePorts.has(key)) cache.entries.delete(key);
+  }
   deleted.sort();
 
-  const out: string[] = [];
-  out.push("*filter");
-  out.push(`:${KUBE_SERVICES} - [0:0]`, `:${KUBE_EXTERNAL_SERVICES} - [0:0]`, `:${KUBE_FORWARD} - [0:0]`);
-  out.push(`:${KUBE_NODEPORTS} - [0:0]`, `:${KUBE_PROXY_FIREWALL} - [0:0]`);
+  const out = new Writer();
+  out.line("*filter");
+  out.line(`:${KUBE_SERVICES} - [0:0]`);
+  out.line(`:${KUBE_EXTERNAL_SERVICES} - [0:0]`);
+  out.line(`:${KUBE_FORWARD} - [0:0]`);
+  out.line(`:${KUBE_NODEPORTS} - [0:0]`);
+  out.line(`:${KUBE_PROXY_FIREWALL} - [0:0]`);
   if (kubeletFirewall) {
-    out.push(`:${KUBE_FIREWALL} - [0:0]`);
-    out.push(
+    out.line(`:${KUBE_FIREWALL} - [0:0]`);
+    out.line(
       `-A ${KUBE_FIREWALL} -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP`,
     );
   }
-  for (const r of filterRules) out.push(r);
+  const parts: Writer[] = [out, filterRules];
+  const tailW = new Writer();
+  parts.push(tailW);
   if (!options.conntrackTCPLiberal)
-    out.push(
+    tailW.line(
       `-A ${KUBE_FORWARD} -m conntrack --ctstate INVALID${options.nfacct ? " -m nfacct --nfacct-name ct_state_invalid_dropped_pkts" : ""} -j DROP`,
     );
-  out.push(
+  tailW.line(
     `-A ${KUBE_FORWARD} -m comment --comment "kubernetes forwarding rules" -m mark --mark ${mark}/${mark} -j ACCEPT`,
   );
-  out.push(
+  tailW.line(
     `-A ${KUBE_FORWARD} -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
   );
-  out.push("COMMIT");
-  out.push("*nat");
-  out.push(
-    `:${KUBE_SERVICES} - [0:0]`,
-    `:${KUBE_NODEPORTS} - [0:0]`,
-    `:${KUBE_POSTROUTING} - [0:0]`,
-    `:${KUBE_MARK_MASQ} - [0:0]`,
-  );
-  for (const c of natChains) out.push(c);
-  for (const c of deleted) out.push(`:${c} - [0:0]`);
-  out.push(`-A ${KUBE_POSTROUTING} -m mark ! --mark ${mark}/${mark} -j RETURN`);
-  out.push(`-A ${KUBE_POSTROUTING} -j MARK --xor-mark ${mark}`);
-  out.push(
+  tailW.line("COMMIT");
+  tailW.line("*nat");
+  tailW.line(`:${KUBE_SERVICES} - [0:0]`);
+  tailW.line(`:${KUBE_NODEPORTS} - [0:0]`);
+  tailW.line(`:${KUBE_POSTROUTING} - [0:0]`);
+  tailW.line(`:${KUBE_MARK_MASQ} - [0:0]`);
+  parts.push(natChains);
+  const mid = new Writer();
+  parts.push(mid);
+  for (const c of deleted) mid.line(`:${c} - [0:0]`);
+  mid.line(`-A ${KUBE_POSTROUTING} -m mark ! --mark ${mark}/${mark} -j RETURN`);
+  mid.line(`-A ${KUBE_POSTROUTING} -j MARK --xor-mark ${mark}`);
+  mid.line(
     `-A ${KUBE_POSTROUTING} -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE${options.randomFully === false ? "" : " --random-fully"}`,
   );
-  out.push(`-A ${KUBE_MARK_MASQ} -j MARK --or-mark ${mark}`);
-  for (const r of natRules) out.push(r);
-  for (const c of deleted) out.push(`-X ${c}`);
+  mid.line(`-A ${KUBE_MARK_MASQ} -j MARK --or-mark ${mark}`);
+  parts.push(natRules);
+  const end = new Writer();
+  parts.push(end);
+  for (const c of deleted) end.line(`-X ${c}`);
   const tail = `-A ${KUBE_SERVICES} -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain"`;
   if (cfg.nodePortAddresses.length === 0) {
     let dest = "-m addrtype --dst-type LOCAL";
     if (isV6) dest += " ! -d ::1/128";
     else if (!cfg.localhostNodePorts) dest += " ! -d 127.0.0.0/8";
-    out.push(`${tail} ${dest} -j ${KUBE_NODEPORTS}`);
+    end.line(`${tail} ${dest} -j ${KUBE_NODEPORTS}`);
   } else {
     for (const ip of cfg.nodeIPs) {
       if (!cfg.nodePortAddresses.some((p) => p.contains(ip))) continue;
       const loop = isV6 ? ip.toString() === "::1" : ip.v4Value >>> 24 === 127;
       if (loop && (isV6 || !cfg.localhostNodePorts)) continue;
-      out.push(`${tail} -d ${ip.toString()} -j ${KUBE_NODEPORTS}`);
+      end.line(`${tail} -d ${ip.toString()} -j ${KUBE_NODEPORTS}`);
     }
   }
-  out.push("COMMIT");
+  end.line("COMMIT");
   return {
-    payload: `${out.join("\n")}\n`,
-    activeNatChains: active,
+    payload: parts.map((w) => w.text()).join(""),
+    writtenChains: written,
     deletedChains: deleted,
-    servicePortsWritten: written,
+    servicePortsWritten: writtenPorts,
   };
 }
 
 function writeEndpointRules(
-  rules: string[],
+  rules: Writer,
   sp: ServicePort,
   chain: string,
   eps: readonly Endpoint[],
   large: boolean,
 ): void {
   const S = sp.spn;
-  const P = sp.protocol;
   if (sp.sessionAffinitySeconds > 0) {
     for (const ep of eps) {
-      const sep = iptablesEndpointChain(S, P, ep.endpoint);
+      const sep = sepChain(sp, ep);
       const c = large ? "" : ` -m comment --comment "${S} -> ${ep.endpoint}"`;
-      rules.push(
+      rules.line(
         `-A ${chain}${c} -m recent --name ${sep} --rcheck --seconds ${sp.sessionAffinitySeconds} --reap -j ${sep}`,
       );
     }
@@ -420,9 +537,9 @@ function writeEndpointRules(
   const n = eps.length;
   for (let i = 0; i < n; i++) {
     const ep = eps[i] as Endpoint;
-    const sep = iptablesEndpointChain(S, P, ep.endpoint);
+    const sep = sepChain(sp, ep);
     const c = large ? "" : ` -m comment --comment "${S} -> ${ep.endpoint}"`;
     const stat = i < n - 1 ? ` -m statistic --mode random --probability ${probability(n - i)}` : "";
-    rules.push(`-A ${chain}${c}${stat} -j ${sep}`);
+    rules.line(`-A ${chain}${c}${stat} -j ${sep}`);
   }
 }

@@ -12,6 +12,8 @@ export interface ChangeTrackerOptions {
   readonly nodeName: string;
 }
 
+let lineages = 0;
+
 interface SliceRecord {
   readonly serviceKey: string | undefined;
   readonly ports: readonly SliceEndpoints[];
@@ -33,11 +35,20 @@ export class ChangeTracker {
   private readonly pendingKeys = new Set<string>();
   private readonly portKeysByService = new Map<string, string[]>();
   private current: ProxyState;
+  private readonly lineage: number;
 
   constructor(options: ChangeTrackerOptions) {
     this.family = options.family;
     this.nodeName = options.nodeName;
-    this.current = { family: options.family, servicePorts: new Map(), endpoints: new Map(), order: [] };
+    this.lineage = ++lineages;
+    this.current = {
+      family: options.family,
+      servicePorts: new Map(),
+      endpoints: new Map(),
+      order: [],
+      lineage: this.lineage,
+      generation: 0,
+    };
   }
 
   /** A tracker loaded with `objects`. */
@@ -166,8 +177,14 @@ export class ChangeTracker {
         order.splice(lo, 0, sp.key);
       }
     }
+    const generation = (prev.generation ?? 0) + 1;
+    const changes = {
+      since: prev.generation ?? 0,
+      services: new Set(this.pendingKeys),
+      removedPorts: [...removedKeys],
+    };
     this.pendingKeys.clear();
-    this.current = { family: this.family, servicePorts, endpoints, order };
+    this.current = { family: this.family, servicePorts, endpoints, order, lineage: this.lineage, generation, changes };
     return this.current;
   }
 }

@@ -56,7 +56,7 @@ export {
 } from "./naming.js";
 export type { Clock, ProxierOptions } from "./proxier.js";
 export { Proxier, systemClock } from "./proxier.js";
-export type { ProxyObjects, ProxyState, ProxyStateDiff } from "./proxy-state.js";
+export type { ProxyObjects, ProxyState, ProxyStateChanges, ProxyStateDiff } from "./proxy-state.js";
 export { diffProxyState, endpointListsEqual, servicePortsEqual, sortServicePortKeys } from "./proxy-state.js";
 export type { Random } from "./random.js";
 export { seededRandom } from "./random.js";

@@ -17,6 +17,22 @@ export interface ProxyState {
   readonly endpoints: ReadonlyMap<string, readonly Endpoint[]>;
   /** Service port keys in output order (by `spn`, then protocol), the order upstream tests normalise to. */
   readonly order: readonly string[];
+  /** Identifies the {@link ChangeTracker} that produced the state (states of one tracker form a lineage). */
+  readonly lineage?: number;
+  /** Increases with every state a tracker produces. */
+  readonly generation?: number;
+  /** What changed since the tracker's previous state, so engines need not diff everything. */
+  readonly changes?: ProxyStateChanges;
+}
+
+/** The changes a {@link ChangeTracker} applied to get from generation `since` to this state. */
+export interface ProxyStateChanges {
+  /** Generation of the state these changes apply to. */
+  readonly since: number;
+  /** Services (`ns/name`) whose Service object or EndpointSlices changed. */
+  readonly services: ReadonlySet<string>;
+  /** Service port keys present in the previous state and gone in this one. */
+  readonly removedPorts: readonly string[];
 }
 
 /** Service and EndpointSlice objects to build a {@link ProxyState} from. */

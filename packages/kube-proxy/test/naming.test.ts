@@ -78,7 +78,7 @@ describe.skipIf(!existsSync(script))("agrees with the reference script on random
         fc.integer({ min: 1, max: 65535 }),
         fc.ipV4(),
       ),
-      6,
+      3,
     );
     for (const [ns, name, port, proto, p, ip] of samples) {
       const spn = port === undefined ? `${ns}/${name}` : `${ns}/${name}:${port}`;
