@@ -1,6 +1,7 @@
 // Selecting pods for 10k services over 100k pods: the label index (what
 // ClusterState and the EndpointSlice controller use) against a plain scan.
 // Run against the built package: pnpm --filter @knet/k8s... run build
+import { loadavg } from "node:os";
 import { ClusterState, compileSelector, LabelIndex, matchLabelMap } from "@knet/k8s";
 import { bench, do_not_optimize, group, runBench, writeResults } from "../../../benchmarks/lib.mjs";
 
@@ -75,6 +76,7 @@ const rows = await runBench("k8s-selectors", {
   services: SERVICES,
   podsPerService: PODS / SERVICES,
   note: "scan row covers 10 services; multiply by 1000 for the 10k-service scan",
+  loadavg1: loadavg()[0],
 });
 
 // One-shot: the whole ClusterState with the EndpointSlice controller (10k services, 100k pods).
@@ -119,5 +121,5 @@ const one = [
 ].map((r) => ({ ...r, events: typeof r.events === "object" ? r.events.length : r.events }));
 for (const r of one) console.log(`${r.name.padEnd(64)} ${r.ms.toFixed(1)} ms`);
 if (endpoints !== PODS) throw new Error(`expected ${PODS} endpoints, got ${endpoints}`);
-writeResults("k8s-cluster-state", one, { pods: PODS, services: SERVICES });
+writeResults("k8s-cluster-state", one, { pods: PODS, services: SERVICES, loadavg1: loadavg()[0] });
 do_not_optimize(rows);
