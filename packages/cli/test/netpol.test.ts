@@ -136,6 +136,7 @@ describe("knet netpol", () => {
       ["netpol", "explain", "-f", cluster, "--from", "x/b", "--to", "x/a", "--port", "80/ICMP"],
       ["netpol", "explain", "-f", cluster, "--from", "x/b", "--to", "x/a"],
       ["netpol", "matrix", "-f", bad],
+      ["netpol", "matrix", "-f", cluster, "-f", cluster],
       ["netpol", "matrix", "-f", join(dir, "missing.yaml")],
       ["netpol", "frobnicate", "-f", cluster],
       ["netpol", "matrix"],

@@ -74,10 +74,10 @@ function load(files: readonly string[], profileName: string | undefined): Policy
   try {
     return PolicyEngine.fromObjects(loadManifests(texts, { skipUnknownKinds: true }), { profile });
   } catch (e) {
-    if (e instanceof ManifestError || e instanceof PolicyError) {
-      throw new CliError(`netpol: ${e.message.split("\n")[0]}`, 2);
-    }
-    throw e;
+    // Unreadable manifests, policies the API server would reject, or an
+    // inconsistent cluster (a pod listed twice): all bad input.
+    const what = e instanceof ManifestError || e instanceof PolicyError ? "" : "invalid input: ";
+    throw new CliError(`netpol: ${what}${(e as Error).message.split("\n")[0]}`, 2);
   }
 }
 
