@@ -116,7 +116,7 @@ describe.skipIf(!isRoot || !hasCommand("nft"))("compiled nftables enforced by th
     }
   });
 
-  const RANDOM = 16;
+  const RANDOM = 24;
   it(`random NetworkPolicies + ANP/BANP (${RANDOM} states x 80/TCP, 81/UDP): kernel matrix == evaluator matrix`, async () => {
     const l = lab as Lab;
     const states = fc.sample(stateArb(true), { numRuns: RANDOM, seed: 4242 });
