@@ -105,7 +105,9 @@ export class IpvsEngine implements ProxyEngine {
   private postNoVs: IptablesEvaluator | undefined;
   private post: IptablesEvaluator | undefined;
   private localKeys = new Set<string>();
-  private ipvsContext: { vaddr: string; vproto: string; vport: number } | undefined;
+  private local4 = new Set<number>();
+  private ipvsContext: string | undefined;
+  private readonly matchNames = new WeakMap<VirtualServer, string>();
 
   constructor(options: IpvsEngineOptions) {
     this.options = options;
@@ -338,14 +340,10 @@ export class IpvsEngine implements ProxyEngine {
     const post = full.clone();
     emptyChains(post, "filter", ["OUTPUT"]);
     emptyChains(post, "nat", ["POSTROUTING"]);
-    this.sets.extra = (name) => {
-      const ctx = this.ipvsContext;
-      if (!name.startsWith("@ipvs:")) return undefined;
-      if (!ctx) return false;
-      return name === `@ipvs:${ctx.vaddr},${ctx.vproto},${ctx.vport}`;
-    };
+    this.sets.extra = (name) => (name.startsWith("@ipvs:") ? name === this.ipvsContext : undefined);
     const local = [...this.config.nodeIPs, ...this.bound];
     this.localKeys = new Set(local.map((a) => a.toString()));
+    this.local4 = new Set(local.filter((a) => a.family === 4).map((a) => a.w3));
     const mk = (r: Ruleset): IptablesEvaluator =>
       new IptablesEvaluator(r, { localAddresses: local, random: this.random, now: this.clock, ipsets: this.sets });
     this.full = mk(full);
@@ -355,8 +353,9 @@ export class IpvsEngine implements ProxyEngine {
   }
 
   private isLocal(a: Addr): boolean {
-    if (a.family === 4 ? a.w3 >>> 24 === 127 : a.toString() === "::1") return true;
-    return this.localKeys.has(a.toString());
+    if (a.family === 4) return a.w3 >>> 24 === 127 || this.local4.has(a.w3);
+    const t = a.toString();
+    return t === "::1" || this.localKeys.has(t);
   }
 
   /** The addresses bound to `kube-ipvs0` (also the entries of KUBE-IPVS-IPS). */
@@ -421,8 +420,18 @@ export class IpvsEngine implements ProxyEngine {
     ].join("\n");
   }
 
-  /** Drop the per-phase IPVS context after an evaluation. */
-  private withContext<T>(ctx: { vaddr: string; vproto: string; vport: number } | undefined, f: () => T): T {
+  /** The rewritten `-m ipvs` match name a packet of `vs` satisfies. */
+  private matchName(vs: VirtualServer): string {
+    let n = this.matchNames.get(vs);
+    if (n === undefined) {
+      n = `@ipvs:${vs.addr.toString()},${vs.protocol},${vs.port}`;
+      this.matchNames.set(vs, n);
+    }
+    return n;
+  }
+
+  /** Run `f` with the IPVS connection context (the `-m ipvs` matches) set, then clear it. */
+  private withContext<T>(ctx: string | undefined, f: () => T): T {
     this.ipvsContext = ctx;
     try {
       return f();
@@ -484,23 +493,24 @@ export class IpvsEngine implements ProxyEngine {
     }
     const now = options.now ?? this.clock();
     const res = this.table.connect(vs, { src, dst, sport }, now);
-    const vsText = `${protocol.toUpperCase()} ${vs.addr.family === 6 ? `[${vs.addr}]` : vs.addr}:${vs.port} ${vs.scheduler.name}${vs.persistentTimeout > 0 ? ` persistent ${vs.persistentTimeout}` : ""}`;
+    const vsText = (): string =>
+      `${protocol.toUpperCase()} ${vs.addr.family === 6 ? `[${vs.addr}]` : vs.addr}:${vs.port} ${vs.scheduler.name}${vs.persistentTimeout > 0 ? ` persistent ${vs.persistentTimeout}` : ""}`;
     if (res.kind === "unavailable") {
-      const reason = `ipvs ${vsText}: no destination available (ICMP port unreachable)`;
+      const reason = `ipvs ${vsText()}: no destination available (ICMP port unreachable)`;
       if (wantTrace)
-        trace.push({ table: "ipvs", chain: vsText, rule: 0, text: "no destination available", matched: false });
+        trace.push({ table: "ipvs", chain: vsText(), rule: 0, text: "no destination available", matched: false });
       return { outcome: { kind: "reject", reason }, trace };
     }
     const dest = res.conn.dest;
     if (wantTrace)
       trace.push({
         table: "ipvs",
-        chain: vsText,
+        chain: vsText(),
         rule: 0,
         text: `-> ${dest.endpoint} Masq weight ${dest.weight}${res.viaTemplate ? " (persistence template)" : ""}`,
         matched: true,
       });
-    const after = this.withContext({ vaddr: vs.addr.toString(), vproto: protocol, vport: vs.port }, () =>
+    const after = this.withContext(this.matchName(vs), () =>
       (this.post as IptablesEvaluator).evaluate(
         { ...base, dst: dest.addr, dport: dest.port, origin: "local", mark: pre.mark },
         call,

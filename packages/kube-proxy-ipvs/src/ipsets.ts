@@ -132,7 +132,16 @@ interface SetData {
   readonly entries: Map<string, IpsetEntry>;
   /** hash:ip,port,net: `ip,proto:port` → networks. */
   readonly nets: Map<string, Prefix[]>;
+  /**
+   * IPv4 (and bitmap) index by number: the address (hash:ip), the port
+   * (bitmap:port), or address * 2^18 + port * 4 + protocol index (the types with
+   * a port); a second address or network hangs off the latter.
+   */
+  readonly num: Map<number, Set<number> | Prefix[] | true>;
 }
+
+const PROTO_INDEX: Readonly<Record<string, number>> = { tcp: 0, udp: 1, sctp: 2 };
+const PROTO_INDEX_BY_NUMBER: Readonly<Record<number, number>> = { 6: 0, 17: 1, 132: 2 };
 
 /**
  * The contents of kube-proxy's ipsets for one family: entries added during a
@@ -153,7 +162,13 @@ export class IpsetState implements IpsetLookup {
   constructor(family: Family) {
     this.family = family;
     for (const info of IPSETS) {
-      const d: SetData = { info, name: ipsetName(info.name, family), entries: new Map(), nets: new Map() };
+      const d: SetData = {
+        info,
+        name: ipsetName(info.name, family),
+        entries: new Map(),
+        nets: new Map(),
+        num: new Map(),
+      };
       this.sets.set(d.name, d);
       this.byInfo.set(info.name, d);
     }
@@ -176,6 +191,26 @@ export class IpsetState implements IpsetLookup {
       const list = d.nets.get(k) ?? [];
       list.push(e.net);
       d.nets.set(k, list);
+    }
+    if (this.family === 4 || d.info.type === "bitmap:port") this.index(d, e);
+  }
+
+  private index(d: SetData, e: IpsetEntry): void {
+    const type = d.info.type;
+    if (type === "hash:ip") d.num.set((e.ip as Addr).w3, true);
+    else if (type === "bitmap:port") d.num.set(e.port ?? 0, true);
+    else {
+      const k = (e.ip as Addr).w3 * 262144 + (e.port ?? 0) * 4 + (PROTO_INDEX[e.protocol ?? ""] ?? 3);
+      if (type === "hash:ip,port") d.num.set(k, true);
+      else if (type === "hash:ip,port,ip") {
+        const set = (d.num.get(k) as Set<number> | undefined) ?? new Set<number>();
+        set.add((e.ip2 as Addr).w3);
+        d.num.set(k, set);
+      } else {
+        const list = (d.num.get(k) as Prefix[] | undefined) ?? [];
+        list.push(e.net as Prefix);
+        d.num.set(k, list);
+      }
     }
   }
 
@@ -214,6 +249,20 @@ export class IpsetState implements IpsetLookup {
     const side = (i: number): "src" | "dst" => flags[i] ?? flags[flags.length - 1] ?? "dst";
     const addr = (i: number): Addr => (side(i) === "src" ? p.src : p.dst);
     const port = (i: number): number => (side(i) === "src" ? p.sport : p.dport);
+    if (this.family === 4) {
+      const w = (i: number): number => (side(i) === "src" ? p.src.w3 : p.dst.w3);
+      const type = d.info.type;
+      if (type === "hash:ip") return d.num.has(w(0));
+      if (type === "bitmap:port") return d.num.has(port(0));
+      const pi = PROTO_INDEX_BY_NUMBER[p.proto];
+      if (pi === undefined) return false;
+      const hit = d.num.get(w(0) * 262144 + port(1) * 4 + pi);
+      if (hit === undefined) return false;
+      if (type === "hash:ip,port") return true;
+      if (type === "hash:ip,port,ip") return (hit as Set<number>).has(w(2));
+      const a = addr(2);
+      return (hit as Prefix[]).some((n) => n.contains(a));
+    }
     const proto = PROTO_NAMES[p.proto];
     switch (d.info.type) {
       case "hash:ip":
