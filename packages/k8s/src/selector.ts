@@ -85,14 +85,26 @@ function expressionToRequirement(e: LabelSelectorRequirement, i: number): Requir
 /**
  * Compile a LabelSelector once for testing many label sets. `undefined`/`null`
  * compiles to a selector that matches nothing (as apimachinery), `{}` to one that
- * matches everything.
+ * matches everything. Results are cached per selector object, so calling this (or
+ * `matchSelector`) in a loop with the same selector is cheap; selectors are
+ * treated as immutable (build a new object instead of editing one).
  *
  * @throws {@link SelectorError} for an unknown operator or values that do not fit it.
  */
 export function compileSelector(selector: LabelSelector | null | undefined): CompiledSelector {
-  if (selector === undefined || selector === null) {
-    return { nothing: true, requirements: [], matches: () => false };
-  }
+  if (selector === undefined || selector === null) return NOTHING;
+  const cached = cache.get(selector);
+  if (cached !== undefined) return cached;
+  const compiled = compile(selector);
+  cache.set(selector, compiled);
+  return compiled;
+}
+
+const NOTHING: CompiledSelector = { nothing: true, requirements: [], matches: () => false };
+/** Compiled selectors by object identity: selectors are data and treated as immutable. */
+const cache = new WeakMap<LabelSelector, CompiledSelector>();
+
+function compile(selector: LabelSelector): CompiledSelector {
   const reqs: Requirement[] = [];
   for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
     reqs.push({ key, operator: "In", values: new Set([value]) });
