@@ -1,13 +1,13 @@
 // The full differential run of the knet-host-local executable (no root needed, but it
 // spawns ~600 plugin processes, so it lives in the slower kernel/integration suite):
 //  - every op of every reference scenario (recorded from the real host-local 1.1.1),
-//  - 12 random configs (KNET_IPAM_DIFF_SEQUENCES) + ADD/DEL/CHECK sequences run side by side with the real
+//  - 8 random configs (KNET_IPAM_DIFF_SEQUENCES) + ADD/DEL/CHECK sequences run side by side with the real
 //    /usr/lib/cni/host-local, comparing exit code, output and the whole store after every op.
 import { beforeAll, describe, expect, it } from "vitest";
 import { diffRandomSequences, ourExecutable, replayScenarios } from "./diff-cases.js";
 import { ensureBuilt, hasRealHostLocal } from "./plugin-exec.js";
 
-const SEQUENCES = Number(process.env.KNET_IPAM_DIFF_SEQUENCES ?? 12);
+const SEQUENCES = Number(process.env.KNET_IPAM_DIFF_SEQUENCES ?? 8);
 
 beforeAll(() => ensureBuilt(), 120_000);
 

@@ -1,5 +1,5 @@
 // Differential tests of host-local behind the CNI protocol (the unit-suite share; the full
-// run, every scenario through the executable and 12+ random sequences, is
+// run, every scenario through the executable and 8+ random sequences, is
 // host-local-diff.kernel.test.ts):
 //  - every reference scenario op through cni-spec's skel in-process (`dispatch` with our
 //    plugin: the executable's code path minus process I/O),
