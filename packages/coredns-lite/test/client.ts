@@ -2,8 +2,12 @@
 import { createSocket } from "node:dgram";
 import { connect } from "node:net";
 
-/** Send bytes over UDP; resolve with the reply or null after `timeoutMs`. */
-export function udpExchange(port: number, msg: Uint8Array, timeoutMs = 1000): Promise<Buffer | null> {
+/** Send bytes over UDP (retried once, the machine may be busy); resolve with the reply or null. */
+export async function udpExchange(port: number, msg: Uint8Array, timeoutMs = 2500): Promise<Buffer | null> {
+  return (await udpOnce(port, msg, timeoutMs)) ?? udpOnce(port, msg, timeoutMs);
+}
+
+function udpOnce(port: number, msg: Uint8Array, timeoutMs: number): Promise<Buffer | null> {
   return new Promise((resolve) => {
     const s = createSocket("udp4");
     const t = setTimeout(() => {
