@@ -85,6 +85,24 @@ export interface IptablesVerdict {
   readonly rulesVisited: number;
 }
 
+/** Result of {@link IptablesEvaluator.runChain}: one table's verdict at one hook. */
+export interface ChainVerdict {
+  /** The table's verdict (NAT targets accept). */
+  readonly verdict: "accept" | "drop" | "reject";
+  /** Terminal rule's comment or text for drop/reject. */
+  readonly reason?: string;
+  /** DNAT/REDIRECT target, if one fired. */
+  readonly dnat?: { readonly addr: Addr; readonly port: number };
+  /** SNAT/MASQUERADE, if one fired. */
+  readonly snat?: { readonly kind: "masquerade" | "snat"; readonly addr?: Addr };
+  /** Packet mark after the walk. */
+  readonly mark: number;
+  /** Rules visited (when traced). */
+  readonly trace: readonly IptablesTraceStep[];
+  /** Number of rules visited. */
+  readonly rulesVisited: number;
+}
+
 /** Options of {@link IptablesEvaluator}. */
 export interface EvaluatorOptions {
   /** Node-local addresses (`addrtype LOCAL`, routing to INPUT); loopback is always local. */
@@ -317,7 +335,10 @@ export class IptablesEvaluator {
     else this.local6.add(a.toString());
   }
 
+  private localFn: ((a: Addr) => boolean) | undefined;
+
   private isLocal(family: Family, w0: number, w1: number, w2: number, w3: number): boolean {
+    if (this.localFn !== undefined) return this.localFn(family === 4 ? Addr.v4(w3) : Addr.v6(w0, w1, w2, w3));
     if (family === 4) return w3 >>> 24 === 127 || this.local4.has(w3);
     const a = Addr.v6(w0, w1, w2, w3);
     return a.equals(LOOP6) || this.local6.has(a.toString());
@@ -884,6 +905,79 @@ export class IptablesEvaluator {
       rulesVisited: this.rulesVisited - before,
     };
     if (p.reason !== undefined && v !== V_ACCEPT) out.reason = p.reason;
+    if (p.dnat) out.dnat = p.dnat;
+    if (p.snat) out.snat = p.snat;
+    return out;
+  }
+
+  /**
+   * Run one built-in chain of one table for a packet, as one netfilter hook
+   * function does (the entry point of the netstack pipeline adapter).
+   * `isLocal` replaces the evaluator's local-address set for this call.
+   */
+  runChain(
+    table: string,
+    chain: string,
+    input: IptablesPacket & { readonly family?: Family },
+    env: {
+      readonly isLocal?: (a: Addr) => boolean;
+      readonly random?: Random;
+      readonly now?: number;
+      readonly trace?: boolean;
+    } = {},
+  ): ChainVerdict {
+    this.ensureCompiled();
+    const t = this.tables.get(table);
+    const start = t?.byName.get(chain);
+    const p = new Pkt();
+    const src = typeof input.src === "string" ? Addr.parse(input.src) : input.src;
+    const dst = typeof input.dst === "string" ? Addr.parse(input.dst) : input.dst;
+    p.family = src.family;
+    setSrc(p, src);
+    setDst(p, dst);
+    p.proto =
+      typeof input.protocol === "number"
+        ? input.protocol
+        : input.protocol === "udp"
+          ? 17
+          : input.protocol === "sctp"
+            ? 132
+            : input.protocol === "icmp"
+              ? 1
+              : 6;
+    p.sport = input.sport ?? 0;
+    p.dport = input.dport ?? 0;
+    p.mark = input.mark ?? 0;
+    p.ctstate = input.ctstate ?? CT.NEW;
+    p.iif = input.inInterface ?? "";
+    p.oif = input.outInterface ?? "";
+    p.random = env.random ?? this.random;
+    p.now = env.now ?? this.clock();
+    const trace: IptablesTraceStep[] | null = env.trace === true ? [] : null;
+    if (!t || start === undefined) return { verdict: "accept", mark: p.mark, trace: [], rulesVisited: 0 };
+    this.localFn = env.isLocal;
+    const before = this.rulesVisited;
+    let v: number;
+    try {
+      v = this.walk(t, start, p, trace);
+    } finally {
+      this.localFn = undefined;
+    }
+    const out: {
+      verdict: "accept" | "drop" | "reject";
+      reason?: string;
+      dnat?: { readonly addr: Addr; readonly port: number };
+      snat?: { readonly kind: "masquerade" | "snat"; readonly addr?: Addr };
+      mark: number;
+      trace: IptablesTraceStep[];
+      rulesVisited: number;
+    } = {
+      verdict: v === V_DROP ? "drop" : v === V_REJECT ? "reject" : "accept",
+      mark: p.mark,
+      trace: trace ?? [],
+      rulesVisited: this.rulesVisited - before,
+    };
+    if (p.reason !== undefined && v !== V_ACCEPT && v !== V_NAT) out.reason = p.reason;
     if (p.dnat) out.dnat = p.dnat;
     if (p.snat) out.snat = p.snat;
     return out;

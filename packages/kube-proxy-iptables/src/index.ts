@@ -28,6 +28,7 @@ export type { IptablesEngineOptions } from "./engine.js";
 export { IptablesEngine } from "./engine.js";
 export { IptablesParseError } from "./errors.js";
 export type {
+  ChainVerdict,
   EvaluateCallOptions,
   EvaluatorOptions,
   IpsetLookup,

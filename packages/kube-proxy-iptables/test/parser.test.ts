@@ -1,4 +1,3 @@
-import { Addr } from "@knet/netstack";
 import {
   IptablesEvaluator,
   IptablesParseError,
@@ -8,12 +7,22 @@ import {
   Ruleset,
   tokenizeRule,
 } from "@knet/kube-proxy-iptables";
+import { Addr } from "@knet/netstack";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 
 describe("tokenizer", () => {
   it("splits like iptables-restore: quotes group, escapes inside double quotes", () => {
-    expect(tokenizeRule('-A X -m comment --comment "a \\"b\\" c" -j Y')).toEqual(["-A", "X", "-m", "comment", "--comment", 'a "b" c', "-j", "Y"]);
+    expect(tokenizeRule('-A X -m comment --comment "a \\"b\\" c" -j Y')).toEqual([
+      "-A",
+      "X",
+      "-m",
+      "comment",
+      "--comment",
+      'a "b" c',
+      "-j",
+      "Y",
+    ]);
     expect(tokenizeRule("-A X  --comment 'it is'")).toEqual(["-A", "X", "--comment", "it is"]);
     expect(() => tokenizeRule('-A X --comment "open')).toThrow(/unterminated/);
   });
@@ -35,7 +44,17 @@ const arbRule = fc
     dport: fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined }),
     mark: fc.option(fc.integer({ min: 1, max: 0xffff }), { nil: undefined }),
     prob: fc.option(fc.integer({ min: 1, max: 9 }), { nil: undefined }),
-    target: fc.constantFrom("-j ACCEPT", "-j DROP", "-j RETURN", "-j KUBE-TEST", "-g KUBE-TEST", "-j MARK --or-mark 0x4000", "-j DNAT --to-destination 10.1.2.3:8080", "-j MASQUERADE --random-fully", "-j REJECT"),
+    target: fc.constantFrom(
+      "-j ACCEPT",
+      "-j DROP",
+      "-j RETURN",
+      "-j KUBE-TEST",
+      "-g KUBE-TEST",
+      "-j MARK --or-mark 0x4000",
+      "-j DNAT --to-destination 10.1.2.3:8080",
+      "-j MASQUERADE --random-fully",
+      "-j REJECT",
+    ),
   })
   .map((r) => {
     const w: string[] = [];
@@ -60,7 +79,12 @@ describe("iptables-save parser", () => {
         const saved = a.save();
         const b = parseIptablesSave(saved);
         expect(b.save()).toBe(saved);
-        expect(a.tables.get("nat")?.chains.get("KUBE-A")?.rules.map((r) => r.text)).toEqual(rules);
+        expect(
+          a.tables
+            .get("nat")
+            ?.chains.get("KUBE-A")
+            ?.rules.map((r) => r.text),
+        ).toEqual(rules);
       }),
     );
   });
@@ -118,8 +142,15 @@ COMMIT
 
   it("restore is all-or-nothing per table and honours --noflush", () => {
     const r = parseIptablesSave("*nat\n:KUBE-A - [0:0]\n-A KUBE-A -j ACCEPT\nCOMMIT\n");
-    expect(() => r.restore("*nat\n:KUBE-A - [0:0]\n-A KUBE-A -j RETURN\n-A KUBE-A -j KUBE-GONE\nCOMMIT\n")).toThrow(IptablesParseError);
-    expect(r.tables.get("nat")?.chains.get("KUBE-A")?.rules.map((x) => x.text)).toEqual(["-j ACCEPT"]);
+    expect(() => r.restore("*nat\n:KUBE-A - [0:0]\n-A KUBE-A -j RETURN\n-A KUBE-A -j KUBE-GONE\nCOMMIT\n")).toThrow(
+      IptablesParseError,
+    );
+    expect(
+      r.tables
+        .get("nat")
+        ?.chains.get("KUBE-A")
+        ?.rules.map((x) => x.text),
+    ).toEqual(["-j ACCEPT"]);
     r.restore("*nat\n:KUBE-B - [0:0]\n-A KUBE-B -j DROP\nCOMMIT\n");
     expect(r.tables.get("nat")?.chains.has("KUBE-A")).toBe(true);
     r.restore("*nat\n:KUBE-B - [0:0]\nCOMMIT\n", { noflush: false });
@@ -164,7 +195,11 @@ COMMIT
     expect(go(81).verdict).toBe("accept");
     expect(go(82).verdict).toBe("accept");
     // 83: C ends, back in B, B ends → back to FORWARD (goto), rule 2 fails, policy DROP
-    expect(go(83).trace.filter((s) => s.rule === 0).map((s) => s.chain)).toEqual(["C", "B", "FORWARD"]);
+    expect(
+      go(83)
+        .trace.filter((s) => s.rule === 0)
+        .map((s) => s.chain),
+    ).toEqual(["C", "B", "FORWARD"]);
   });
 
   it("statistic random uses the kernel's 31-bit threshold; nth counts", () => {
@@ -180,7 +215,9 @@ COMMIT
     const seq = [0.2499999, 0.25, 0.9, 0.9, 0.9, 0.9];
     let i = 0;
     const random = { next: () => seq[i++] ?? 0.9 };
-    const got = seq.map(() => e.evaluate({ src: "1.1.1.1", dst: "9.9.9.9", dport: 80 }, { random }).dnat?.addr.toString());
+    const got = seq.map(() =>
+      e.evaluate({ src: "1.1.1.1", dst: "9.9.9.9", dport: 80 }, { random }).dnat?.addr.toString(),
+    );
     // first: random hit; then nth fires every third evaluation of its rule
     expect(got).toEqual(["10.0.0.1", "10.0.0.3", "10.0.0.3", "10.0.0.2", "10.0.0.3", "10.0.0.3"]);
   });
@@ -237,28 +274,37 @@ COMMIT
     expect(v.hooks).toEqual(["nat/PREROUTING", "nat/INPUT"]);
     expect(lookups).toEqual(["KUBE-CLUSTER-IP dst,dst 10.96.0.1:443"]);
     expect(e.evaluate({ src: "10.1.1.1", dst: "10.96.0.2", dport: 443 }).dnat).toBeUndefined();
-    const six = ev(`*filter
+    const six = ev(
+      `*filter
 :INPUT ACCEPT [0:0]
 -A INPUT -s fd00:10::/32 -p tcp --dport 22 -j REJECT
 COMMIT
-`, ["fd00::1"]);
+`,
+      ["fd00::1"],
+    );
     expect(six.evaluate({ src: "fd00:10:1::5", dst: "fd00::1", dport: 22 }).verdict).toBe("reject");
     expect(six.evaluate({ src: "fd00:11::5", dst: "fd00::1", dport: 22 }).verdict).toBe("accept");
   });
 
   it("the trace-free fast scan and the traced walk agree (property)", () => {
     const rules: string[] = [];
-    for (let i = 0; i < 60; i++) rules.push(`-A S -m tcp -p tcp -d 10.96.${i >> 4}.${i & 15} --dport ${80 + (i % 3)} -j T${i % 4}`);
+    for (let i = 0; i < 60; i++)
+      rules.push(`-A S -m tcp -p tcp -d 10.96.${i >> 4}.${i & 15} --dport ${80 + (i % 3)} -j T${i % 4}`);
     const text = `*nat\n:PREROUTING ACCEPT [0:0]\n:S - [0:0]\n${[0, 1, 2, 3].map((k) => `:T${k} - [0:0]`).join("\n")}\n-A PREROUTING -j S\n${rules.join("\n")}\n${[0, 1, 2, 3].map((k) => `-A T${k} -j DNAT --to-destination 10.0.0.${k}:80`).join("\n")}\nCOMMIT\n`;
     const e = ev(text);
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 70 }), fc.integer({ min: 79, max: 83 }), fc.constantFrom("tcp", "udp"), (i, dport, protocol) => {
-        const packet = { src: "10.1.1.1", dst: `10.96.${i >> 4}.${i & 15}`, dport, protocol };
-        const a = e.evaluate(packet, { trace: true });
-        const b = e.evaluate(packet, { trace: false });
-        expect(b.dnat?.addr.toString()).toBe(a.dnat?.addr.toString());
-        expect(b.rulesVisited).toBe(a.trace.filter((s) => s.rule > 0).length);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 70 }),
+        fc.integer({ min: 79, max: 83 }),
+        fc.constantFrom("tcp", "udp"),
+        (i, dport, protocol) => {
+          const packet = { src: "10.1.1.1", dst: `10.96.${i >> 4}.${i & 15}`, dport, protocol };
+          const a = e.evaluate(packet, { trace: true });
+          const b = e.evaluate(packet, { trace: false });
+          expect(b.dnat?.addr.toString()).toBe(a.dnat?.addr.toString());
+          expect(b.rulesVisited).toBe(a.trace.filter((s) => s.rule > 0).length);
+        },
+      ),
     );
   });
 });

@@ -1,4 +1,4 @@
-import type { Addr } from "@knet/netstack";
+import type { Addr, HookRegistration } from "@knet/netstack";
 import type { ProxyConfig } from "./config.js";
 import type { ProxyState } from "./proxy-state.js";
 import type { Random } from "./random.js";
@@ -129,6 +129,12 @@ export interface ProxyEngine {
   render(): string;
   /** Run one packet (the first of a connection) through the current rules. */
   evaluate(packet: ProxyPacket, options?: EvaluateOptions): ProxyEvaluation;
+  /**
+   * Netfilter hook functions that run the engine's current rules inside a
+   * `@knet/netstack` namespace (register each with `NetNamespace.registerHook`).
+   * Optional while engines adopt the netstack pipeline.
+   */
+  hooks?(): HookRegistration[];
 }
 
 /** Options every engine factory accepts. */
