@@ -488,6 +488,7 @@ class Walk {
     ct: CtMatch | undefined,
     bridged: boolean,
     rt: OutRoute | undefined,
+    physIn?: string,
   ): { packet: Packet } | Outcome {
     let p = packet;
     const dstManip = hook === "prerouting" || hook === "output";
@@ -521,6 +522,7 @@ class Walk {
           ctOrigDst: entry?.original.dst,
           ctOrigDport: entry?.original.dport,
           bridged,
+          ...(physIn !== undefined ? { physIn } : {}),
           isLocal: ns.isLocalFn,
           random: this.dp.random,
           now: this.dp.clock.now(),
@@ -781,14 +783,14 @@ class Walk {
   }
 
   /** br_netfilter: a bridged IPv4/IPv6 frame meets prerouting, forward and postrouting of the bridge's namespace. */
-  private bridgeNetfilter(br: Link, _inPort: Link, frame: Frame): Frame | Outcome {
+  private bridgeNetfilter(br: Link, inPort: Link, frame: Frame): Frame | Outcome {
     const ns = this.dp.ns(br.ns);
     const key =
       frame.packet.family === 4 ? "net.bridge.bridge-nf-call-iptables" : "net.bridge.bridge-nf-call-ip6tables";
     if (ns.sysctl(key) === 0 || ns.hooks.size === 0) return frame;
     let p = frame.packet;
     const ct = ns.hooks.size > 0 ? ns.conntrack.track(p) : undefined;
-    const pre = this.runHooks(ns, "prerouting", p, br.name, undefined, ct, true, undefined);
+    const pre = this.runHooks(ns, "prerouting", p, br.name, undefined, ct, true, undefined, inPort.name);
     if ("kind" in pre) return pre;
     let dstMac = frame.dst;
     const dnatted = !pre.packet.dst.equals(p.dst);
@@ -804,11 +806,11 @@ class Walk {
         return this.drop(ns.name, br.name, "neighbour-failed", `no ARP answer for ${p.dst} on ${br.name}`, p);
       dstMac = mac;
     }
-    const fwd = this.runHooks(ns, "forward", p, br.name, br.name, ct, true, undefined);
+    const fwd = this.runHooks(ns, "forward", p, br.name, br.name, ct, true, undefined, inPort.name);
     if ("kind" in fwd) return fwd;
     const route = ns.fib.lookup(fwd.packet.dst, (r) => ns.routeAlive(r));
     const rt: OutRoute | undefined = route ? { route, dev: br, nexthop: route.via ?? fwd.packet.dst } : undefined;
-    const post = this.runHooks(ns, "postrouting", fwd.packet, undefined, br.name, ct, true, rt);
+    const post = this.runHooks(ns, "postrouting", fwd.packet, undefined, br.name, ct, true, rt, inPort.name);
     if ("kind" in post) return post;
     if (ct) ns.conntrack.confirm(ct.entry);
     return { src: frame.src, dst: dstMac, packet: post.packet };

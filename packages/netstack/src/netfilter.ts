@@ -91,6 +91,8 @@ export interface HookContext {
   readonly ctOrigDport: number | undefined;
   /** True when the frame is being bridged (br_netfilter with bridge-nf-call-iptables=1). */
   readonly bridged: boolean;
+  /** For bridged frames: the bridge port it came in on (iptables `-m physdev --physdev-in`). */
+  readonly physIn?: string;
   /** Whether `addr` is a local address of this namespace (iptables `addrtype --dst-type LOCAL`). */
   isLocal(addr: Addr): boolean;
   /** Seeded random number in [0, 1) for probabilistic rules. */

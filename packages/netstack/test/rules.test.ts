@@ -355,12 +355,12 @@ describe("links", () => {
       priority: 0,
       owner: "netpol",
       fn: (p, ctx) => {
-        seen.push(`${ctx.bridged} ${ctx.inDev} ${p.src}->${p.dst}`);
+        seen.push(`${ctx.bridged} ${ctx.inDev} ${ctx.physIn} ${p.src}->${p.dst}`);
         return p.dport === 81 ? "drop" : "accept";
       },
     });
     expect(dp.exchange("a", makePacket({ dst: "10.244.0.3", dport: 80 })).ok).toBe(true);
-    expect(seen[0]).toBe("true cni0 10.244.0.2->10.244.0.3");
+    expect(seen[0]).toBe("true cni0 vetha 10.244.0.2->10.244.0.3");
     expect(dp.send("a", makePacket({ dst: "10.244.0.3", dport: 81 })).outcome).toMatchObject({
       reason: "hook-drop",
       ns: "node",
