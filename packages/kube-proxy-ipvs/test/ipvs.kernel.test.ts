@@ -16,6 +16,8 @@
 import type { EndpointSlice, Service } from "@knet/k8s";
 import { buildProxyState, type ProxyConfigInput, proxyConfig } from "@knet/kube-proxy";
 import { service, slice } from "@knet/kube-proxy/contract";
+import type { SetPacket } from "@knet/kube-proxy-iptables";
+import { Addr } from "@knet/netstack";
 import { hasCommand, isRoot, Netns } from "@knet/testkit";
 import { afterAll, describe, expect, it } from "vitest";
 import { IpvsEngine } from "../src/index.js";
@@ -145,6 +147,63 @@ describe.skipIf(!canRun)("IPVS mode artifacts in a real namespace", () => {
       expect([...kernel.keys()].sort()).toEqual([...ours.keys()].sort());
       for (const [name, entries] of ours) expect(kernel.get(name), name).toEqual(entries);
       expect(ours.get(family === 4 ? "KUBE-NODE-PORT-SCTP-HASH" : "KUBE-6-NODE-PORT-SCTP-HASH")?.length).toBe(1);
+
+      // the evaluator's membership tests (IpsetLookup) agree with `ipset test` in the kernel
+      const lookup = engine.ipsets();
+      const A = (t: string): Addr => Addr.parse(t);
+      const v = (a: string, b: string): string => (family === 4 ? a : b);
+      const probes: { set: string; flags: ("src" | "dst")[]; pkt: SetPacket; text: string }[] = [];
+      const vips = [v("10.96.0.10", "fd00:96::10"), v("10.96.0.20", "fd00:96::20"), v("10.96.0.99", "fd00:96::99")];
+      for (const vip of vips)
+        for (const [proto, pn] of [
+          ["udp", 17],
+          ["tcp", 6],
+        ] as const)
+          for (const port of [53, 80, 81])
+            probes.push({
+              set: lookup.name("KUBE-CLUSTER-IP"),
+              flags: ["dst", "dst"],
+              pkt: { src: A(v("10.244.9.9", "fd00:244:9::9")), dst: A(vip), proto: pn, sport: 40000, dport: port },
+              text: `${vip},${proto}:${port}`,
+            });
+      for (const port of [30080, 30443, 30500, 31000])
+        probes.push({
+          set: lookup.name("KUBE-NODE-PORT-TCP"),
+          flags: ["dst"],
+          pkt: {
+            src: A(v("203.0.113.9", "2001:db8:1::9")),
+            dst: A(v("192.168.0.2", "fd00:192::2")),
+            proto: 6,
+            sport: 1,
+            dport: port,
+          },
+          text: String(port),
+        });
+      for (const src of [v("203.0.113.9", "2001:db8:1::9"), v("198.51.100.1", "2001:db8:2::1")])
+        probes.push({
+          set: lookup.name("KUBE-LOAD-BALANCER-SOURCE-CIDR"),
+          flags: ["dst", "dst", "src"],
+          pkt: { src: A(src), dst: A(v("1.2.3.4", "2001:db8::4")), proto: 6, sport: 1, dport: 443 },
+          text: `${v("1.2.3.4", "2001:db8::4")},tcp:443,${src}`,
+        });
+      for (const [src, dst] of [
+        [v("10.244.1.5", "fd00:244:1::5"), v("10.244.1.5", "fd00:244:1::5")],
+        [v("10.244.2.7", "fd00:244:2::7"), v("10.244.1.5", "fd00:244:1::5")],
+      ] as const)
+        probes.push({
+          set: lookup.name("KUBE-LOOP-BACK"),
+          flags: ["dst", "dst", "src"],
+          pkt: { src: A(src), dst: A(dst), proto: 17, sport: 1, dport: 53 },
+          text: `${dst},udp:53,${src}`,
+        });
+      let hits = 0;
+      for (const pr of probes) {
+        const kernelHas = ns.run("ipset", ["test", pr.set, pr.text]).code === 0;
+        expect(lookup.test(pr.set, pr.flags, pr.pkt), `${pr.set} ${pr.text}`).toBe(kernelHas);
+        if (kernelHas) hits++;
+      }
+      expect(hits).toBeGreaterThanOrEqual(6);
+      expect(hits).toBeLessThan(probes.length);
 
       const restore = family === 4 ? "iptables-restore" : "ip6tables-restore";
       const save = family === 4 ? "iptables-save" : "ip6tables-save";
