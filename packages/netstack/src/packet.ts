@@ -205,7 +205,7 @@ export function formatPacket(p: Packet): string {
   return `${p.proto} ${ep(p.src, p.sport)} > ${ep(p.dst, p.dport)}${flags}${icmp} len ${p.size}${mark}${inner}`;
 }
 
-/** Parse `aa:bb:cc:dd:ee:ff` into a 48-bit number. @throws {@link TypeError} on bad text. */
+/** Parse `aa:bb:cc:dd:ee:ff` into a 48-bit number. @throws TypeError on bad text. */
 export function parseMac(text: string): number {
   const parts = text.split(":");
   if (parts.length !== 6 || parts.some((x) => !/^[0-9a-fA-F]{1,2}$/.test(x))) {
