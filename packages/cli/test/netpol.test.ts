@@ -147,6 +147,29 @@ describe("knet netpol", () => {
     }
   });
 
+  it("diff lists the cells a what-if file changes, exit 1 when something changes", async () => {
+    const extra = join(dir, "deny-b.yaml");
+    await writeFile(
+      extra,
+      "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {namespace: x, name: deny-b}\nspec: {podSelector: {matchLabels: {pod: b}}}\n",
+    );
+    const c = capture();
+    const code = await main(["netpol", "diff", "-f", cluster, "--add", extra, "--ports", "80/TCP"], c.io);
+    expect(c.err()).toBe("");
+    expect(code).toBe(1);
+    expect(c.out().trim().split("\n").sort()).toEqual([
+      "80/TCP x/a -> x/b: allowed -> blocked",
+      "80/TCP y/a -> x/b: allowed -> blocked",
+    ]);
+    const same = capture();
+    expect(
+      await main(
+        ["netpol", "diff", "-f", cluster, "--add", cluster.replace("cluster.yaml", "empty.yaml"), "--ports", "80/TCP"],
+        same.io,
+      ),
+    ).toBe(2);
+  });
+
   it("compile prints one atomic inet table", async () => {
     const c = capture();
     expect(await main(["netpol", "compile", "-f", cluster, "--table", "np_test"], c.io)).toBe(0);

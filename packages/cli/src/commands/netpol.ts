@@ -3,6 +3,7 @@ import { loadManifests, ManifestError, type ManifestText } from "@knet/k8s";
 import {
   compileNft,
   defaultProfile,
+  diffReachability,
   explain,
   formatReachability,
   PolicyEngine,
@@ -33,6 +34,11 @@ Subcommands:
            "[ANP] Pass (...) -> [NPv1] Dropped (ns/policy)", and for a drop why
            each rule of the isolating policies missed. Exit 0 allowed, 1 denied,
            2 bad input.
+  diff     -f FILE --add FILE [--add FILE...] [--ports 80/TCP,...] [--json]
+           what-if: the cells whose verdict changes when the objects of the
+           --add files (new policies, pods, labels...) join those of -f.
+           One line per change: "80/TCP x/a -> x/b: allowed -> blocked".
+           Exit 0 when nothing changes, 1 when something does, 2 bad input.
   compile  -f FILE [--table NAME]
            the nftables script (one inet table, replaced atomically by nft -f)
            that enforces the policies on the node or router forwarding between
@@ -52,6 +58,7 @@ const FLAGS = {
   from: { type: "string" },
   to: { type: "string" },
   table: { type: "string" },
+  add: { type: "string", multiple: true },
   profile: { type: "string" },
 } as const;
 
@@ -92,25 +99,38 @@ function port(text: string, flag: string): PortSpec {
 /** `knet netpol`: reachability matrices, explained verdicts and nftables compilation. */
 export const netpolCommand: CommandFamily = {
   name: "netpol",
-  summary: "NetworkPolicy/ANP/BANP reachability matrices, explained verdicts, nftables",
+  summary: "NetworkPolicy/ANP/BANP reachability matrices, explained verdicts, what-if diffs, nftables",
   usage: USAGE,
   async run(argv, io) {
     const [sub, ...rest] = argv;
     if (sub === undefined)
       throw new CliError("netpol: missing subcommand: matrix, explain or compile (see 'knet netpol --help')", 2);
-    if (sub !== "matrix" && sub !== "explain" && sub !== "compile") {
-      throw new CliError(`netpol: unknown subcommand '${sub}': use matrix, explain or compile`, 2);
+    if (sub !== "matrix" && sub !== "explain" && sub !== "compile" && sub !== "diff") {
+      throw new CliError(`netpol: unknown subcommand '${sub}': use matrix, explain, diff or compile`, 2);
     }
     const { values, positionals } = parseFlags(rest, FLAGS, `netpol ${sub}`);
     if (positionals.length > 0) throw new CliError(`netpol ${sub}: unexpected argument '${positionals[0]}'`, 2);
     const engine = load(values.filename ?? [], values.profile);
 
+    const ports = (values.ports ?? "80/TCP,81/TCP")
+      .split(",")
+      .filter((s) => s.trim() !== "")
+      .map((s) => port(s, "--ports"));
+    if (ports.length === 0) throw new CliError(`netpol ${sub}: --ports is empty`, 2);
+
+    if (sub === "diff") {
+      const add = values.add ?? [];
+      if (add.length === 0)
+        throw new CliError("netpol diff: give --add FILE with the objects to try (see 'knet netpol --help')", 2);
+      const after = load([...(values.filename ?? []), ...add], values.profile);
+      const changes = diffReachability(reachability(engine, { ports }), reachability(after, { ports }));
+      const word = (v: boolean | undefined): string => (v === undefined ? "absent" : v ? "allowed" : "blocked");
+      if (values.json === true) io.out(`${JSON.stringify({ changes })}\n`);
+      else for (const c of changes) io.out(`${c.port} ${c.from} -> ${c.to}: ${word(c.a)} -> ${word(c.b)}\n`);
+      return changes.length === 0 ? 0 : 1;
+    }
+
     if (sub === "matrix") {
-      const ports = (values.ports ?? "80/TCP,81/TCP")
-        .split(",")
-        .filter((s) => s.trim() !== "")
-        .map((s) => port(s, "--ports"));
-      if (ports.length === 0) throw new CliError("netpol matrix: --ports is empty", 2);
       const r = reachability(engine, { ports });
       io.out(
         values.json === true
