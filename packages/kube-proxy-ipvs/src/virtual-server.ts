@@ -22,7 +22,7 @@ export interface VirtualServerSpec {
   readonly mhTableSize?: number;
 }
 
-/** Protocol number of a {@link Protocol}. */
+/** The IP protocol number of each service protocol (tcp 6, udp 17, sctp 132). */
 export const PROTOCOL_NUMBERS: Readonly<Record<Protocol, number>> = { tcp: 6, udp: 17, sctp: 132 };
 
 /** The table key of a virtual server: protocol, address and port. */
