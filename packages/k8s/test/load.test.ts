@@ -162,7 +162,7 @@ describe("serializeManifests", () => {
         const again = loadManifests(serializeManifests(objs, fmt as "yaml" | "json"));
         expect(again).toEqual(objs);
       }),
-      { numRuns: 300 },
+      { numRuns: 150 },
     );
   });
 });

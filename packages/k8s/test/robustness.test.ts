@@ -50,7 +50,7 @@ describe("robustness", () => {
           expect(p.message.length).toBeGreaterThan(0);
         }
       }),
-      { numRuns: 400 },
+      { numRuns: 200 },
     );
   });
 
