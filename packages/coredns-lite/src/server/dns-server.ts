@@ -292,7 +292,7 @@ export class DnsServer {
       const ar = t.ar + (q.edns ? 1 : 0);
       out[10] = ar >>> 8;
       out[11] = ar & 255;
-      out.set(buf.subarray(12, q.questionEnd), 12);
+      for (let i = 12; i < q.questionEnd; i++) out[i] = buf[i] as number;
       out.set(t.body, q.questionEnd);
       if (q.edns) {
         const o = q.questionEnd + t.body.length;

@@ -37,8 +37,11 @@ export interface ParsedQuery {
 /** `parseQuery` outcome for packets that get no answer at all. */
 export const IGNORE = -1;
 
-/** The names of the header flag bits' positions in the flags word. */
+/** The QR bit of the flags word. */
 const QR = 0x8000;
+
+/** Scratch space for building lookup keys (a name is at most 255 bytes). */
+const SCRATCH = Buffer.allocUnsafe(256);
 
 /**
  * Where the name at `off` ends in place (after its terminal zero or its first
@@ -89,10 +92,14 @@ export function parseQuery(buf: Uint8Array): ParsedQuery | number {
   const ns = ((buf[8] as number) << 8) | (buf[9] as number);
   const ar = ((buf[10] as number) << 8) | (buf[11] as number);
   if (qd !== 1 || an > 1 || ns > 1 || ar > 2) return 1;
-  // Question name: no compression pointers allowed here.
+  // Question name: no compression pointers allowed here. Plain names (letters,
+  // digits, '-', '_', '*' and other printable bytes that need no escape) are
+  // lower-cased into a scratch buffer and decoded once, giving a flat string.
   let pos = 12;
   let key = "";
   let total = 1;
+  let plain = true;
+  let w = 0;
   for (;;) {
     if (pos >= n) return 1;
     const len = buf[pos] as number;
@@ -103,9 +110,37 @@ export function parseQuery(buf: Uint8Array): ParsedQuery | number {
     if (len > 63) return 1;
     total += len + 1;
     if (total > 255 || pos + 1 + len > n) return 1;
-    key += labelText(buf, pos + 1, pos + 1 + len, true);
-    key += ".";
+    for (let i = pos + 1; i <= pos + len; i++) {
+      let c = buf[i] as number;
+      if (c >= 0x41 && c <= 0x5a) c += 32;
+      else if (
+        c <= 0x20 ||
+        c >= 0x7f ||
+        c === 0x2e ||
+        c === 0x5c ||
+        c === 0x22 ||
+        c === 0x28 ||
+        c === 0x29 ||
+        c === 0x3b ||
+        c === 0x40 ||
+        c === 0x24
+      )
+        plain = false;
+      SCRATCH[w++] = c;
+    }
+    SCRATCH[w++] = 0x2e;
     pos += len + 1;
+  }
+  if (plain) key = SCRATCH.toString("latin1", 0, w);
+  else {
+    // Rare: bytes that need presentation escapes.
+    let p = 12;
+    for (;;) {
+      const len = buf[p] as number;
+      if (len === 0) break;
+      key += `${labelText(buf, p + 1, p + 1 + len, true)}.`;
+      p += len + 1;
+    }
   }
   if (key === "") key = ".";
   if (pos + 4 > n) return 1;
