@@ -87,6 +87,8 @@ function entry(protocol: Protocol, port?: number, endPort?: number, name?: strin
 /** A NetworkPolicy rule. */
 export interface NpRule {
   readonly index: number;
+  /** The policy's namespace (a peer without namespaceSelector means this one). */
+  readonly namespace: string;
   /** undefined: every peer, external IPs included. */
   readonly peers: readonly NpPeer[] | undefined;
   /** undefined: every port of every protocol. */
@@ -281,6 +283,7 @@ export function compileNetworkPolicy(raw: NetworkPolicy): NpPolicy {
       const peerField = dir === "ingress" ? "from" : "to";
       return {
         index,
+        namespace: ns,
         peers: peerList?.map((p, j) => npPeer(key, `spec.${dir}[${index}].${peerField}[${j}]`, p)),
         ports: r.ports?.map((p, k) => npPort(key, `spec.${dir}[${index}].ports[${k}]`, p)),
       };

@@ -44,6 +44,15 @@ export interface Selection {
   readonly np: readonly [readonly NpPolicy[], readonly NpPolicy[]];
   readonly anp: readonly [readonly AdminPolicy[], readonly AdminPolicy[]];
   readonly banp: readonly [AdminPolicy | undefined, AdminPolicy | undefined];
+  /** Hot path: ANP rules in evaluation order (priority, then written order), per direction. */
+  readonly anpRulesIn: readonly AdminRule[];
+  readonly anpRulesEg: readonly AdminRule[];
+  /** Hot path: every rule of every isolating NetworkPolicy; undefined when not isolated. */
+  readonly npRulesIn: readonly NpRule[] | undefined;
+  readonly npRulesEg: readonly NpRule[] | undefined;
+  /** Hot path: the BANP rules when the BANP selects the pod. */
+  readonly banpRulesIn: readonly AdminRule[] | undefined;
+  readonly banpRulesEg: readonly AdminRule[] | undefined;
 }
 
 /** The policies that apply to one pod (see {@link PolicyEngine.policiesFor}). */
@@ -104,7 +113,6 @@ function adminRuleHits(r: AdminRule, remote: Endpoint, f: ResolvedFlow, dstPod: 
 }
 
 function npRuleAdmits(
-  p: NpPolicy,
   r: NpRule,
   dir: Direction,
   remote: Endpoint,
@@ -115,7 +123,7 @@ function npRuleAdmits(
   if (!portsAdmit(r.ports, f, dstPod)) return false;
   if (r.peers === undefined) return true;
   for (let j = 0; j < r.peers.length; j++) {
-    if (npPeerMatches(r.peers[j] as NpPeer, p.namespace, remote, dir, profile)) return true;
+    if (npPeerMatches(r.peers[j] as NpPeer, r.namespace, remote, dir, profile)) return true;
   }
   return false;
 }
@@ -278,13 +286,18 @@ export class PolicyEngine {
     }
     const b = this.baselinePolicy;
     const bSel = b !== undefined && adminSelects(b);
+    const bIn = bSel && (b as AdminPolicy).ingress.length > 0 ? b : undefined;
+    const bEg = bSel && (b as AdminPolicy).egress.length > 0 ? b : undefined;
     const s: Selection = {
       np: [npIn, npEg],
       anp: [anpIn, anpEg],
-      banp: [
-        bSel && (b as AdminPolicy).ingress.length > 0 ? b : undefined,
-        bSel && (b as AdminPolicy).egress.length > 0 ? b : undefined,
-      ],
+      banp: [bIn, bEg],
+      anpRulesIn: anpIn.flatMap((a) => a.ingress),
+      anpRulesEg: anpEg.flatMap((a) => a.egress),
+      npRulesIn: npIn.length === 0 ? undefined : npIn.flatMap((p) => p.ingress ?? []),
+      npRulesEg: npEg.length === 0 ? undefined : npEg.flatMap((p) => p.egress ?? []),
+      banpRulesIn: bIn?.ingress,
+      banpRulesEg: bEg?.egress,
     };
     this.selections[pod.index] = s;
     return s;
@@ -352,41 +365,32 @@ export class PolicyEngine {
 
   /** The hot path of {@link PolicyEngine.direction}: same tiers, no allocation, no reasons. */
   private allowsDir(di: 0 | 1, f: ResolvedFlow): boolean {
-    const subject = di === D_EGRESS ? f.src : f.dst;
-    const pod = subject.pod;
+    const eg = di === D_EGRESS;
+    const pod = eg ? f.src.pod : f.dst.pod;
     if (pod === undefined) return true;
-    const remote = di === D_EGRESS ? f.dst : f.src;
+    const remote = eg ? f.dst : f.src;
     const dstPod = f.dst.pod;
-    const dir: Direction = di === D_EGRESS ? "Egress" : "Ingress";
     const sel = this.selection(pod);
-    const anps = sel.anp[di];
-    anp: for (let i = 0; i < anps.length; i++) {
-      const a = anps[i] as AdminPolicy;
-      const rules = di === D_EGRESS ? a.egress : a.ingress;
-      for (let k = 0; k < rules.length; k++) {
-        const r = rules[k] as AdminRule;
-        if (!adminRuleHits(r, remote, f, dstPod)) continue;
-        if (r.action === "Allow") return true;
-        if (r.action === "Deny") return false;
-        break anp;
-      }
+    const anp = eg ? sel.anpRulesEg : sel.anpRulesIn;
+    for (let k = 0; k < anp.length; k++) {
+      const r = anp[k] as AdminRule;
+      if (!adminRuleHits(r, remote, f, dstPod)) continue;
+      if (r.action === "Allow") return true;
+      if (r.action === "Deny") return false;
+      break; // Pass
     }
-    const nps = sel.np[di];
-    if (nps.length > 0) {
-      for (let i = 0; i < nps.length; i++) {
-        const p = nps[i] as NpPolicy;
-        const rules = (di === D_EGRESS ? p.egress : p.ingress) as readonly NpRule[];
-        for (let k = 0; k < rules.length; k++) {
-          if (npRuleAdmits(p, rules[k] as NpRule, dir, remote, f, dstPod, this.profile)) return true;
-        }
+    const np = eg ? sel.npRulesEg : sel.npRulesIn;
+    if (np !== undefined) {
+      const dir: Direction = eg ? "Egress" : "Ingress";
+      for (let k = 0; k < np.length; k++) {
+        if (npRuleAdmits(np[k] as NpRule, dir, remote, f, dstPod, this.profile)) return true;
       }
       return false;
     }
-    const banp = sel.banp[di];
+    const banp = eg ? sel.banpRulesEg : sel.banpRulesIn;
     if (banp !== undefined) {
-      const rules = di === D_EGRESS ? banp.egress : banp.ingress;
-      for (let k = 0; k < rules.length; k++) {
-        const r = rules[k] as AdminRule;
+      for (let k = 0; k < banp.length; k++) {
+        const r = banp[k] as AdminRule;
         if (adminRuleHits(r, remote, f, dstPod)) return r.action === "Allow";
       }
     }
