@@ -234,7 +234,8 @@ export function renderRestore(options: IptablesOptions, input: RenderInput): Ren
     let entry = cache.entries.get(key);
     const previousChains = entry?.chains;
     if (entry === undefined || entry.sp !== sp || entry.eps !== eps) {
-      entry = { sp, eps, cat: categorizeEndpoints(eps ?? EMPTY, sp, node), chains: undefined };
+      // chains stay known across a re-categorisation: unchanged services (per `changed`) keep them as loaded
+      entry = { sp, eps, cat: categorizeEndpoints(eps ?? EMPTY, sp, node), chains: previousChains };
       cache.entries.set(key, entry);
     }
     // Chains of this service are written in a full sync or when the service changed;
