@@ -92,7 +92,7 @@ function keyWrites(fields: readonly NftField[]): string {
   return parts.map((p, i) => `K[${i}]=${p};`).join("");
 }
 
-type Factory = (e: unknown[], h: GenHelpers) => ChainFn;
+type Factory = (e: unknown[], n: Float64Array, h: GenHelpers) => ChainFn;
 const FACTORIES = new Map<string, Factory>();
 
 function implied(f: NftField): number {
@@ -108,6 +108,12 @@ export function compileChain(ch: ChainState, h: GenHelpers): ChainFn {
   const c = (v: unknown): string => {
     E.push(v);
     return `E[${E.length - 1}]`;
+  };
+  // Numbers go into one Float64Array (unboxed, contiguous) rather than E.
+  const nums: number[] = [];
+  const n = (v: number): string => {
+    nums.push(v);
+    return `N[${nums.length - 1}]`;
   };
   const t = ch.table;
   const out: string[] = ["const K=r.key;"];
@@ -161,7 +167,7 @@ export function compileChain(ch: ChainState, h: GenHelpers): ChainFn {
                 cond = ps
                   .map((p) => {
                     const mask = p.length === 0 ? 0 : (0xffffffff << (32 - p.length)) >>> 0;
-                    return `((r.${src ? "s3" : "d3"}&${c(mask)})>>>0)===${c(p.addr.w3)}`;
+                    return `((r.${src ? "s3" : "d3"}&${n(mask)})>>>0)===${n(p.addr.w3)}`;
                   })
                   .join("||");
               } else {
@@ -170,9 +176,9 @@ export function compileChain(ch: ChainState, h: GenHelpers): ChainFn {
             } else {
               const nums = s.right.values.map((v) => num(v[0] as string));
               const reg = f === "meta l4proto" ? "r.l4" : f === "meta mark" ? "(r.mark>>>0)" : "r.dport";
-              const eq = nums.map((n) => `${reg}===${c(n >>> 0)}`).join("||");
+              const eq = nums.map((x) => `${reg}===${n(x >>> 0)}`).join("||");
               const p = implied(f);
-              cond = p >= 0 ? `r.l4===${c(p)}&&(${eq})` : eq;
+              cond = p >= 0 ? `r.l4===${n(p)}&&(${eq})` : eq;
             }
             return `if(${neg ? "" : "!"}(${cond}))${fail}`;
           }
@@ -198,7 +204,7 @@ export function compileChain(ch: ChainState, h: GenHelpers): ChainFn {
                 words.push(num(v[i] as string));
               }
             }
-            return words.map((w, i) => `K[${i}]===${c(w >>> 0)}`).join("&&");
+            return words.map((w, i) => `K[${i}]===${n(w >>> 0)}`).join("&&");
           });
           return `${keyWrites(s.key)}if(${neg ? "" : "!"}(${alts.map((a) => `(${a})`).join("||")}))${fail}`;
         }
@@ -206,21 +212,21 @@ export function compileChain(ch: ChainState, h: GenHelpers): ChainFn {
           const bits: Record<string, number> = { invalid: 1, established: 2, related: 4, new: 8, untracked: 64 };
           let b = 0;
           for (const st of s.states) b |= bits[st] ?? 0;
-          return `if((r.ct&${c(b)})===0)${fail}`;
+          return `if((r.ct&${n(b)})===0)${fail}`;
         }
         case "fib":
           if (s.type !== "local") return fail;
           return `if(${s.op === "==" ? "!" : ""}H.local(r,${s.dir === "saddr"}))${fail}`;
         case "mark-match":
-          return `if(((r.mark&${c(s.mask >>> 0)})>>>0)${s.op === "==" ? "!==" : "==="}${c(s.value >>> 0)})${fail}`;
+          return `if(((r.mark&${n(s.mask >>> 0)})>>>0)${s.op === "==" ? "!==" : "==="}${n(s.value >>> 0)})${fail}`;
         case "mark-set": {
           const op = s.op === "or" ? "|" : s.op === "xor" ? "^" : s.op === "and" ? "&" : "";
-          return op === "" ? `r.mark=${c(s.value >>> 0)};` : `r.mark=(r.mark${op}${c(s.value >>> 0)})>>>0;`;
+          return op === "" ? `r.mark=${n(s.value >>> 0)};` : `r.mark=(r.mark${op}${n(s.value >>> 0)})>>>0;`;
         }
         case "vmap": {
           if (typeof s.map === "string") {
             const set = t.sets.get(s.map) as SetState;
-            return `${keyWrites(s.key as readonly NftField[])}{const el=H.get(${c(set)},r);if(el===undefined)${fail}if(el.element.comment!==undefined)r.lastComment=el.element.comment;const v=el.code;if(v===7){r.target=el.target;return 7;}if(v===6){const w=H.run(el.target,r);if(w!==8)return w;}else if(v===3){r.decided=${decide};return 3;}else if(v!==0)return v;}`;
+            return `${keyWrites(s.key as readonly NftField[])}{const el=H.get(${c(set)},r);if(el===undefined)${fail}if(el.comment!==undefined)r.lastComment=el.comment;const v=el.code;if(v===7){r.target=el.target;return 7;}if(v===6){const w=H.run(el.target,r);if(w!==8)return w;}else if(v===3){r.decided=${decide};return 3;}else if(v!==0)return v;}`;
           }
           const els = s.map as readonly NftElement[];
           const codes: number[] = [];
@@ -234,7 +240,7 @@ export function compileChain(ch: ChainState, h: GenHelpers): ChainFn {
             }
             const cv = c(codes);
             const tv = c(targets);
-            return `{const i=H.pick(${c(s.key.numgen)});const v=${cv}[i];if(v===undefined)${fail}if(v===7){r.target=${tv}[i];return 7;}if(v===6){const w=H.run(${tv}[i],r);if(w!==8)return w;}else if(v!==0)return v;}`;
+            return `{const i=H.pick(${n(s.key.numgen)});const v=${cv}[i];if(v===undefined)${fail}if(v===7){r.target=${tv}[i];return 7;}if(v===6){const w=H.run(${tv}[i],r);if(w!==8)return w;}else if(v!==0)return v;}`;
           }
           // Anonymous vmap on packet fields: a small linear table.
           const fields = s.key as readonly NftField[];
@@ -254,7 +260,7 @@ export function compileChain(ch: ChainState, h: GenHelpers): ChainFn {
         }
         case "dnat": {
           const a = Prefix.parse(`${s.addr}/${s.addr.includes(":") ? 128 : 32}`).addr;
-          return `r.dnatAddr=${c(a)};r.dnatPort=${c(s.port ?? -1)};return 2;`;
+          return `r.dnatAddr=${c(a)};r.dnatPort=${n(s.port ?? -1)};return 2;`;
         }
         case "masquerade":
           return "r.masq=true;return 2;";
@@ -276,8 +282,8 @@ export function compileChain(ch: ChainState, h: GenHelpers): ChainFn {
   let factory = FACTORIES.get(src);
   if (factory === undefined) {
     if (FACTORIES.size > 4096) FACTORIES.clear();
-    factory = new Function("E", "H", `"use strict";return function chain(r){${src}};`) as Factory;
+    factory = new Function("E", "N", "H", `"use strict";return function chain(r){${src}};`) as Factory;
     FACTORIES.set(src, factory);
   }
-  return factory(E, h);
+  return factory(E, Float64Array.from(nums), h);
 }

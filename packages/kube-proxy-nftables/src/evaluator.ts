@@ -251,7 +251,7 @@ function updateSet(set: SetState, r: Regs): void {
     set.spec.type[0] === "ipv4_addr"
       ? [Addr.v4(key[0] as number).toString()]
       : [Addr.v6(key[0] as number, key[1] as number, key[2] as number, key[3] as number).toString()];
-  set.table.set(key, { element: { key: text }, target: undefined, expires, code: 0 });
+  set.table.set(key, { element: { key: text }, target: undefined, expires, code: 0, comment: undefined });
 }
 
 function verdictCode(v: NftVerdict, r: Regs, target: ChainState | undefined): number {
@@ -492,12 +492,6 @@ const H_FWD: readonly string[] = Object.freeze(["prerouting", "forward", "postro
 const H_OUT1: readonly string[] = Object.freeze(["output"]);
 const H_OUT: readonly string[] = Object.freeze(["output", "postrouting"]);
 
-interface FastChain {
-  readonly owner: NftEvaluator;
-  readonly version: number;
-  readonly fn: ChainFn;
-}
-
 /**
  * Runs packets through an {@link NftRuleset}'s base chains as the kernel would:
  * hooks in order, base chains by priority, jumps/gotos/returns, named sets and
@@ -602,10 +596,11 @@ export class NftEvaluator {
   }
 
   private fastFn(ch: ChainState): ChainFn {
-    const f = ch.fast as FastChain | undefined;
-    if (f !== undefined && f.version === ch.version && f.owner === this) return f.fn;
+    if (ch.fastOwner === this && ch.fastVersion === ch.version) return ch.fast as ChainFn;
     const fn = compileChain(ch, this.helpers);
-    ch.fast = { owner: this, version: ch.version, fn } satisfies FastChain;
+    ch.fast = fn;
+    ch.fastOwner = this;
+    ch.fastVersion = ch.version;
     return fn;
   }
 

@@ -123,6 +123,10 @@ export class ChainState {
   compiled: unknown = undefined;
   /** Generated function cached by the evaluator (fast path). */
   fast: unknown = undefined;
+  /** The evaluator that generated {@link ChainState.fast}. */
+  fastOwner: unknown = undefined;
+  /** {@link ChainState.version} when {@link ChainState.fast} was generated. */
+  fastVersion = -1;
   /** Chain comment. */
   comment: string | undefined;
 
@@ -146,6 +150,8 @@ export interface ElementState {
   expires: number;
   /** Numeric verdict code of a map element (0 for a set element). */
   readonly code: number;
+  /** The element comment (copied here for the evaluator's hot path). */
+  readonly comment: string | undefined;
 }
 
 /** A set or map as stored. */
@@ -549,7 +555,13 @@ export class NftRuleset {
       ...(e.comment !== undefined ? { comment: e.comment } : {}),
       ...(v !== undefined ? { verdict: v } : {}),
     };
-    const el: ElementState = { element: canon, target, expires, code: v !== undefined ? verdictNumber(v) : 0 };
+    const el: ElementState = {
+      element: canon,
+      target,
+      expires,
+      code: v !== undefined ? verdictNumber(v) : 0,
+      comment: e.comment,
+    };
     const k = this.scratch;
     if (encodeKey(s.spec.type, e.key, k)) {
       const copy = k.slice(0, s.width);
