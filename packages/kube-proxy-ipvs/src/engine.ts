@@ -1,5 +1,6 @@
 import {
   categorizeEndpoints,
+  diffProxyState,
   type Endpoint,
   type EngineOptions,
   type EvaluateOptions,
@@ -242,20 +243,18 @@ export class IpvsEngine implements ProxyEngine {
       const key = `${s.spec.protocol}/${s.spec.addr.toString()}/${s.spec.port}`;
       if (!wanted.has(key)) wanted.set(key, s);
     }
-    let written = 0;
-    let deleted = 0;
+    // IPVS mode always syncs in full; the counts say which service ports changed (added or changed / removed)
+    const diff = diffProxyState(this.current, state);
     for (const vs of [...this.table.services()]) {
       if (!wanted.has(vs.key)) {
         this.table.deleteService(vs);
         for (const [k, d] of this.draining) if (d.vs === vs) this.draining.delete(k);
-        deleted++;
       }
     }
     for (const [key, plan] of wanted) {
       let vs = this.table.lookup(plan.spec.protocol, plan.spec.addr, plan.spec.port);
       if (!vs) {
         vs = this.table.addService(plan.spec);
-        written++;
       } else {
         vs.persistentTimeout = plan.spec.persistentTimeout ?? 0;
         vs.setScheduler(plan.spec.scheduler ?? "rr");
@@ -296,7 +295,12 @@ export class IpvsEngine implements ProxyEngine {
     this.buildEvaluators();
     this.current = state;
     this.drain(now);
-    return { full: true, payload: this.render(), servicePortsWritten: written, servicePortsDeleted: deleted };
+    return {
+      full: true,
+      payload: this.render(),
+      servicePortsWritten: diff.added.length + diff.changed.length,
+      servicePortsDeleted: diff.removed.length,
+    };
   }
 
   /**

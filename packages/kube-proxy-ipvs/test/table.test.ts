@@ -141,3 +141,20 @@ describe("IpvsEngine sync", () => {
     );
   });
 });
+
+describe("IpvsEngine sync result", () => {
+  it("is always full and counts the service ports added or changed, and removed", () => {
+    const config = proxyConfig({ nodeName: "node-1", nodeIPs: ["192.168.0.2"] });
+    const e = new IpvsEngine({ config, now: () => 0 });
+    const st = (n: number, ep: string) =>
+      buildProxyState(config, {
+        services: Array.from({ length: n }, (_, i) => service({ name: `s${i}`, clusterIP: `172.30.0.${i + 1}` })),
+        endpointSlices: Array.from({ length: n }, (_, i) => slice(`s${i}`, [i === 0 ? ep : `10.180.1.${i}`])),
+      });
+    expect(e.sync(st(3, "10.180.0.1"))).toMatchObject({ full: true, servicePortsWritten: 3, servicePortsDeleted: 0 });
+    expect(e.sync(st(3, "10.180.0.2"))).toMatchObject({ full: true, servicePortsWritten: 1, servicePortsDeleted: 0 });
+    const r = e.sync(st(2, "10.180.0.2"));
+    expect(r).toMatchObject({ full: true, servicePortsWritten: 0, servicePortsDeleted: 1 });
+    expect(r.payload).toContain("# ==== ipvsadm -S -n");
+  });
+});
