@@ -4,28 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "@knet/cli";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { capture } from "./capture.js";
 
 let dir = "";
 let conflist = "";
 let cache = "";
 let bin = "";
-
-function capture(): { io: { out(t: string): void; err(t: string): void }; out: () => string; err: () => string } {
-  let o = "";
-  let e = "";
-  return {
-    io: {
-      out: (t) => {
-        o += t;
-      },
-      err: (t) => {
-        e += t;
-      },
-    },
-    out: () => o,
-    err: () => e,
-  };
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "knet-cli-cni-"));

@@ -3,25 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "@knet/cli";
 import { afterAll, describe, expect, it } from "vitest";
-
-function capture() {
-  const io = {
-    stdout: "",
-    stderr: "",
-    out(t: string): void {
-      io.stdout += t;
-    },
-    err(t: string): void {
-      io.stderr += t;
-    },
-  };
-  return io;
-}
+import { capture } from "./capture.js";
 
 async function knet(...argv: string[]) {
-  const io = capture();
-  const code = await main(argv, io);
-  return { code, out: io.stdout, err: io.stderr };
+  const c = capture();
+  const code = await main(argv, c.io);
+  return { code, out: c.out(), err: c.err() };
 }
 
 const work = mkdtempSync(join(tmpdir(), "knet-cli-ipam-"));
