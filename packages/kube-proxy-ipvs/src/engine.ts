@@ -210,7 +210,9 @@ export class IpvsEngine implements ProxyEngine {
         servers.push({ spec: spec(ip, sp.port), servicePort: sp, role: "load-balancer", endpoints: external });
         if (!nodeAddrs.has(ip.toString())) bound.set(ip.toString(), ip);
       }
-      if (sp.nodePort !== 0 && nodeIPs.length > 0) {
+      // kube-proxy skips the rest of a NodePort service (health check port included) when it has no node IP
+      if (sp.nodePort !== 0 && nodeIPs.length === 0) continue;
+      if (sp.nodePort !== 0) {
         if (proto === "sctp") {
           for (const ip of nodeIPs) {
             sets.add("KUBE-NODE-PORT-SCTP-HASH", { ip, port: sp.nodePort, protocol: proto });
