@@ -38,7 +38,14 @@ export type {
   SetPacket,
 } from "./evaluator.js";
 export { IptablesEvaluator } from "./evaluator.js";
-export type { IptablesOptions, RenderCache, RenderCacheEntry, RenderInput, RenderResult } from "./render.js";
+export type {
+  IptablesOptions,
+  RenderBlock,
+  RenderCache,
+  RenderCacheEntry,
+  RenderInput,
+  RenderResult,
+} from "./render.js";
 export { isServiceChain, markText, newRenderCache, probability, renderRestore } from "./render.js";
 export type { AddrMatch, IfaceMatch, MatchSpec, PortRange, RuleSpec, TargetSpec } from "./rule-spec.js";
 export { CT, parseRuleWords, protocolNumber } from "./rule-spec.js";

@@ -101,11 +101,31 @@ export interface RenderCacheEntry {
 export interface RenderCache {
   /** Per service port key; an entry is valid while the service port and endpoint list objects are the same. */
   readonly entries: Map<string, RenderCacheEntry>;
+  /**
+   * Runs of 64 consecutive service ports (in `state.order`) with their
+   * shared-chain rules joined, reused whole by partial syncs while every entry in
+   * the run is unchanged.
+   */
+  readonly blocks: (RenderBlock | undefined)[];
 }
+
+/** A cached run of consecutive service ports, see {@link RenderCache.blocks}. */
+export interface RenderBlock {
+  /** The service port keys of the run. */
+  readonly keys: readonly string[];
+  /** Their cache entries when the block was built. */
+  readonly entries: readonly RenderCacheEntry[];
+  /** Their nat KUBE-SERVICES/KUBE-NODEPORTS rules, joined. */
+  readonly nat: string;
+  /** Their filter rules, joined. */
+  readonly filter: string;
+}
+
+const BLOCK = 64;
 
 /** A fresh {@link RenderCache}. */
 export function newRenderCache(): RenderCache {
-  return { entries: new Map() };
+  return { entries: new Map(), blocks: [] };
 }
 
 /**
@@ -228,202 +248,256 @@ export function renderRestore(options: IptablesOptions, input: RenderInput): Ren
   const staleCandidates: string[] = [];
   let writtenPorts = 0;
 
-  for (const key of state.order) {
-    const sp = state.servicePorts.get(key) as ServicePort;
-    const eps = state.endpoints.get(key);
-    let entry = cache.entries.get(key);
-    const previousChains = entry?.chains;
-    if (entry === undefined || entry.sp !== sp || entry.eps !== eps) {
-      // chains stay known across a re-categorisation: unchanged services (per `changed`) keep them as loaded
-      entry = { sp, eps, cat: categorizeEndpoints(eps ?? EMPTY, sp, node), chains: previousChains };
-      cache.entries.set(key, entry);
-    }
-    // Chains of this service are written in a full sync or when the service changed;
-    // otherwise they stay as loaded (iptables-restore --noflush leaves them alone).
-    const write = full || (changed as ReadonlySet<string>).has(sp.serviceKey) || entry.chains === undefined;
-    if (!write && entry.head !== undefined) {
-      // fast path of a partial sync: an unchanged service only contributes its cached shared-chain rules
-      if (entry.head.nat !== "") natRules.line(entry.head.nat);
-      if (entry.head.filter !== "") filterRules.line(entry.head.filter);
-      continue;
-    }
-    const { clusterEndpoints, localEndpoints, allReachableEndpoints, hasAnyEndpoints: hasEndpoints } = entry.cat;
-    const S = sp.spn;
-    const P = sp.protocol;
-    const names = chainsOf(sp);
-    const port = sp.port;
-    const clusterIP = sp.clusterIP.toString();
-
-    const usesClusterPolicyChain = clusterEndpoints.length > 0 && sp.usesClusterEndpoints;
-    const usesLocalPolicyChain = localEndpoints.length > 0 && sp.usesLocalEndpoints;
-    let internalPolicyChain = names.svc;
-    let hasInternalEndpoints = hasEndpoints;
-    if (sp.internalPolicyLocal) {
-      internalPolicyChain = names.svl;
-      if (localEndpoints.length === 0) hasInternalEndpoints = false;
-    }
-    let externalPolicyChain = names.svc;
-    let hasExternalEndpoints = hasEndpoints;
-    if (sp.externalPolicyLocal) {
-      externalPolicyChain = names.svl;
-      if (localEndpoints.length === 0) hasExternalEndpoints = false;
-    }
-    const usesExternalTrafficChain = hasEndpoints && sp.externallyAccessible;
-    const usesFWChain = hasEndpoints && sp.loadBalancerVIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0;
-    const loadBalancerTrafficChain = usesFWChain ? names.fw : names.ext;
-
-    let internalFilterTarget = "";
-    let internalFilterComment = "";
-    let externalFilterTarget = "";
-    let externalFilterComment = "";
-    if (!hasEndpoints) {
-      internalFilterTarget = "REJECT";
-      internalFilterComment = `"${S} has no endpoints"`;
-      externalFilterTarget = "REJECT";
-      externalFilterComment = internalFilterComment;
-    } else {
-      if (!hasInternalEndpoints) {
-        internalFilterTarget = "DROP";
-        internalFilterComment = `"${S} has no local endpoints"`;
+  const order = state.order;
+  const changedSet = changed ?? new Set<string>();
+  cache.blocks.length = Math.ceil(order.length / BLOCK);
+  for (let start = 0; start < order.length; start += BLOCK) {
+    const end = Math.min(order.length, start + BLOCK);
+    const bi = start / BLOCK;
+    const blk = cache.blocks[bi];
+    if (!full && blk !== undefined && blk.keys.length === end - start) {
+      let valid = true;
+      for (let j = 0; j < blk.keys.length; j++) {
+        const key = order[start + j] as string;
+        const e = blk.entries[j] as RenderCacheEntry;
+        if (
+          blk.keys[j] !== key ||
+          cache.entries.get(key) !== e ||
+          e.sp !== state.servicePorts.get(key) ||
+          e.eps !== state.endpoints.get(key) ||
+          e.chains === undefined ||
+          changedSet.has(e.sp.serviceKey)
+        ) {
+          valid = false;
+          break;
+        }
       }
-      if (!hasExternalEndpoints) {
-        externalFilterTarget = "DROP";
-        externalFilterComment = `"${S} has no local endpoints"`;
+      if (valid) {
+        // a run of unchanged services: their shared-chain rules in one piece
+        if (blk.nat !== "") natRules.line(blk.nat);
+        if (blk.filter !== "") filterRules.line(blk.filter);
+        continue;
       }
     }
+    const blockEntries: RenderCacheEntry[] = [];
+    for (let idx = start; idx < end; idx++) {
+      const key = order[idx] as string;
+      const sp = state.servicePorts.get(key) as ServicePort;
+      const eps = state.endpoints.get(key);
+      let entry = cache.entries.get(key);
+      const previousChains = entry?.chains;
+      if (entry === undefined || entry.sp !== sp || entry.eps !== eps) {
+        // chains stay known across a re-categorisation: unchanged services (per `changed`) keep them as loaded
+        entry = { sp, eps, cat: categorizeEndpoints(eps ?? EMPTY, sp, node), chains: previousChains };
+        cache.entries.set(key, entry);
+      }
+      blockEntries.push(entry);
+      // Chains of this service are written in a full sync or when the service changed;
+      // otherwise they stay as loaded (iptables-restore --noflush leaves them alone).
+      const write = full || changedSet.has(sp.serviceKey) || entry.chains === undefined;
+      if (!write && entry.head !== undefined) {
+        // fast path of a partial sync: an unchanged service only contributes its cached shared-chain rules
+        if (entry.head.nat !== "") natRules.line(entry.head.nat);
+        if (entry.head.filter !== "") filterRules.line(entry.head.filter);
+        continue;
+      }
+      const { clusterEndpoints, localEndpoints, allReachableEndpoints, hasAnyEndpoints: hasEndpoints } = entry.cat;
+      const S = sp.spn;
+      const P = sp.protocol;
+      const names = chainsOf(sp);
+      const port = sp.port;
+      const clusterIP = sp.clusterIP.toString();
 
-    const protoDport = `-m ${P} -p ${P} -d ${clusterIP} --dport ${port}`;
-    // The service's rules in the shared chains depend only on the service port and
-    // its endpoints: kept per cache entry and reused while those are unchanged.
-    let head = entry.head;
-    if (head === undefined) {
-      const nat: string[] = [];
-      const filt: string[] = [];
-      if (hasInternalEndpoints) {
-        nat.push(`-A ${KUBE_SERVICES} -m comment --comment "${S} cluster IP" ${protoDport} -j ${internalPolicyChain}`);
+      const usesClusterPolicyChain = clusterEndpoints.length > 0 && sp.usesClusterEndpoints;
+      const usesLocalPolicyChain = localEndpoints.length > 0 && sp.usesLocalEndpoints;
+      let internalPolicyChain = names.svc;
+      let hasInternalEndpoints = hasEndpoints;
+      if (sp.internalPolicyLocal) {
+        internalPolicyChain = names.svl;
+        if (localEndpoints.length === 0) hasInternalEndpoints = false;
+      }
+      let externalPolicyChain = names.svc;
+      let hasExternalEndpoints = hasEndpoints;
+      if (sp.externalPolicyLocal) {
+        externalPolicyChain = names.svl;
+        if (localEndpoints.length === 0) hasExternalEndpoints = false;
+      }
+      const usesExternalTrafficChain = hasEndpoints && sp.externallyAccessible;
+      const usesFWChain = hasEndpoints && sp.loadBalancerVIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0;
+      const loadBalancerTrafficChain = usesFWChain ? names.fw : names.ext;
+
+      let internalFilterTarget = "";
+      let internalFilterComment = "";
+      let externalFilterTarget = "";
+      let externalFilterComment = "";
+      if (!hasEndpoints) {
+        internalFilterTarget = "REJECT";
+        internalFilterComment = `"${S} has no endpoints"`;
+        externalFilterTarget = "REJECT";
+        externalFilterComment = internalFilterComment;
       } else {
-        filt.push(
-          `-A ${KUBE_SERVICES} -m comment --comment ${internalFilterComment} ${protoDport} -j ${internalFilterTarget}`,
-        );
+        if (!hasInternalEndpoints) {
+          internalFilterTarget = "DROP";
+          internalFilterComment = `"${S} has no local endpoints"`;
+        }
+        if (!hasExternalEndpoints) {
+          externalFilterTarget = "DROP";
+          externalFilterComment = `"${S} has no local endpoints"`;
+        }
       }
-      for (const eip of sp.externalIPs) {
-        const x = eip.toString();
-        if (hasEndpoints)
+
+      const protoDport = `-m ${P} -p ${P} -d ${clusterIP} --dport ${port}`;
+      // The service's rules in the shared chains depend only on the service port and
+      // its endpoints: kept per cache entry and reused while those are unchanged.
+      let head = entry.head;
+      if (head === undefined) {
+        const nat: string[] = [];
+        const filt: string[] = [];
+        if (hasInternalEndpoints) {
           nat.push(
-            `-A ${KUBE_SERVICES} -m comment --comment "${S} external IP" -m ${P} -p ${P} -d ${x} --dport ${port} -j ${names.ext}`,
+            `-A ${KUBE_SERVICES} -m comment --comment "${S} cluster IP" ${protoDport} -j ${internalPolicyChain}`,
           );
-        if (!hasExternalEndpoints)
+        } else {
           filt.push(
-            `-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${externalFilterComment} -m ${P} -p ${P} -d ${x} --dport ${port} -j ${externalFilterTarget}`,
-          );
-      }
-      for (const vip of sp.loadBalancerVIPs) {
-        const l = vip.toString();
-        if (hasEndpoints)
-          nat.push(
-            `-A ${KUBE_SERVICES} -m comment --comment "${S} loadbalancer IP" -m ${P} -p ${P} -d ${l} --dport ${port} -j ${loadBalancerTrafficChain}`,
-          );
-        if (usesFWChain)
-          filt.push(
-            `-A ${KUBE_PROXY_FIREWALL} -m comment --comment "${S} traffic not accepted by ${names.fw}" -m ${P} -p ${P} -d ${l} --dport ${port} -j DROP`,
-          );
-      }
-      if (!hasExternalEndpoints) {
-        for (const vip of sp.loadBalancerVIPs)
-          filt.push(
-            `-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${externalFilterComment} -m ${P} -p ${P} -d ${vip.toString()} --dport ${port} -j ${externalFilterTarget}`,
-          );
-      }
-      if (sp.nodePort !== 0) {
-        if (hasEndpoints) {
-          if (kubeletFirewall && options.nfacct)
-            nat.push(
-              `-A ${KUBE_NODEPORTS} -m comment --comment ${S} -m ${P} -p ${P} -d 127.0.0.0/8 --dport ${sp.nodePort} -m nfacct --nfacct-name localhost_nps_accepted_pkts -j ${names.ext}`,
-            );
-          nat.push(
-            `-A ${KUBE_NODEPORTS} -m comment --comment ${S} -m ${P} -p ${P} --dport ${sp.nodePort} -j ${names.ext}`,
+            `-A ${KUBE_SERVICES} -m comment --comment ${internalFilterComment} ${protoDport} -j ${internalFilterTarget}`,
           );
         }
-        if (!hasExternalEndpoints)
+        for (const eip of sp.externalIPs) {
+          const x = eip.toString();
+          if (hasEndpoints)
+            nat.push(
+              `-A ${KUBE_SERVICES} -m comment --comment "${S} external IP" -m ${P} -p ${P} -d ${x} --dport ${port} -j ${names.ext}`,
+            );
+          if (!hasExternalEndpoints)
+            filt.push(
+              `-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${externalFilterComment} -m ${P} -p ${P} -d ${x} --dport ${port} -j ${externalFilterTarget}`,
+            );
+        }
+        for (const vip of sp.loadBalancerVIPs) {
+          const l = vip.toString();
+          if (hasEndpoints)
+            nat.push(
+              `-A ${KUBE_SERVICES} -m comment --comment "${S} loadbalancer IP" -m ${P} -p ${P} -d ${l} --dport ${port} -j ${loadBalancerTrafficChain}`,
+            );
+          if (usesFWChain)
+            filt.push(
+              `-A ${KUBE_PROXY_FIREWALL} -m comment --comment "${S} traffic not accepted by ${names.fw}" -m ${P} -p ${P} -d ${l} --dport ${port} -j DROP`,
+            );
+        }
+        if (!hasExternalEndpoints) {
+          for (const vip of sp.loadBalancerVIPs)
+            filt.push(
+              `-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${externalFilterComment} -m ${P} -p ${P} -d ${vip.toString()} --dport ${port} -j ${externalFilterTarget}`,
+            );
+        }
+        if (sp.nodePort !== 0) {
+          if (hasEndpoints) {
+            if (kubeletFirewall && options.nfacct)
+              nat.push(
+                `-A ${KUBE_NODEPORTS} -m comment --comment ${S} -m ${P} -p ${P} -d 127.0.0.0/8 --dport ${sp.nodePort} -m nfacct --nfacct-name localhost_nps_accepted_pkts -j ${names.ext}`,
+              );
+            nat.push(
+              `-A ${KUBE_NODEPORTS} -m comment --comment ${S} -m ${P} -p ${P} --dport ${sp.nodePort} -j ${names.ext}`,
+            );
+          }
+          if (!hasExternalEndpoints)
+            filt.push(
+              `-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${externalFilterComment} -m addrtype --dst-type LOCAL -m ${P} -p ${P} --dport ${sp.nodePort} -j ${externalFilterTarget}`,
+            );
+        }
+        if (sp.healthCheckNodePort !== 0)
           filt.push(
-            `-A ${KUBE_EXTERNAL_SERVICES} -m comment --comment ${externalFilterComment} -m addrtype --dst-type LOCAL -m ${P} -p ${P} --dport ${sp.nodePort} -j ${externalFilterTarget}`,
+            `-A ${KUBE_NODEPORTS} -m comment --comment "${S} health check node port" -m tcp -p tcp --dport ${sp.healthCheckNodePort} -j ACCEPT`,
           );
+        head = { nat: flat(nat.join("\n")), filter: flat(filt.join("\n")) };
+        entry.head = head;
       }
-      if (sp.healthCheckNodePort !== 0)
-        filt.push(
-          `-A ${KUBE_NODEPORTS} -m comment --comment "${S} health check node port" -m tcp -p tcp --dport ${sp.healthCheckNodePort} -j ACCEPT`,
-        );
-      head = { nat: flat(nat.join("\n")), filter: flat(filt.join("\n")) };
-      entry.head = head;
-    }
-    if (head.nat !== "") natRules.line(head.nat);
-    if (head.filter !== "") filterRules.line(head.filter);
+      if (head.nat !== "") natRules.line(head.nat);
+      if (head.filter !== "") filterRules.line(head.filter);
 
-    if (!write) continue;
-    writtenPorts++;
-    const chains: string[] = [];
-    if (hasInternalEndpoints) {
-      const args = `-m comment --comment "${S} cluster IP" ${protoDport}`;
-      if (cfg.masqueradeAll) natRules.line(`-A ${internalPolicyChain} ${args} -j ${KUBE_MARK_MASQ}`);
-      else if (ifNotLocal !== undefined)
-        natRules.line(`-A ${internalPolicyChain} ${args} ${ifNotLocal} -j ${KUBE_MARK_MASQ}`);
-    }
-    if (usesExternalTrafficChain) {
-      chains.push(names.ext);
-      if (!sp.externalPolicyLocal) {
-        natRules.line(
-          `-A ${names.ext} -m comment --comment "masquerade traffic for ${S} external destinations" -j ${KUBE_MARK_MASQ}`,
-        );
-      } else {
-        if (ifLocal !== undefined)
+      if (!write) continue;
+      writtenPorts++;
+      const chains: string[] = [];
+      if (hasInternalEndpoints) {
+        const args = `-m comment --comment "${S} cluster IP" ${protoDport}`;
+        if (cfg.masqueradeAll) natRules.line(`-A ${internalPolicyChain} ${args} -j ${KUBE_MARK_MASQ}`);
+        else if (ifNotLocal !== undefined)
+          natRules.line(`-A ${internalPolicyChain} ${args} ${ifNotLocal} -j ${KUBE_MARK_MASQ}`);
+      }
+      if (usesExternalTrafficChain) {
+        chains.push(names.ext);
+        if (!sp.externalPolicyLocal) {
           natRules.line(
-            `-A ${names.ext} -m comment --comment "pod traffic for ${S} external destinations" ${ifLocal} -j ${names.svc}`,
+            `-A ${names.ext} -m comment --comment "masquerade traffic for ${S} external destinations" -j ${KUBE_MARK_MASQ}`,
           );
+        } else {
+          if (ifLocal !== undefined)
+            natRules.line(
+              `-A ${names.ext} -m comment --comment "pod traffic for ${S} external destinations" ${ifLocal} -j ${names.svc}`,
+            );
+          natRules.line(
+            `-A ${names.ext} -m comment --comment "masquerade LOCAL traffic for ${S} external destinations" -m addrtype --src-type LOCAL -j ${KUBE_MARK_MASQ}`,
+          );
+          natRules.line(
+            `-A ${names.ext} -m comment --comment "route LOCAL traffic for ${S} external destinations" -m addrtype --src-type LOCAL -j ${names.svc}`,
+          );
+        }
+        if (hasExternalEndpoints) natRules.line(`-A ${names.ext} -j ${externalPolicyChain}`);
+      }
+      if (usesFWChain) {
+        chains.push(names.fw);
+        const head = `-A ${names.fw} -m comment --comment "${S} loadbalancer IP"`;
+        let allowFromNode = false;
+        for (const cidr of sp.loadBalancerSourceRanges) {
+          natRules.line(`${head} -s ${cidr.toString()} -j ${names.ext}`);
+          if (nodeIP !== undefined && cidr.contains(nodeIP)) allowFromNode = true;
+        }
+        if (allowFromNode)
+          for (const vip of sp.loadBalancerVIPs) natRules.line(`${head} -s ${vip.toString()} -j ${names.ext}`);
         natRules.line(
-          `-A ${names.ext} -m comment --comment "masquerade LOCAL traffic for ${S} external destinations" -m addrtype --src-type LOCAL -j ${KUBE_MARK_MASQ}`,
-        );
-        natRules.line(
-          `-A ${names.ext} -m comment --comment "route LOCAL traffic for ${S} external destinations" -m addrtype --src-type LOCAL -j ${names.svc}`,
+          `-A ${names.fw} -m comment --comment "other traffic to ${S} will be dropped by KUBE-PROXY-FIREWALL"`,
         );
       }
-      if (hasExternalEndpoints) natRules.line(`-A ${names.ext} -j ${externalPolicyChain}`);
-    }
-    if (usesFWChain) {
-      chains.push(names.fw);
-      const head = `-A ${names.fw} -m comment --comment "${S} loadbalancer IP"`;
-      let allowFromNode = false;
-      for (const cidr of sp.loadBalancerSourceRanges) {
-        natRules.line(`${head} -s ${cidr.toString()} -j ${names.ext}`);
-        if (nodeIP !== undefined && cidr.contains(nodeIP)) allowFromNode = true;
+      if (usesClusterPolicyChain) {
+        chains.push(names.svc);
+        writeEndpointRules(natRules, sp, names.svc, clusterEndpoints, largeCluster);
       }
-      if (allowFromNode)
-        for (const vip of sp.loadBalancerVIPs) natRules.line(`${head} -s ${vip.toString()} -j ${names.ext}`);
-      natRules.line(
-        `-A ${names.fw} -m comment --comment "other traffic to ${S} will be dropped by KUBE-PROXY-FIREWALL"`,
-      );
+      if (usesLocalPolicyChain) {
+        chains.push(names.svl);
+        writeEndpointRules(natRules, sp, names.svl, localEndpoints, largeCluster);
+      }
+      for (const ep of allReachableEndpoints) {
+        const sep = sepChain(sp, ep);
+        chains.push(sep);
+        const c = largeCluster ? "" : ` -m comment --comment ${S}`;
+        natRules.line(`-A ${sep}${c} -s ${ep.ip} -j ${KUBE_MARK_MASQ}`);
+        const aff = sp.sessionAffinitySeconds > 0 ? ` -m recent --name ${sep} --set` : "";
+        natRules.line(`-A ${sep}${c}${aff} -m ${P} -p ${P} -j DNAT --to-destination ${ep.endpoint}`);
+      }
+      for (const c of chains) {
+        natChains.line(`:${c} - [0:0]`);
+        written.push(c);
+      }
+      if (!full && previousChains !== undefined) for (const c of previousChains) staleCandidates.push(c);
+      entry.chains = chains;
     }
-    if (usesClusterPolicyChain) {
-      chains.push(names.svc);
-      writeEndpointRules(natRules, sp, names.svc, clusterEndpoints, largeCluster);
-    }
-    if (usesLocalPolicyChain) {
-      chains.push(names.svl);
-      writeEndpointRules(natRules, sp, names.svl, localEndpoints, largeCluster);
-    }
-    for (const ep of allReachableEndpoints) {
-      const sep = sepChain(sp, ep);
-      chains.push(sep);
-      const c = largeCluster ? "" : ` -m comment --comment ${S}`;
-      natRules.line(`-A ${sep}${c} -s ${ep.ip} -j ${KUBE_MARK_MASQ}`);
-      const aff = sp.sessionAffinitySeconds > 0 ? ` -m recent --name ${sep} --set` : "";
-      natRules.line(`-A ${sep}${c}${aff} -m ${P} -p ${P} -j DNAT --to-destination ${ep.endpoint}`);
-    }
-    for (const c of chains) {
-      natChains.line(`:${c} - [0:0]`);
-      written.push(c);
-    }
-    if (!full && previousChains !== undefined) for (const c of previousChains) staleCandidates.push(c);
-    entry.chains = chains;
+    const heads = blockEntries.map((e) => e.head as { readonly nat: string; readonly filter: string });
+    cache.blocks[bi] = {
+      keys: order.slice(start, end),
+      entries: blockEntries,
+      nat: flat(
+        heads
+          .map((h) => h.nat)
+          .filter((x) => x !== "")
+          .join("\n"),
+      ),
+      filter: flat(
+        heads
+          .map((h) => h.filter)
+          .filter((x) => x !== "")
+          .join("\n"),
+      ),
+    };
   }
 
   // Stale chains: owned chains that exist but are not produced any more. A full
