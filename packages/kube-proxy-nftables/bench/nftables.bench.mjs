@@ -3,6 +3,8 @@
 // evaluator beside it on the same generated services when that package is built.
 // Run against dist: `pnpm --filter @knet/kube-proxy-nftables... run build` (and
 // `pnpm --filter @knet/kube-proxy-iptables run build` for the comparison).
+import v8 from "node:v8";
+import vm from "node:vm";
 import { buildProxyState, ChangeTracker, proxyConfig, seededRandom } from "@knet/kube-proxy";
 import { NftablesEngine } from "@knet/kube-proxy-nftables";
 import { Addr } from "@knet/netstack";
@@ -42,6 +44,10 @@ function objects(n, eps) {
   }
   return { services, endpointSlices };
 }
+// A full GC before each measurement, so building a big table does not leave
+// concurrent marking running (and billed to this process) while packets are timed.
+v8.setFlagsFromString("--expose-gc");
+const gc = vm.runInNewContext("gc");
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (t0) => performance.now() - t0;
 
@@ -108,9 +114,14 @@ const rows = [];
   });
   rows.push({ name: "build ProxyState 10k x 10 (shared model)", median_ms: buildMs, runs: 1 });
   // Calibration: the machine is shared; a trivial loop's cost shows how loaded it was.
-  let acc = 0;
+  const spin = (m) => {
+    let a = 0;
+    for (let j = 0; j < m; j++) a = (a + ((j * 3) | 0) + 1) | 0;
+    return a;
+  };
+  spin(1e6);
   const tc = performance.now();
-  for (let j = 0; j < 1e8; j++) acc = (acc + j * 3 + 1) | 0;
+  const acc = spin(1e8);
   rows.push({
     name: "calibration: ns per trivial loop iteration (about 0.3-0.5 on an idle core)",
     median_ms: ms(tc) / 1e8, // ms per iteration; printed below as ns
@@ -164,12 +175,14 @@ function setup(n) {
   }
   s = { ev: nft.evaluator, iptEv, hot: targets(n, 64), spread: targets(n, 1024) };
   built.set(n, s);
+  gc();
   return s;
 }
 
 /** CPU time (user+system of this process) per call: robust when the shared machine is loaded. */
 function cpuPerCall(fn, pkts, iterations) {
   for (let k = 0; k < Math.min(iterations, 20000); k++) fn(pkts[k & 1023]);
+  gc();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (let k = 0; k < iterations; k++) do_not_optimize(fn(pkts[k & 1023]));

@@ -567,7 +567,7 @@ export class NftEvaluator {
     if (this.gen === gen) return;
     const m = new Map<string, ChainState[]>();
     for (const t of this.ruleset.tables.values()) {
-      for (const ch of t.chains.values()) {
+      for (const ch of t.baseChains) {
         if (ch.hook === undefined) continue;
         const l = m.get(ch.hook.hook) ?? [];
         l.push(ch);

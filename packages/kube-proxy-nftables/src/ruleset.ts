@@ -194,6 +194,8 @@ export class SetState {
 export class TableState {
   /** Chains by name, in creation order. */
   readonly chains = new Map<string, ChainState>();
+  /** The base chains (those with a hook), for the evaluator. */
+  readonly baseChains = new Set<ChainState>();
   /** Sets and maps by name (one namespace, as in the kernel), in creation order. */
   readonly sets = new Map<string, SetState>();
   /** Table comment. */
@@ -349,7 +351,11 @@ export class NftRuleset {
       const nc = new ChainState(c.name, c.hook, t);
       nc.comment = c.comment;
       t.chains.set(c.name, nc);
-      this.log(() => t.chains.delete(c.name));
+      if (nc.hook !== undefined) t.baseChains.add(nc);
+      this.log(() => {
+        t.chains.delete(c.name);
+        t.baseChains.delete(nc);
+      });
       return;
     }
     if (ch === undefined) this.fail("ENOENT", `chain ${c.name}`);
@@ -360,11 +366,12 @@ export class NftRuleset {
     // delete
     if (ch.uses > 0) this.fail("EBUSY", `chain ${c.name} is referenced ${ch.uses} time(s)`);
     this.flushChain(ch);
-    const order = [...t.chains.entries()];
     t.chains.delete(c.name);
+    if (ch.hook !== undefined) t.baseChains.delete(ch);
+    // Rolled back, the chain goes back at the end of the creation order (only listings see that order).
     this.log(() => {
-      t.chains.clear();
-      for (const [k, v] of order) t.chains.set(k, v);
+      t.chains.set(c.name, ch);
+      if (ch.hook !== undefined) t.baseChains.add(ch);
     });
   }
 
@@ -489,12 +496,8 @@ export class NftRuleset {
     }
     if (s.uses > 0) this.fail("EBUSY", `${c.object} ${c.name} is referenced`);
     this.flushSet(s);
-    const order = [...t.sets.entries()];
     t.sets.delete(c.name);
-    this.log(() => {
-      t.sets.clear();
-      for (const [k, v] of order) t.sets.set(k, v);
-    });
+    this.log(() => t.sets.set(c.name, s));
   }
 
   private flushSet(s: SetState): void {
