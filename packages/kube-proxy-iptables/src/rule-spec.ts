@@ -254,7 +254,7 @@ const BUILTIN_TARGETS = new Set([
   "AUDIT",
 ]);
 
-const IGNORED_MATCHES = new Set(["nfacct", "limit", "pkttype", "length", "ttl", "hl", "owner", "socket", "state-less"]);
+const IGNORED_MATCHES = new Set(["nfacct", "limit", "pkttype", "length", "ttl", "hl", "owner", "socket"]);
 
 /**
  * Parse the words of one rule (everything after `-A CHAIN`).
