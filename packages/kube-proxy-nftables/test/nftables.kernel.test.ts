@@ -265,7 +265,7 @@ describe.skipIf(!canRun)("nftables mode in the kernel", () => {
       const port = host === "192.168.0.2" ? sp.nodePort : sp.port;
       targets.push({ host, port, key });
     }
-    const PER = 60;
+    const PER = 90;
     const batch = targets.flatMap((t) => Array.from({ length: PER }, () => ({ host: t.host, port: t.port })));
     const results = connect(batch);
     let checked = 0;
@@ -288,7 +288,8 @@ describe.skipIf(!canRun)("nftables mode in the kernel", () => {
       expect([...kernelCounts.keys()].sort(), `${t.key} via ${t.host}:${t.port}`).toEqual(
         [...evalCounts.keys()].sort(),
       );
-      // Chi-square, kernel counts against the evaluator's proportions (p = 0.001 critical values).
+      // Chi-square, kernel counts against the evaluator's proportions. Critical values at p = 0.0001:
+      // with several services per run, a looser level would fail a correct run now and then.
       const k = evalCounts.size;
       if (k > 1) {
         let chi2 = 0;
@@ -296,7 +297,7 @@ describe.skipIf(!canRun)("nftables mode in the kernel", () => {
           const exp = (c / 600) * PER;
           chi2 += ((kernelCounts.get(b) ?? 0) - exp) ** 2 / exp;
         }
-        const crit = [0, 10.83, 13.82, 16.27, 18.47][k - 1] ?? 20.52;
+        const crit = [0, 15.14, 18.42, 21.11, 23.51][k - 1] ?? 25.74;
         console.log(
           `${t.key} via ${t.host}:${t.port}: kernel ${JSON.stringify([...kernelCounts].sort())} chi2=${chi2.toFixed(2)} (crit ${crit}, ${k - 1} dof)`,
         );
