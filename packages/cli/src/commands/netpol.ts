@@ -1,5 +1,4 @@
-import { readFileSync } from "node:fs";
-import { loadManifests, ManifestError, type ManifestText } from "@knet/k8s";
+import { loadManifests, ManifestError } from "@knet/k8s";
 import {
   compileNft,
   defaultProfile,
@@ -14,6 +13,7 @@ import {
   strictProfile,
 } from "@knet/netpol";
 import { CliError, type CommandFamily, parseFlags } from "../cli.js";
+import { readManifestTexts } from "../manifests.js";
 
 const USAGE = `Usage: knet netpol <subcommand> -f FILE [-f FILE...] [flags]
 
@@ -63,7 +63,6 @@ const FLAGS = {
 } as const;
 
 function load(files: readonly string[], profileName: string | undefined): PolicyEngine {
-  if (files.length === 0) throw new CliError("netpol: no input: give -f FILE (see 'knet netpol --help')", 2);
   const profile =
     profileName === undefined || profileName === "default"
       ? defaultProfile
@@ -71,13 +70,7 @@ function load(files: readonly string[], profileName: string | undefined): Policy
         ? strictProfile
         : undefined;
   if (profile === undefined) throw new CliError(`netpol: unknown --profile '${profileName}': use default or strict`, 2);
-  const texts: ManifestText[] = files.map((f) => {
-    try {
-      return { name: f === "-" ? "<stdin>" : f, text: readFileSync(f === "-" ? 0 : f, "utf8") };
-    } catch (e) {
-      throw new CliError(`netpol: cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 2);
-    }
-  });
+  const texts = readManifestTexts(files, "netpol");
   try {
     return PolicyEngine.fromObjects(loadManifests(texts, { skipUnknownKinds: true }), { profile });
   } catch (e) {

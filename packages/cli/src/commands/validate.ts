@@ -1,14 +1,12 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
 import {
   formatProblem,
-  type ManifestText,
   nodePortRangeOf,
   parseManifests,
   type ValidateManifestsOptions,
   validateManifests,
 } from "@knet/k8s";
 import { CliError, type CommandFamily, parseFlags } from "../cli.js";
+import { readManifestTexts } from "../manifests.js";
 
 const USAGE = `Usage: knet validate -f FILE [-f FILE...] [flags]
 
@@ -56,8 +54,6 @@ export const validateCommand: CommandFamily = {
         2,
       );
     }
-    const files = values.filename ?? [];
-    if (files.length === 0) throw new CliError("validate: no input: give -f FILE (see 'knet validate --help')", 2);
     const options: { -readonly [K in keyof ValidateManifestsOptions]: ValidateManifestsOptions[K] } = {};
     const range = values["service-node-port-range"];
     if (range !== undefined) {
@@ -71,28 +67,7 @@ export const validateCommand: CommandFamily = {
     const cidrs = values["service-cluster-ip-range"];
     if (cidrs !== undefined) options.serviceClusterIPRanges = cidrs.split(",").map((s) => s.trim());
 
-    const texts: ManifestText[] = [];
-    for (const f of files) {
-      try {
-        if (f === "-") {
-          texts.push({ name: "<stdin>", text: readFileSync(0, "utf8") });
-        } else if (statSync(f).isDirectory()) {
-          // Like kubectl -f DIR: every .yaml, .yml and .json file in it, in name order.
-          for (const entry of readdirSync(f).sort()) {
-            if (!/\.(ya?ml|json)$/.test(entry)) continue;
-            const path = join(f, entry);
-            texts.push({ name: path, text: readFileSync(path, "utf8") });
-          }
-        } else {
-          texts.push({ name: f, text: readFileSync(f, "utf8") });
-        }
-      } catch (e) {
-        throw new CliError(
-          `validate: cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-          1,
-        );
-      }
-    }
+    const texts = readManifestTexts(values.filename, "validate", 1);
     const parsed = parseManifests(texts);
     const report = validateManifests(parsed, options);
     const allowUnknown = values["allow-unknown-kinds"] === true;
