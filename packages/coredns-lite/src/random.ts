@@ -1,14 +1,8 @@
 /** A small seeded random source (mulberry32), so shuffles, ids and evictions can be replayed. */
+import { seededRandom as mulberry32 } from "@knet/netstack";
 import type { Random } from "./plugin.js";
 
 /** A random source in [0, 1) from a 32-bit seed. */
 export function seededRandom(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed);
 }

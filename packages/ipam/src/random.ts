@@ -1,3 +1,5 @@
+import { seededRandom as mulberry32 } from "@knet/netstack";
+
 /**
  * Injectable randomness: allocators that pick at random (ClusterIPs, NodePorts,
  * Calico-style block choice) take a {@link Random} so tests and traces replay.
@@ -14,17 +16,8 @@ export interface Random {
  * Not cryptographic; allocation order is not a secret.
  */
 export function seededRandom(seed = 1): Random {
-  let s = seed >>> 0;
-  return {
-    int(n: number): number {
-      s = (s + 0x6d2b79f5) >>> 0;
-      let t = s;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-      return Math.floor(u * n);
-    },
-  };
+  const next = mulberry32(seed);
+  return { int: (n: number): number => Math.floor(next() * n) };
 }
 
 /** `Math.random` behind the {@link Random} interface, for production use. */
