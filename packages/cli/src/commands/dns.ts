@@ -14,8 +14,9 @@ import {
   typeCode,
   watchClusterState,
 } from "@knet/coredns-lite";
-import { ClusterState, loadManifests, ManifestError, type ManifestText } from "@knet/k8s";
+import { ClusterState, loadManifests, ManifestError } from "@knet/k8s";
 import { CliError, type CommandFamily, type Io, parseFlags } from "../cli.js";
+import { readManifestTexts } from "../manifests.js";
 
 const USAGE = `Usage: knet dns <subcommand> -f FILE [-f FILE...] [flags]
 
@@ -52,14 +53,7 @@ const FLAGS = {
 } as const;
 
 function loadIndex(files: readonly string[], cmd: string): DnsIndex {
-  if (files.length === 0) throw new CliError(`${cmd}: no input: give -f FILE (see 'knet dns --help')`, 2);
-  const texts: ManifestText[] = files.map((f) => {
-    try {
-      return { name: f === "-" ? "<stdin>" : f, text: readFileSync(f === "-" ? 0 : f, "utf8") };
-    } catch (e) {
-      throw new CliError(`${cmd}: cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 2);
-    }
-  });
+  const texts = readManifestTexts(files, cmd);
   try {
     const state = new ClusterState();
     state.applyAll(loadManifests(texts, { skipUnknownKinds: true }));

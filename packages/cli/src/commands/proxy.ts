@@ -1,16 +1,4 @@
-import { readFileSync } from "node:fs";
-import {
-  defaultService,
-  type EndpointSlice,
-  endpointSlicesFor,
-  type KubeObject,
-  loadManifests,
-  ManifestError,
-  type ManifestText,
-  type Node,
-  type Pod,
-  type Service,
-} from "@knet/k8s";
+import { defaultService, type EndpointSlice, endpointSlicesFor, type Node, type Pod, type Service } from "@knet/k8s";
 import {
   buildProxyState,
   type EngineOptions,
@@ -24,6 +12,7 @@ import {
 } from "@knet/kube-proxy";
 import { Addr, AddrError } from "@knet/netstack";
 import { CliError, type CommandFamily, type Io, parseFlags } from "../cli.js";
+import { readObjects } from "../manifests.js";
 import { iptablesMode } from "./proxy-iptables.js";
 import { ipvsMode } from "./proxy-ipvs.js";
 import { nftablesMode } from "./proxy-nftables.js";
@@ -88,23 +77,6 @@ function modeOf(name: string | undefined): ProxyMode {
   return m;
 }
 
-function readObjects(files: readonly string[]): KubeObject[] {
-  if (files.length === 0) throw new CliError("proxy: no input: give -f FILE (see 'knet proxy --help')", 2);
-  const texts: ManifestText[] = files.map((f) => {
-    try {
-      return { name: f === "-" ? "<stdin>" : f, text: readFileSync(f === "-" ? 0 : f, "utf8") };
-    } catch (e) {
-      throw new CliError(`proxy: cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 2);
-    }
-  });
-  try {
-    return loadManifests(texts, { skipUnknownKinds: true });
-  } catch (e) {
-    if (e instanceof ManifestError) throw new CliError(`proxy: ${e.message.split("\n")[0]}`, 2);
-    throw e;
-  }
-}
-
 interface Inputs {
   readonly config: ProxyConfig;
   readonly services: Service[];
@@ -112,7 +84,7 @@ interface Inputs {
 }
 
 function inputs(values: Record<string, unknown>, familyHint: 4 | 6 | undefined): Inputs {
-  const objects = readObjects((values.filename as string[] | undefined) ?? []);
+  const objects = readObjects(values.filename as string[] | undefined, "proxy", { skipUnknownKinds: true });
   const nodes = objects.filter((o): o is Node => o.kind === "Node");
   const pods = objects.filter((o): o is Pod => o.kind === "Pod");
   const services = objects.filter((o): o is Service => o.kind === "Service").map((s) => defaultService(s));
