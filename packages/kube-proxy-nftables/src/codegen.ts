@@ -39,7 +39,7 @@ export interface GenHelpers {
   /** Run a chain (jump target); returns CONT when it returned. */
   readonly run: (ch: ChainState, r: GenRegs) => number;
   /** `numgen random mod n`. */
-  readonly pick: (n: number) => number;
+  readonly pick: (r: GenRegs, n: number) => number;
   /** Set membership with timeouts and intervals. */
   readonly member: (s: SetState, r: GenRegs) => boolean;
   /** Map lookup honouring timeouts. */
@@ -240,7 +240,7 @@ export function compileChain(ch: ChainState, h: GenHelpers): ChainFn {
             }
             const cv = c(codes);
             const tv = c(targets);
-            return `{const i=H.pick(${n(s.key.numgen)});const v=${cv}[i];if(v===undefined)${fail}if(v===7){r.target=${tv}[i];return 7;}if(v===6){const w=H.run(${tv}[i],r);if(w!==8)return w;}else if(v!==0)return v;}`;
+            return `{const i=H.pick(r,${n(s.key.numgen)});const v=${cv}[i];if(v===undefined)${fail}if(v===7){r.target=${tv}[i];return 7;}if(v===6){const w=H.run(${tv}[i],r);if(w!==8)return w;}else if(v!==0)return v;}`;
           }
           // Anonymous vmap on packet fields: a small linear table.
           const fields = s.key as readonly NftField[];

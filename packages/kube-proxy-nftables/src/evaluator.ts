@@ -1,5 +1,5 @@
 import { Addr, Prefix } from "@knet/netstack";
-import { type ChainFn, compileChain, type GenHelpers, type GenRegs } from "./codegen.js";
+import { type ChainFn, compileChain, type GenHelpers } from "./codegen.js";
 import { formatRule } from "./format.js";
 import { type ChainState, encodeKey, type NftRuleset, type RuleState, type SetState } from "./ruleset.js";
 import type { NftElement, NftField, NftStatement, NftVerdict } from "./types.js";
@@ -150,6 +150,7 @@ class Regs {
   lastComment: string | undefined = undefined;
   decided: string | undefined = undefined;
   clock: () => number = () => 0;
+  ev: NftEvaluator | null = null;
 }
 
 /** The clock value of this evaluation, read once and only when a timeout needs it. */
@@ -493,6 +494,41 @@ const H_OUT1: readonly string[] = Object.freeze(["output"]);
 const H_OUT: readonly string[] = Object.freeze(["output", "postrouting"]);
 
 /**
+ * The helpers generated code calls: one object for every evaluator (they find
+ * theirs through the registers), so the shared generated functions stay
+ * monomorphic when several evaluators run in one process.
+ */
+const HELPERS: GenHelpers = {
+  // biome-ignore lint/complexity/useLiteralKeys: element access reaches the private fast path from module code
+  run: (ch, r) => ((r as Regs).ev as NftEvaluator)["runFast"](ch, r as Regs),
+  pick: (r, n) => ((r as Regs).ev as NftEvaluator).pick(n),
+  member: (s, r) => lookup(s, r as Regs, r.key),
+  get: (s, r) => {
+    const el = s.table.get(r.key);
+    if (el === undefined) return undefined;
+    if (el.expires !== Number.POSITIVE_INFINITY && el.expires < nowOf(r as Regs)) return undefined;
+    return el;
+  },
+  update: (s, r) => updateSet(s, r as Regs),
+  local: (r0, src) => {
+    const r = r0 as Regs;
+    const ev = r.ev as NftEvaluator;
+    if (src) {
+      if (r.srcLocal < 0) r.srcLocal = ev.isLocal(r.src) ? 1 : 0;
+      return r.srcLocal === 1;
+    }
+    if (r.dstLocal < 0) r.dstLocal = ev.isLocal(r.dst) ? 1 : 0;
+    return r.dstLocal === 1;
+  },
+  inPrefixes: (ps, r0, src) => {
+    const r = r0 as Regs;
+    const a = src ? r.src : r.dst;
+    for (const p of ps) if (p.contains(a)) return true;
+    return false;
+  },
+};
+
+/**
  * Runs packets through an {@link NftRuleset}'s base chains as the kernel would:
  * hooks in order, base chains by priority, jumps/gotos/returns, named sets and
  * maps by hash lookup (cost independent of the number of elements), `numgen
@@ -527,34 +563,7 @@ export class NftEvaluator {
     this.rnd = this.random;
     this.now = options.now ?? (() => Date.now() / 1000);
     this.isLocal = options.isLocal ?? (() => false);
-    const member = (s: SetState, r: GenRegs): boolean => lookup(s, r as Regs, r.key);
-    this.helpers = {
-      run: (ch, r) => this.runFast(ch, r as Regs),
-      pick: (n) => this.rnd(n),
-      member,
-      get: (s, r) => {
-        const el = s.table.get(r.key);
-        if (el === undefined) return undefined;
-        if (el.expires !== Number.POSITIVE_INFINITY && el.expires < nowOf(r as Regs)) return undefined;
-        return el;
-      },
-      update: (s, r) => updateSet(s, r as Regs),
-      local: (r0, src) => {
-        const r = r0 as Regs;
-        if (src) {
-          if (r.srcLocal < 0) r.srcLocal = this.isLocal(r.src) ? 1 : 0;
-          return r.srcLocal === 1;
-        }
-        if (r.dstLocal < 0) r.dstLocal = this.isLocal(r.dst) ? 1 : 0;
-        return r.dstLocal === 1;
-      },
-      inPrefixes: (ps, r0, src) => {
-        const r = r0 as Regs;
-        const a = src ? r.src : r.dst;
-        for (const p of ps) if (p.contains(a)) return true;
-        return false;
-      },
-    };
+    this.helpers = HELPERS;
   }
 
   /** The random choice for `numgen random mod n` (the per-call source when one was given). */
@@ -734,6 +743,7 @@ export class NftEvaluator {
     r.lastComment = undefined;
     r.decided = undefined;
     r.clock = this.now;
+    r.ev = this;
     let trace: NftTraceStep[] | null = null;
     let origin: NftOrigin = "inbound";
     if (options !== undefined) {
