@@ -1,87 +1,133 @@
 // The proxy-mode comparison this project exists to show: the same generated
-// cluster (N services x 5 endpoints) loaded into each kube-proxy engine, and the
-// cost of one new connection's first packet through each evaluator, for N from
-// 100 to 100,000. iptables walks KUBE-SERVICES linearly (O(n)); nftables and
-// IPVS hash (O(1)). Packets go to services spread over the whole list.
-// Run: pnpm build && node benchmarks/proxy-modes.bench.mjs
+// cluster (N services x 5 endpoints) loaded into each kube-proxy engine, then
+//   - the cost of a new connection's first packet through each evaluator,
+//   - a full sync, and an incremental sync after one endpoint changes (the
+//     engine's sync: kube-proxy's own work of computing and rendering), and
+//   - loading the synced rules into the simulated node's evaluator,
+// for N from 100 to 100,000. iptables walks KUBE-SERVICES linearly (O(n));
+// nftables verdict maps and IPVS virtual-server tables hash (O(1)).
+// Each (mode, N) runs on its own and is dropped before the next, so memory
+// holds one engine at a time. Timings are medians of repeated batches.
+// Run: pnpm build && node --expose-gc --max-old-space-size=12288 benchmarks/proxy-modes.bench.mjs
 import { ChangeTracker, proxyConfig, seededRandom } from "@knet/kube-proxy";
 import { IptablesEngine } from "@knet/kube-proxy-iptables";
+import { IpvsEngine } from "@knet/kube-proxy-ipvs";
 import { NftablesEngine } from "@knet/kube-proxy-nftables";
-import { bench, do_not_optimize, group, runBench } from "./lib.mjs";
+import { writeResults } from "./lib.mjs";
 
 const SIZES = (process.env.KNET_BENCH_SIZES ?? "100,1000,10000,100000").split(",").map(Number);
 const ENDPOINTS = 5;
 const config = proxyConfig({ nodeName: "node-1", nodeIPs: ["192.168.0.2"], clusterCIDR: "10.0.0.0/8" });
 const octets = (i) => `${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+const ENGINES = {
+  iptables: (o) => new IptablesEngine(o),
+  nftables: (o) => new NftablesEngine(o),
+  ipvs: (o) => new IpvsEngine(o),
+};
 
-const engines = { iptables: (o) => new IptablesEngine(o), nftables: (o) => new NftablesEngine(o) };
-try {
-  const { IpvsEngine } = await import("@knet/kube-proxy-ipvs");
-  if (typeof IpvsEngine === "function") engines.ipvs = (o) => new IpvsEngine(o);
-} catch {
-  // IPVS mode not built: compare the two others.
-}
-
-const states = new Map();
-function stateOf(n) {
-  if (!states.has(n)) {
-    process.stderr.write(`  generating ${n} services x ${ENDPOINTS} endpoints\n`);
-    const t = new ChangeTracker({ family: 4, nodeName: "node-1" });
-    for (let i = 0; i < n; i++) {
-      t.updateService({
-        apiVersion: "v1",
-        kind: "Service",
-        metadata: { namespace: "bench", name: `svc${i}` },
-        spec: { clusterIP: `172.${octets(i)}`, ports: [{ name: "http", port: 80, protocol: "TCP" }] },
-      });
-      t.updateEndpointSlice({
-        apiVersion: "discovery.k8s.io/v1",
-        kind: "EndpointSlice",
-        metadata: { namespace: "bench", name: `svc${i}-a`, labels: { "kubernetes.io/service-name": `svc${i}` } },
-        addressType: "IPv4",
-        ports: [{ name: "http", port: 8080, protocol: "TCP" }],
-        endpoints: Array.from({ length: ENDPOINTS }, (_, k) => ({ addresses: [`10.${octets(i * ENDPOINTS + k)}`] })),
-      });
-    }
-    states.set(n, t.state());
-  }
-  return states.get(n);
-}
-
-const setupTimes = [];
-group("first packet of a connection to a ClusterIP", () => {
-  for (const [mode, make] of Object.entries(engines)) {
-    bench(`${mode} n=$n`, function* (s) {
-      const n = s.get("n");
-      const state = stateOf(n);
-      const t0 = performance.now();
-      const engine = make({ config, random: seededRandom(7) });
-      engine.sync(state, { full: true });
-      setupTimes.push({ mode, n, sync_ms: performance.now() - t0 });
-      process.stderr.write(`  ${mode}: synced ${n} services in ${(performance.now() - t0).toFixed(0)} ms\n`);
-      // 1024 packets to services spread evenly over the list (same targets for every mode).
-      const packets = Array.from({ length: 1024 }, (_, k) => ({
-        src: "10.200.0.9",
-        dst: `172.${octets(Math.floor(((k * 2654435761) >>> 0) % n))}`,
-        protocol: "tcp",
-        sport: 40000 + (k & 1023),
-        dport: 80,
-        origin: "remote",
-      }));
-      const check = engine.evaluate(packets[0], { trace: false });
-      if (check.outcome.kind !== "dnat") throw new Error(`${mode}: expected a DNAT, got ${check.outcome.kind}`);
-      let k = 0;
-      yield () => do_not_optimize(engine.evaluate(packets[k++ & 1023], { trace: false }).outcome);
-    }).args("n", SIZES);
-  }
+const service = (i) => ({
+  apiVersion: "v1",
+  kind: "Service",
+  metadata: { namespace: "bench", name: `svc${i}` },
+  spec: { clusterIP: `172.${octets(i)}`, ports: [{ name: "http", port: 80, protocol: "TCP" }] },
+});
+const slice = (i, salt = 0) => ({
+  apiVersion: "discovery.k8s.io/v1",
+  kind: "EndpointSlice",
+  metadata: { namespace: "bench", name: `svc${i}-a`, labels: { "kubernetes.io/service-name": `svc${i}` } },
+  addressType: "IPv4",
+  ports: [{ name: "http", port: 8080, protocol: "TCP" }],
+  endpoints: Array.from({ length: ENDPOINTS }, (_, k) => ({ addresses: [`10.${octets(i * ENDPOINTS + k + salt)}`] })),
 });
 
-const rows = await runBench("proxy-modes", { endpointsPerService: ENDPOINTS, setup: setupTimes });
-console.log("\nper-packet p50 by mode (ratio to n=100):");
-for (const mode of Object.keys(engines)) {
-  const mine = rows.filter((r) => r.name.startsWith(`${mode} `));
-  const base = mine.find((r) => r.args.n === SIZES[0])?.p50_ns ?? 1;
-  console.log(
-    `  ${mode.padEnd(9)} ${mine.map((r) => `n=${r.args.n}: ${r.p50_ns.toFixed(0)} ns (x${(r.p50_ns / base).toFixed(1)})`).join("  ")}`,
-  );
+function tracker(n) {
+  const t = new ChangeTracker({ family: 4, nodeName: "node-1" });
+  for (let i = 0; i < n; i++) {
+    t.updateService(service(i));
+    t.updateEndpointSlice(slice(i));
+  }
+  return t;
+}
+
+/** Median ns per call of `fn` over `batches` batches sized to take about `ms` each. */
+function timePerCall(fn, batches = 7, ms = 60) {
+  let per = 1;
+  for (const t0 = performance.now(); performance.now() - t0 < ms; per *= 2) for (let i = 0; i < per; i++) fn(i);
+  const samples = [];
+  for (let b = 0; b < batches; b++) {
+    const t0 = performance.now();
+    for (let i = 0; i < per; i++) fn(i);
+    samples.push(((performance.now() - t0) * 1e6) / per);
+  }
+  return samples.sort((a, c) => a - c)[batches >> 1];
+}
+
+const median = (xs) => [...xs].sort((a, c) => a - c)[xs.length >> 1];
+const rows = [];
+const row = (group, mode, n, ns, extra = {}) =>
+  rows.push({ group, name: `${mode} n=${n}`, args: { n }, p50_ns: ns, ...extra });
+const total = SIZES.length * Object.keys(ENGINES).length;
+let step = 0;
+for (const n of SIZES) {
+  const t = tracker(n);
+  const state = t.state();
+  // The same 1024 packets for every mode: services spread over the whole list.
+  const packets = Array.from({ length: 1024 }, (_, k) => ({
+    src: "10.200.0.9",
+    dst: `172.${octets(((k * 2654435761) >>> 0) % n)}`,
+    protocol: "tcp",
+    sport: 40000 + k,
+    dport: 80,
+    origin: "remote",
+  }));
+  for (const [mode, make] of Object.entries(ENGINES)) {
+    step++;
+    const t0 = performance.now();
+    let engine = make({ config, random: seededRandom(7) });
+    engine.sync(state, { full: true });
+    const fullMs = performance.now() - t0;
+    // Engines apply a payload to their simulated node lazily, on first use.
+    const l0 = performance.now();
+    const first = engine.evaluate(packets[0], { trace: false });
+    const loadMs = performance.now() - l0;
+    if (first.outcome.kind !== "dnat") throw new Error(`${mode} n=${n}: expected DNAT, got ${first.outcome.kind}`);
+    const packetNs = timePerCall(
+      (i) => engine.evaluate(packets[i & 1023], { trace: false }),
+      7,
+      n >= 100000 ? 400 : 80,
+    );
+    // Incremental: one endpoint of one service changes, as after a pod restart.
+    const incr = [];
+    let anyFull = false;
+    for (let r = 1; r <= 5; r++) {
+      t.updateEndpointSlice(slice(n >> 1, r % 2 ? 3_000_000 : 0));
+      const next = t.state();
+      const s0 = performance.now();
+      const res = engine.sync(next);
+      incr.push((performance.now() - s0) * 1e6);
+      engine.evaluate(packets[1], { trace: false });
+      // kube-proxy's IPVS mode has no partial sync: every sync is full there.
+      anyFull ||= res.full;
+    }
+    row("first packet of a connection", mode, n, packetNs);
+    row("full sync", mode, n, fullMs * 1e6);
+    row("load into the simulated node", mode, n, loadMs * 1e6);
+    row("incremental sync (one endpoint)", mode, n, median(incr), { full: anyFull });
+    console.log(
+      `[${step}/${total}] ${mode.padEnd(8)} n=${String(n).padEnd(6)} first packet ${(packetNs / 1000).toFixed(2).padStart(8)} µs  full sync ${fullMs.toFixed(0).padStart(6)} ms  load ${loadMs.toFixed(0).padStart(6)} ms  ${anyFull ? "re-sync (full)" : "incremental"} ${(median(incr) / 1e6).toFixed(2).padStart(7)} ms`,
+    );
+    engine = undefined;
+    globalThis.gc?.();
+  }
+}
+const file = writeResults("proxy-modes", rows, {
+  endpointsPerService: ENDPOINTS,
+  sizes: SIZES,
+  unit: "p50_ns per call; sync rows are wall time of one sync",
+});
+console.log(`-> ${file}\n\nfirst packet, ratio to n=${SIZES[0]}:`);
+for (const mode of Object.keys(ENGINES)) {
+  const mine = rows.filter((r) => r.group === "first packet of a connection" && r.name.startsWith(`${mode} `));
+  const base = mine[0]?.p50_ns ?? 1;
+  console.log(`  ${mode.padEnd(9)} ${mine.map((r) => `n=${r.args.n}: x${(r.p50_ns / base).toFixed(2)}`).join("  ")}`);
 }

@@ -1,4 +1,4 @@
-import { Addr, Prefix } from "@knet/netstack";
+import { Addr, seededRandom as mulberry32, Prefix } from "@knet/netstack";
 import { type ChainFn, compileChain, type GenHelpers } from "./codegen.js";
 import { formatRule } from "./format.js";
 import { type ChainState, encodeKey, type NftRuleset, type RuleState, type SetState } from "./ruleset.js";
@@ -71,17 +71,10 @@ export interface NftResult {
 /** Injected randomness: an integer in `[0, n)`. */
 export type RandomInt = (n: number) => number;
 
-/** A seeded random source (mulberry32), for reproducible endpoint choice. */
+/** A seeded random source (netstack's mulberry32), for reproducible endpoint choice. */
 export function seededRandom(seed = 1): RandomInt {
-  let a = seed >>> 0;
-  return (n: number): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const r = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    return Math.floor(r * n);
-  };
+  const next = mulberry32(seed);
+  return (n: number): number => Math.floor(next() * n);
 }
 
 /** Options of {@link NftEvaluator}. */
