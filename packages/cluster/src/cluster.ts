@@ -1,13 +1,16 @@
 import {
+  type BridgeTopology,
+  bridgePlugin,
   CniRuntime,
   inProcessExec,
   memoryCacheFs,
   type NetConfListInput,
   parseNetConfList,
   portmapPlugin,
+  type Result100,
 } from "@knet/cni-spec";
 import { DnsIndex } from "@knet/coredns-lite";
-import { NodeCidrAllocator, NodePortAllocator, ServiceIpAllocator } from "@knet/ipam";
+import { hostLocal, memoryStores, NodeCidrAllocator, NodePortAllocator, ServiceIpAllocator } from "@knet/ipam";
 import {
   defaultObject,
   type EndpointSlice,
@@ -36,7 +39,7 @@ import {
 import { type PolicyDecision, type ProxyDecision, policyHook, proxyHooks } from "./hooks.js";
 import { type ClusterOptions, type ProxyMode, type ResolvedClusterOptions, resolveOptions } from "./options.js";
 import { type NodeNet, nodeTopology, subnetEnv } from "./overlay.js";
-import { DeferredHooks, nodeConflist, type PodAttachment, type PodTopology, simBridgePlugin } from "./pod-network.js";
+import { DeferredHooks, nodeConflist } from "./pod-network.js";
 
 /** Thrown when manifests cannot form a cluster (no room for a node CIDR, a pod on a missing node...). */
 export class ClusterError extends Error {
@@ -214,15 +217,14 @@ export class Cluster {
     const podMtu = opts.overlay === "vxlan" ? opts.mtu - 50 : opts.mtu;
 
     // Pods: scheduled (nodeName, else round-robin) and wired by the CNI chain, in-process.
-    const podTopo: PodTopology = { namespaces: [], links: [], routes: [] };
-    const attachments = new Map<string, PodAttachment>();
+    const podTopo: BridgeTopology = { namespaces: [], links: [], routes: [] };
     const portmapHosts = new Map(nets.map((n) => [n.name, new DeferredHooks()]));
     const runtimes = new Map(
       nets.map((n) => [
         n.name,
         new CniRuntime({
           exec: inProcessExec({
-            bridge: simBridgePlugin(n.name, podMtu, podTopo, attachments),
+            bridge: bridgePlugin({ hostNs: n.name, ipam: hostLocal({ openStore: memoryStores() }), topology: podTopo }),
             portmap: portmapPlugin(portmapHosts.get(n.name) as DeferredHooks),
           }),
           path: ["/opt/cni/bin"],
@@ -260,15 +262,20 @@ export class Cluster {
             protocol: (p.protocol ?? "TCP").toLowerCase(),
           })),
       );
-      await (runtimes.get(node.name) as CniRuntime).addNetworkList(conflists.get(node.name) as NetConfListInput, {
-        containerId,
-        netns,
-        ifName: "eth0",
-        args,
-        ...(hostPorts.length > 0 ? { capabilityArgs: { portMappings: hostPorts } } : {}),
-      });
-      const att = attachments.get(containerId);
-      if (!att) throw new ClusterError(`pod ${key}: the CNI chain returned no attachment`);
+      const result = (await (runtimes.get(node.name) as CniRuntime).addNetworkList(
+        conflists.get(node.name) as NetConfListInput,
+        {
+          containerId,
+          netns,
+          ifName: "eth0",
+          args,
+          ...(hostPorts.length > 0 ? { capabilityArgs: { portMappings: hostPorts } } : {}),
+        },
+      )) as Result100;
+      const address = result.ips?.[0]?.address;
+      const hostVeth = result.interfaces?.[1]?.name;
+      if (!address || !hostVeth) throw new ClusterError(`pod ${key}: the CNI chain returned no address`);
+      const att = { ip: Addr.parse(address.slice(0, address.indexOf("/"))), hostVeth };
       const ready = { type: "Ready", status: "True" };
       const wired: Pod = {
         ...pod,

@@ -21,7 +21,6 @@ export type { ClusterOptions, OverlayMode, ProxyMode, ResolvedClusterOptions } f
 export { resolveOptions } from "./options.js";
 export type { NodeNet } from "./overlay.js";
 export { FLANNEL, nodeTopology, subnetEnv, UNDERLAY_NS } from "./overlay.js";
-export type { PodAttachment, PodTopology } from "./pod-network.js";
-export { DeferredHooks, hostVethName, nodeConflist, simBridgePlugin } from "./pod-network.js";
+export { DeferredHooks, nodeConflist } from "./pod-network.js";
 export type { ClusterTrace, DnsExchange, TraceRequest } from "./trace.js";
 export { formatClusterTrace, traceRequest } from "./trace.js";

@@ -35,6 +35,8 @@ export { chainExec, DEFAULT_PLUGIN_ENV_PATH, executableExec, findInPath, inProce
 export type { CmdArgs, MaybePromise, Plugin, PluginAbout } from "./plugin.js";
 export type { BandwidthLimits, BandwidthRecord } from "./plugins/bandwidth.js";
 export { bandwidthLimits, bandwidthPlugin } from "./plugins/bandwidth.js";
+export type { BridgePluginOptions, BridgeTopology } from "./plugins/bridge.js";
+export { bridgePlugin, hostVethName } from "./plugins/bridge.js";
 export type { LoopbackDataplane } from "./plugins/loopback.js";
 export { loopbackPlugin, recordingLoopback } from "./plugins/loopback.js";
 export type { PortMapping, PortmapHost } from "./plugins/portmap.js";
