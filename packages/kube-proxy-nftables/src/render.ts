@@ -373,7 +373,7 @@ export function renderServicePort(
   return { items, elements, chains, affinitySets };
 }
 
-/** Something that takes lines (an array's `push`, or a {@link TextSink}-like writer). */
+/** Something that takes lines (an array's `push`, or a buffered text writer). */
 export interface LineSink {
   /** Append one line (without its newline). */
   line(s: string): void;
