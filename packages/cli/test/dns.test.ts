@@ -5,23 +5,7 @@ import { join } from "node:path";
 import { main } from "@knet/cli";
 import { decodeMessage, encodeQuery, RRType } from "@knet/coredns-lite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-function capture() {
-  let o = "";
-  let e = "";
-  return {
-    io: {
-      out: (t: string) => {
-        o += t;
-      },
-      err: (t: string) => {
-        e += t;
-      },
-    },
-    out: () => o,
-    err: () => e,
-  };
-}
+import { capture } from "./capture.js";
 
 const MANIFEST = `apiVersion: v1
 kind: Namespace

@@ -3,23 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "@knet/cli";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-function capture() {
-  let o = "";
-  let e = "";
-  return {
-    io: {
-      out: (t: string) => {
-        o += t;
-      },
-      err: (t: string) => {
-        e += t;
-      },
-    },
-    out: () => o,
-    err: () => e,
-  };
-}
+import { capture } from "./capture.js";
 
 let dir = "";
 let cluster = "";

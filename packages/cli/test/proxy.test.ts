@@ -5,23 +5,7 @@ import { main } from "@knet/cli";
 import { iptablesServiceChains } from "@knet/kube-proxy";
 import { parseIptablesSave } from "@knet/kube-proxy-iptables";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-function capture() {
-  let o = "";
-  let e = "";
-  return {
-    io: {
-      out: (t: string) => {
-        o += t;
-      },
-      err: (t: string) => {
-        e += t;
-      },
-    },
-    out: () => o,
-    err: () => e,
-  };
-}
+import { capture } from "./capture.js";
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const c = capture();

@@ -3,23 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "@knet/cli";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-function capture(): { io: { out(t: string): void; err(t: string): void }; out: () => string; err: () => string } {
-  let o = "";
-  let e = "";
-  return {
-    io: {
-      out: (t) => {
-        o += t;
-      },
-      err: (t) => {
-        e += t;
-      },
-    },
-    out: () => o,
-    err: () => e,
-  };
-}
+import { capture } from "./capture.js";
 
 const manifests = join(import.meta.dirname, "../../../examples/manifests");
 let dir = "";
