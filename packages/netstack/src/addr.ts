@@ -194,12 +194,13 @@ export class Addr {
   /** IPv6 zone id without the `%`, when parsed with `allowZone`. */
   readonly zone: string | undefined;
 
+  /** Words must already be uint32 (callers coerce with `>>> 0` where they compute them). */
   private constructor(family: Family, w0: number, w1: number, w2: number, w3: number, zone?: string) {
     this.family = family;
-    this.w0 = w0 >>> 0;
-    this.w1 = w1 >>> 0;
-    this.w2 = w2 >>> 0;
-    this.w3 = w3 >>> 0;
+    this.w0 = w0;
+    this.w1 = w1;
+    this.w2 = w2;
+    this.w3 = w3;
     this.zone = zone;
   }
 
@@ -213,7 +214,7 @@ export class Addr {
 
   /** An IPv6 address from four uint32 words, most significant first. */
   static v6(w0: number, w1: number, w2: number, w3: number): Addr {
-    return new Addr(6, w0, w1, w2, w3);
+    return new Addr(6, w0 >>> 0, w1 >>> 0, w2 >>> 0, w3 >>> 0);
   }
 
   /**
@@ -240,10 +241,10 @@ export class Addr {
     const g = scratch;
     return new Addr(
       6,
-      ((g[0] ?? 0) << 16) | (g[1] ?? 0),
-      ((g[2] ?? 0) << 16) | (g[3] ?? 0),
-      ((g[4] ?? 0) << 16) | (g[5] ?? 0),
-      ((g[6] ?? 0) << 16) | (g[7] ?? 0),
+      (((g[0] ?? 0) << 16) | (g[1] ?? 0)) >>> 0,
+      (((g[2] ?? 0) << 16) | (g[3] ?? 0)) >>> 0,
+      (((g[4] ?? 0) << 16) | (g[5] ?? 0)) >>> 0,
+      (((g[6] ?? 0) << 16) | (g[7] ?? 0)) >>> 0,
       zone,
     );
   }
