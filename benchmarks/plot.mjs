@@ -116,7 +116,24 @@ for (const f of files) {
   const bars = timed.filter((r) => typeof r.args?.n !== "number");
   const base = join(resultsDir, f.replace(/\.json$/, ""));
   if (bars.length > 0) writePng(`${base}.png`, barChart(doc.benchmark, bars));
-  if (series.length > 0) writePng(`${base}-scaling.png`, lineChart(doc.benchmark, series));
+  // One log-log chart per group, so each compares like with like (e.g. the proxy modes' first packet).
+  const groups = [...new Set(series.map((r) => r.group))];
+  for (const g of groups) {
+    const slug =
+      groups.length === 1
+        ? "scaling"
+        : `scaling-${g
+            .replace(/[^a-z0-9]+/gi, "-")
+            .replace(/^-|-$/g, "")
+            .toLowerCase()}`;
+    writePng(
+      `${base}-${slug}.png`,
+      lineChart(
+        `${doc.benchmark}: ${g || "cases"}`,
+        series.filter((r) => r.group === g),
+      ),
+    );
+  }
   for (const r of timed)
     summary.push(
       `| ${doc.benchmark} | ${r.group} | ${r.name} | ${fmtNs(r.p50_ns)} | ${(1e9 / r.p50_ns).toExponential(2)} |`,
