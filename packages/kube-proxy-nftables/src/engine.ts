@@ -73,6 +73,8 @@ interface StoredElement {
 }
 
 const STALE_DELAY_MS = 1000;
+/** Loopback prefixes per family (parsed once, not per packet). */
+const LOOPBACK = { 4: Prefix.parse("127.0.0.0/8"), 6: Prefix.parse("::1/128") } as const;
 
 function toRandomInt(r: Random): RandomInt {
   return (n) => Math.min(n - 1, Math.floor(r.next() * n));
@@ -136,7 +138,7 @@ export class NftablesEngine implements ProxyEngine {
       nodeIP: cfg.nodeIPs[0],
     };
     this.localAddrs = cfg.nodeIPs;
-    const loop = cfg.family === 6 ? Prefix.parse("::1/128") : Prefix.parse("127.0.0.0/8");
+    const loop = LOOPBACK[cfg.family];
     const isLocal = (a: Addr): boolean => loop.contains(a) || this.localAddrs.some((l) => l.equals(a));
     this.evaluator = new NftEvaluator(this.ruleset, {
       random: toRandomInt(this.random),
@@ -348,7 +350,7 @@ export class NftablesEngine implements ProxyEngine {
   evaluate(packet: ProxyPacket, options: EvaluateOptions = {}): ProxyEvaluation {
     const src = typeof packet.src === "string" ? Addr.parse(packet.src) : packet.src;
     const dst = typeof packet.dst === "string" ? Addr.parse(packet.dst) : packet.dst;
-    const loop = src.family === 6 ? Prefix.parse("::1/128") : Prefix.parse("127.0.0.0/8");
+    const loop = LOOPBACK[src.family];
     const origin =
       packet.origin ?? (loop.contains(src) || this.localAddrs.some((a) => a.equals(src)) ? "local" : "remote");
     const traceOn = options.trace ?? true;
