@@ -65,26 +65,6 @@ export interface IptablesTraceStep {
   readonly matched: boolean;
 }
 
-/** Result of {@link IptablesEvaluator.evaluate}. */
-export interface IptablesVerdict {
-  /** Final fate. */
-  readonly verdict: "accept" | "drop" | "reject";
-  /** The terminal rule's comment (or text) for drop/reject. */
-  readonly reason?: string;
-  /** Destination after DNAT/REDIRECT, if translated. */
-  readonly dnat?: { readonly addr: Addr; readonly port: number };
-  /** Source NAT in POSTROUTING: `masquerade` or SNAT's address. */
-  readonly snat?: { readonly kind: "masquerade" | "snat"; readonly addr?: Addr };
-  /** Final packet mark. */
-  readonly mark: number;
-  /** Hooks traversed (`nat/PREROUTING`, `filter/FORWARD`, ...). */
-  readonly hooks: readonly string[];
-  /** Rules visited (empty when tracing is off). */
-  readonly trace: readonly IptablesTraceStep[];
-  /** Number of rules visited (always counted). */
-  readonly rulesVisited: number;
-}
-
 /** Result of {@link IptablesEvaluator.runChain}: one table's verdict at one hook. */
 export interface ChainVerdict {
   /** The table's verdict (NAT targets accept). */
@@ -101,6 +81,12 @@ export interface ChainVerdict {
   readonly trace: readonly IptablesTraceStep[];
   /** Number of rules visited. */
   readonly rulesVisited: number;
+}
+
+/** Result of {@link IptablesEvaluator.evaluate}: the packet's fate over every hook it crossed. */
+export interface IptablesVerdict extends ChainVerdict {
+  /** Hooks traversed (`nat/PREROUTING`, `filter/FORWARD`, ...). */
+  readonly hooks: readonly string[];
 }
 
 /** Options of {@link IptablesEvaluator}. */

@@ -16,7 +16,15 @@ import {
   type NpRule,
   type PortEntry,
 } from "./compiled-policy.js";
-import { adminPeerMatches, describe, npPeerMatches, npPeerMiss, portMatches, portMiss } from "./match.js";
+import {
+  adminPeerMatches,
+  describe,
+  matchPortList,
+  npPeerMatches,
+  npPeerMiss,
+  portMatches,
+  portMiss,
+} from "./match.js";
 import { PolicyError } from "./policy-error.js";
 import { defaultProfile } from "./profile.js";
 import type {
@@ -559,22 +567,10 @@ export class PolicyEngine {
     f: ResolvedFlow,
     dstPod: PodView | undefined,
   ): RuleRef | undefined {
-    let portIdx: number | undefined;
-    let resolved: number | undefined;
-    if (r.ports !== undefined) {
-      let found = -1;
-      for (let k = 0; k < r.ports.length; k++) {
-        const entry = r.ports[k] as (typeof r.ports)[number];
-        const m = portMatches(entry, f.protocol, f.port, dstPod);
-        if (m >= 0) {
-          found = k;
-          if (entry.name !== undefined) resolved = m;
-          break;
-        }
-      }
-      if (found < 0) return undefined;
-      portIdx = found;
-    }
+    const ports = matchPortList(r.ports, f.protocol, f.port, dstPod);
+    if (ports === undefined) return undefined;
+    const portIdx = ports.index;
+    const resolved = ports.resolved;
     let peerIdx: number | undefined;
     if (r.peers !== undefined) {
       let found = -1;
@@ -641,22 +637,10 @@ export class PolicyEngine {
     f: ResolvedFlow,
     dstPod: PodView | undefined,
   ): RuleRef | undefined {
-    let portIdx: number | undefined;
-    let resolved: number | undefined;
-    if (r.ports !== undefined) {
-      let found = -1;
-      for (let k = 0; k < r.ports.length; k++) {
-        const entry = r.ports[k] as (typeof r.ports)[number];
-        const m = portMatches(entry, f.protocol, f.port, dstPod);
-        if (m >= 0) {
-          found = k;
-          if (entry.name !== undefined) resolved = m;
-          break;
-        }
-      }
-      if (found < 0) return undefined;
-      portIdx = found;
-    }
+    const ports = matchPortList(r.ports, f.protocol, f.port, dstPod);
+    if (ports === undefined) return undefined;
+    const portIdx = ports.index;
+    const resolved = ports.resolved;
     let peerIdx = -1;
     for (let j = 0; j < r.peers.length; j++) {
       if (adminPeerMatches(r.peers[j] as (typeof r.peers)[number], remote, r.action)) {

@@ -122,6 +122,26 @@ export function portMatches(entry: PortEntry, protocol: Protocol, port: number, 
   return port >= entry.port && port <= entry.endPort ? port : -1;
 }
 
+/**
+ * The first entry of a rule's port list that admits the flow: its index and,
+ * for a named port, the number it resolved to. `undefined` means the list
+ * admits nothing; an absent list (all ports) gives `{}`.
+ */
+export function matchPortList(
+  ports: readonly PortEntry[] | undefined,
+  protocol: Protocol,
+  port: number,
+  dst: PodView | undefined,
+): { readonly index?: number; readonly resolved?: number } | undefined {
+  if (ports === undefined) return {};
+  for (let k = 0; k < ports.length; k++) {
+    const entry = ports[k] as PortEntry;
+    const m = portMatches(entry, protocol, port, dst);
+    if (m >= 0) return entry.name !== undefined ? { index: k, resolved: m } : { index: k };
+  }
+  return undefined;
+}
+
 /** Why a port entry does not admit the flow. */
 export function portMiss(entry: PortEntry, protocol: Protocol, port: number, dst: PodView | undefined): string {
   if (entry.name !== undefined) {
