@@ -1,5 +1,7 @@
 // dnsperf on 127.0.0.1: coredns-lite beside Knot DNS and NSD, all serving the same
-// 1,000 service A records (zone cluster.local, TTL 5), measured in the same run.
+// 1,000 service A records (zone cluster.local, TTL 5), measured in the same run, and
+// beside node-echo (echo-fixture.mjs: a bare Node dgram server that only sets QR and
+// sends each query back), the ceiling of Node's one-datagram-per-syscall UDP path.
 // Servers are pinned to CPU 1 and dnsperf to CPU 0 (taskset). Rate limiting is off
 // (NSD rrl-ratelimit 0; Knot without mod-rrl). Nothing forwards anywhere.
 // Writes benchmarks/results/coredns-lite-dnsperf.json; when dnsperf, knotd, nsd or
@@ -61,10 +63,15 @@ writeFileSync(join(dir, "queries.txt"), `${hits.join("\n")}\n`);
 writeFileSync(join(dir, "queries-mixed.txt"), `${mixed.join("\n")}\n`);
 
 // ---- servers
-const PORTS = { "coredns-lite": 5410, knot: 5411, nsd: 5412 };
+const PORTS = { "coredns-lite": 5410, knot: 5411, nsd: 5412, "node-echo": 5413 };
 const servers = [];
 
-function waitReady(port, timeoutMs = 10000) {
+// A server is up once it answers the probe with svc-1's address (node-echo, which only
+// echoes, once it answers at all: dig exits 0).
+const answersProbe = (r) => r.stdout.trim() === "10.96.0.1";
+const answersAtAll = (r) => r.status === 0;
+
+function waitReady(port, ready, timeoutMs = 10000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const r = spawnSync(
@@ -72,13 +79,13 @@ function waitReady(port, timeoutMs = 10000) {
       ["@127.0.0.1", "-p", String(port), "svc-1.ns-1.svc.cluster.local", "A", "+short", "+tries=1", "+time=1"],
       { encoding: "utf8" },
     );
-    if (r.stdout.trim() === "10.96.0.1") return true;
+    if (ready(r)) return true;
     if (Date.now() > deadline) return false;
     spawnSync("sleep", ["0.2"]);
   }
 }
 
-function start(name, cmd, args, port) {
+function start(name, cmd, args, port, ready = answersProbe) {
   const child = spawn("nice", ["-n", NICE, "taskset", "-c", SERVER_CPU, cmd, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     cwd: dir,
@@ -88,7 +95,7 @@ function start(name, cmd, args, port) {
   child.stderr.on("data", (d) => (log += d));
   const s = { name, child, port, log: () => log };
   servers.push(s);
-  if (!waitReady(port)) {
+  if (!waitReady(port, ready)) {
     console.log(`${name} did not come up: ${log.slice(0, 400)}`);
     return undefined;
   }
@@ -129,6 +136,13 @@ const lite = start(
   process.execPath,
   [join(here, "serve-fixture.mjs"), String(PORTS["coredns-lite"]), String(N)],
   PORTS["coredns-lite"],
+);
+const echo = start(
+  "node-echo",
+  process.execPath,
+  [join(here, "echo-fixture.mjs"), String(PORTS["node-echo"])],
+  PORTS["node-echo"],
+  answersAtAll,
 );
 let knot;
 if (has("knotd")) {
@@ -225,7 +239,7 @@ function dnsperf(s, file, extra = [], seconds = SECONDS) {
   };
 }
 
-const live = [lite, knot, nsd].filter((s) => s !== undefined);
+const live = [lite, echo, knot, nsd].filter((s) => s !== undefined);
 const rows = [];
 const round = (x) => Math.round(x * 100) / 100;
 // Warm-up (discarded): V8 compiles the Node server's hot path in its first seconds;
@@ -276,10 +290,12 @@ const summary = {};
 for (const s of live) {
   const runs = rows.filter((r) => r.server === s.name && r.workload === "hits" && r.mode === "max-rate");
   const perCpu = runs.filter((r) => r.server_cpu > 0).map((r) => r.qps / r.server_cpu);
+  const cpuUs = runs.filter((r) => r.server_cpu > 0).map((r) => (r.server_cpu / r.qps) * 1e6);
   summary[s.name] = {
     median_hits_qps: round(median(runs.map((r) => r.qps))),
     best_hits_qps: Math.max(...runs.map((r) => r.qps)),
     median_qps_per_cpu_second: perCpu.length > 0 ? Math.round(median(perCpu)) : null,
+    median_cpu_us_per_query: cpuUs.length > 0 ? round(median(cpuUs)) : null,
     fixed_20k_avg_latency_ms:
       rows.find((r) => r.server === s.name && r.mode === "fixed 20k qps")?.avg_latency_ms ?? null,
   };
@@ -288,6 +304,10 @@ notes.summary = summary;
 const lm = summary["coredns-lite"];
 if (lm !== undefined) {
   notes.vs_coredns_published = `median ${(lm.median_hits_qps / 17000).toFixed(2)}x (best ${(lm.best_hits_qps / 17000).toFixed(2)}x) the ~17k qps/core published for CoreDNS`;
+  const e = summary["node-echo"];
+  if (e !== undefined) {
+    notes.vs_node_echo = `coredns-lite reaches ${(lm.median_hits_qps / e.median_hits_qps).toFixed(2)} of the bare Node dgram echo ceiling (median qps; ${lm.median_cpu_us_per_query} vs ${e.median_cpu_us_per_query} CPU µs per query)`;
+  }
   for (const other of ["knot", "nsd"]) {
     const o = summary[other];
     if (o) {
@@ -297,6 +317,12 @@ if (lm !== undefined) {
   }
 }
 const file = writeResults(NAME, rows, notes);
+for (const [name, v] of Object.entries(summary)) {
+  console.log(
+    `${name.padEnd(13)} median ${v.median_hits_qps.toFixed(0).padStart(7)} qps  best ${v.best_hits_qps.toFixed(0).padStart(7)}  ${v.median_cpu_us_per_query} CPU µs/query`,
+  );
+}
+for (const k of ["vs_node_echo", "vs_knot", "vs_nsd"]) if (notes[k] !== undefined) console.log(`${k}: ${notes[k]}`);
 console.log(JSON.stringify(notes.summary));
 console.log(`-> ${file}`);
 rmSync(dir, { recursive: true, force: true });

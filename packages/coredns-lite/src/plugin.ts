@@ -38,6 +38,16 @@ export interface ChainContext {
 export interface Handler {
   /** Plugin name (for errors and metrics). */
   readonly name: string;
+  /**
+   * Set when the server may skip this handler for a query it answers from its
+   * wire cache (a repeat of an earlier query's bytes, ID aside): the handler keeps
+   * no per-query record (log line, metric, cache entry), reads neither the clock
+   * nor the client address, and answers a question in one index generation with
+   * the same response object each time, or with a fresh object when its answer
+   * varies (as `loadbalance`'s shuffles): the server replays only answers the chain
+   * returned as the same object twice. Unset, the wire cache is off for the chain.
+   */
+  readonly pure?: boolean;
   /** Answer `req`, or pass it on with `next(req)`. */
   serveDNS(req: DnsRequest, next: Next, ctx: ChainContext): DnsResponse | Promise<DnsResponse>;
 }

@@ -19,6 +19,8 @@ export interface Chain {
   readonly entry: Next;
   /** Configured plugin instances by directive name. */
   readonly instances: ReadonlyMap<string, PluginInstance>;
+  /** True when every handler is {@link Handler.pure}, so replayed answers skip nothing observable. */
+  readonly pure: boolean;
 }
 
 /** Directives the server itself handles (not plugins). */
@@ -57,5 +59,5 @@ export function buildChain(block: ServerBlock, env: SetupEnv, ctxLookup: ChainCo
     const next = entry;
     entry = (req: DnsRequest): DnsResponse | Promise<DnsResponse> => h.serveDNS(req, next, ctx);
   }
-  return { entry, instances };
+  return { entry, instances, pure: handlers.every((h) => h.pure === true) };
 }

@@ -3,11 +3,12 @@
  * CoreDNS's acceptance rules (FORMERR, NOTIMP, BADVERS), zone check (REFUSED
  * outside the block's zones), EDNS(0) with the client's payload size,
  * truncation with TC, and a hot path that reuses the encoded sections of a
- * memoised answer and only patches id, flags and the echoed question.
+ * memoised answer and only patches id, flags and the echoed question. When every
+ * handler is pure, a repeated query is answered from the wire cache (its reply
+ * bytes by the query bytes after the ID) without parsing, the chain or encoding.
  */
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
-import { lookup } from "node:dns";
-import { createServer, isIP, type Server as TcpServer, type Socket as TcpSocket } from "node:net";
+import { createServer, type Server as TcpServer, type Socket as TcpSocket } from "node:net";
 import { parseCorefile, type ServerBlock } from "../config.js";
 import type { DnsIndex } from "../index/dns-index.js";
 import {
@@ -26,6 +27,7 @@ import { encodeResponse, Flag, type OptRecord } from "../wire/encode.js";
 import { type DnsResponse, emptyResponse } from "../wire/message.js";
 import { isSubdomain } from "../wire/name.js";
 import { buildChain, type Chain } from "./chain.js";
+import { WireCache, wireKey } from "./wire-cache.js";
 
 /** Where the server listens. */
 export interface ListenOptions {
@@ -57,6 +59,12 @@ export interface DnsServerOptions {
   readonly maxTcpConnections?: number;
   /** Idle TCP connections are closed after this many ms. Default 10,000. */
   readonly tcpIdleMs?: number;
+  /**
+   * Bytes (queries and replies) the wire cache may hold; 0 turns it off. Default 4 MiB.
+   * It is used only when every handler of the chain is pure (see `Handler.pure`):
+   * a `log`, `metrics`, `cache`, `autopath` or `forward` directive turns it off.
+   */
+  readonly wireCacheBytes?: number;
 }
 
 /** The Corefile used when none is given: the cluster zones, errors, kubernetes, loadbalance. */
@@ -123,6 +131,7 @@ export class DnsServer {
   private readonly maxTcp: number;
   private readonly tcpIdleMs: number;
   private readonly templates = new WeakMap<DnsResponse, Template>();
+  private readonly wire: WireCache | undefined;
   private udp: Socket | undefined;
   private tcp: TcpServer | undefined;
   private readonly conns = new Set<TcpSocket>();
@@ -155,6 +164,8 @@ export class DnsServer {
       metrics: this.metrics,
     };
     this.chain = buildChain(block, env, (name, type) => this.lookup(name, type));
+    const wireBytes = options.wireCacheBytes ?? 4 << 20;
+    this.wire = this.chain.pure && wireBytes > 0 ? new WireCache(options.index, wireBytes) : undefined;
     this.rejected = this.metrics.counter(
       "coredns_dns_rejected_total",
       "Queries answered before the plugin chain (FORMERR, NOTIMP, REFUSED, BADVERS).",
@@ -200,6 +211,12 @@ export class DnsServer {
     transport: "udp" | "tcp",
     remote?: string | { readonly address: string; readonly port: number },
   ): Uint8Array | null | Promise<Uint8Array | null> {
+    let key: string | undefined;
+    if (this.wire !== undefined && buf.length >= 12) {
+      key = wireKey(buf);
+      const hit = this.wire.get(key, transport, buf);
+      if (hit !== undefined) return hit;
+    }
     let q: ParsedQuery | number;
     try {
       q = parseQuery(buf);
@@ -231,21 +248,27 @@ export class DnsServer {
         () => this.encode(emptyResponse(Rcode.SERVFAIL), q, buf, transport),
       );
     }
-    return this.encode(res, q, buf, transport);
+    return this.encode(res, q, buf, transport, 0, key);
   }
 
+  /**
+   * Encode `res` as the reply to `q`. With a wire-cache `key`, the reply is stored
+   * when the chain returned `res` for this question before (a memoised answer).
+   */
   private encode(
     res: DnsResponse,
     q: ParsedQuery,
     buf: Uint8Array,
     transport: "udp" | "tcp",
     extRcode = 0,
+    key?: string,
   ): Uint8Array | null {
     try {
       const limit = transport === "udp" ? Math.min(this.maxUdp, q.udpSize) : 65535;
       const optLen = q.edns ? 11 : 0;
       let t = this.templates.get(res);
-      if (t === undefined || t.key !== q.key || t.type !== q.qtype) {
+      const seen = t !== undefined && t.key === q.key && t.type === q.qtype;
+      if (t === undefined || !seen) {
         const full = encodeResponse(res, {
           id: 0,
           recursionDesired: false,
@@ -268,7 +291,7 @@ export class DnsServer {
         const opt: OptRecord | undefined = q.edns
           ? { udpSize: this.maxUdp, extendedRcode: extRcode, dnssecOk: q.dnssecOk }
           : undefined;
-        return encodeResponse(res, {
+        const out = encodeResponse(res, {
           id: q.id,
           recursionDesired: (copyFlags & Flag.RD) !== 0,
           checkingDisabled: (copyFlags & Flag.CD) !== 0,
@@ -276,6 +299,8 @@ export class DnsServer {
           limit,
           ...(opt === undefined ? {} : { opt }),
         });
+        if (seen && key !== undefined) this.wire?.set(key, transport, out);
+        return out;
       }
       const out = Buffer.allocUnsafe(size);
       out[0] = q.id >>> 8;
@@ -308,6 +333,7 @@ export class DnsServer {
         out[o + 9] = 0;
         out[o + 10] = 0;
       }
+      if (seen && key !== undefined) this.wire?.set(key, transport, out);
       return out;
     } catch {
       // A record that cannot be encoded (e.g. a name over 255 bytes) is a server failure.
@@ -335,7 +361,7 @@ export class DnsServer {
   }
 
   private async bind(): Promise<void> {
-    const udp = createSocket({ type: this.host.includes(":") ? "udp6" : "udp4", lookup: literalLookup });
+    const udp = createSocket({ type: this.host.includes(":") ? "udp6" : "udp4", lookup: peerLookup });
     this.udp = udp;
     await new Promise<void>((ok, fail) => {
       udp.once("error", fail);
@@ -429,20 +455,17 @@ export class DnsServer {
 }
 
 /**
- * The address lookup dgram runs before every send: peers are always IP literals
- * here, so answer at once instead of going through dns.lookup and a nextTick.
+ * The address lookup dgram runs before every send. The server only sends to the
+ * address a datagram came from, an IP literal of the socket's own family (the
+ * family dgram passes in), so it answers at once: no dns.lookup, no nextTick,
+ * no IP-syntax check.
  */
-function literalLookup(
+function peerLookup(
   address: string,
   family: unknown,
   callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
 ): void {
-  const kind = isIP(address);
-  if (kind === 0) {
-    lookup(address, { family: family === 6 ? 6 : 4 }, (err, a, f) => callback(err, a, f));
-    return;
-  }
-  callback(null, address, kind);
+  callback(null, address, family === 6 ? 6 : 4);
 }
 
 /** A 12-byte reply carrying only the header (FORMERR, NOTIMP, SERVFAIL), as miekg/dns writes for rejected queries. */

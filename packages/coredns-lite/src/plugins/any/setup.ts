@@ -6,6 +6,7 @@ import { RRType } from "../../wire/constants.js";
 /** The any handler. */
 export const anyHandler: Handler = {
   name: "any",
+  pure: true,
   serveDNS(req, next) {
     return req.type === RRType.ANY ? anyAnswer(req.originalName) : next(req);
   },

@@ -16,6 +16,8 @@ export const errorsPlugin: Plugin = {
     return {
       handler: {
         name: "errors",
+        // Logs only for a handler that threw, whose SERVFAIL is a fresh object, never replayed.
+        pure: true,
         serveDNS(req, next) {
           try {
             const r = next(req);

@@ -47,6 +47,8 @@ export function assembleChased(r: LookupResult, upstream: (target: string) => Dn
 /** The kubernetes plugin's request handler. */
 export class KubernetesHandler implements Handler {
   readonly name = "kubernetes";
+  /** Answers are memoised per index generation; ExternalName chases answer asynchronously (never replayed). */
+  readonly pure = true;
   readonly lookup: KubernetesLookup;
   private readonly index: DnsIndex;
   private memo = new Map<number, Map<string, LookupResult | null>>();

@@ -56,6 +56,8 @@ export const loadbalancePlugin: Plugin = {
     return {
       handler: {
         name: "loadbalance",
+        // A shuffled answer is a fresh object (never replayed); an untouched one is passed through.
+        pure: true,
         serveDNS(req, next) {
           const r = next(req);
           return r instanceof Promise ? r.then(apply) : apply(r);
