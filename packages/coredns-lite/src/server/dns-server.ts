@@ -419,6 +419,8 @@ export class DnsServer {
     };
     sock.on("data", (d: Buffer) => {
       pending = pending.length === 0 ? d : Buffer.concat([pending, d]);
+      // Replies to the queries of one chunk (clients pipeline) leave in one writev, not one write each.
+      sock.cork();
       while (pending.length >= 2) {
         const len = pending.readUInt16BE(0);
         if (pending.length < 2 + len) break;
@@ -428,6 +430,7 @@ export class DnsServer {
         if (out instanceof Promise) out.then(reply);
         else reply(out);
       }
+      sock.uncork();
     });
   }
 
