@@ -25,7 +25,14 @@ function isAddr(r: Rr): boolean {
 
 /** Reorder one section as CoreDNS's round_robin does. */
 export function roundRobin(rrs: readonly Rr[], random: Random): readonly Rr[] {
-  if (rrs.filter(isAddr).length < 2 && rrs.filter((r) => r.type === RRType.MX).length < 2) return rrs;
+  // Counted without allocating: most answers (one A record, an SOA) are returned as they are.
+  let addrs = 0;
+  let mxs = 0;
+  for (const r of rrs) {
+    if (isAddr(r)) addrs++;
+    else if (r.type === RRType.MX) mxs++;
+  }
+  if (addrs < 2 && mxs < 2) return rrs;
   const cname: Rr[] = [];
   const addr: Rr[] = [];
   const mx: Rr[] = [];
