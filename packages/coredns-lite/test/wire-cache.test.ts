@@ -5,7 +5,7 @@
  * loadbalance shuffles and index changes; chains with per-query plugins (`log`,
  * `metrics`) never use it, so every query is still logged and counted.
  */
-import { DnsIndex, DnsServer, encodeQuery, RRType, seededRandom } from "@knet/coredns-lite";
+import { DnsIndex, DnsServer, decodeMessage, encodeQuery, RRType, seededRandom } from "@knet/coredns-lite";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { bigHeadless, fixtureObjects } from "./fixture.js";
@@ -106,6 +106,25 @@ describe("wire cache", () => {
     (replies[3] as Uint8Array).fill(0);
     const again = server.handle(encodeQuery(5, "svc1.testns.svc.cluster.local.", RRType.A), "udp") as Uint8Array;
     expect(again.subarray(2)).toEqual(replies[0]?.subarray(2));
+  });
+
+  it("tells apart queries whose bytes hash alike (the cache compares them byte for byte)", () => {
+    // FNV-1a over the bytes after the ID, cut to 30 bits, as the cache keys entries; this pair
+    // (two spellings of svc1's name) was found by a birthday search over case variants.
+    const fnv30 = (q: Uint8Array): number => {
+      let h = 0x811c9dc5;
+      for (let i = 2; i < q.length; i++) h = Math.imul(h ^ (q[i] as number), 0x01000193);
+      return h & 0x3fffffff;
+    };
+    const [a, b] = ["svC1.TeStNs.SVC.Cluster.local.", "svc1.tEStNS.sVc.cLuster.local."];
+    const qa = encodeQuery(0, a, RRType.A);
+    const qb = encodeQuery(0, b, RRType.A);
+    expect(fnv30(qa)).toBe(fnv30(qb));
+    const server = new DnsServer({ index: DnsIndex.from(fixtureObjects()) });
+    for (let i = 0; i < 3; i++) {
+      expect(decodeMessage(server.handle(qa, "udp") as Uint8Array).question[0]?.name).toBe(a);
+      expect(decodeMessage(server.handle(qb, "udp") as Uint8Array).question[0]?.name).toBe(b);
+    }
   });
 
   it("is off for chains with per-query plugins: every repeat is logged and counted", () => {

@@ -211,7 +211,7 @@ export class DnsServer {
     transport: "udp" | "tcp",
     remote?: string | { readonly address: string; readonly port: number },
   ): Uint8Array | null | Promise<Uint8Array | null> {
-    let key: string | undefined;
+    let key: number | undefined;
     if (this.wire !== undefined && buf.length >= 12) {
       key = wireKey(buf);
       const hit = this.wire.get(key, transport, buf);
@@ -261,7 +261,7 @@ export class DnsServer {
     buf: Uint8Array,
     transport: "udp" | "tcp",
     extRcode = 0,
-    key?: string,
+    key?: number,
   ): Uint8Array | null {
     try {
       const limit = transport === "udp" ? Math.min(this.maxUdp, q.udpSize) : 65535;
@@ -299,7 +299,7 @@ export class DnsServer {
           limit,
           ...(opt === undefined ? {} : { opt }),
         });
-        if (seen && key !== undefined) this.wire?.set(key, transport, out);
+        if (seen && key !== undefined) this.wire?.set(key, transport, buf, out);
         return out;
       }
       const out = Buffer.allocUnsafe(size);
@@ -333,7 +333,7 @@ export class DnsServer {
         out[o + 9] = 0;
         out[o + 10] = 0;
       }
-      if (seen && key !== undefined) this.wire?.set(key, transport, out);
+      if (seen && key !== undefined) this.wire?.set(key, transport, buf, out);
       return out;
     } catch {
       // A record that cannot be encoded (e.g. a name over 255 bytes) is a server failure.
