@@ -7,7 +7,7 @@
  * values, never as text.
  */
 import { Prefix } from "@knet/netstack";
-import type { ChainState, ElementState, SetState } from "./ruleset.js";
+import type { ChainState, ElementState, RuleState, SetState } from "./ruleset.js";
 import type { NftElement, NftField, NftStatement, NftVerdict } from "./types.js";
 import { verdictNumber } from "./verdict-code.js";
 
@@ -48,6 +48,8 @@ export interface GenHelpers {
   readonly update: (s: SetState, r: GenRegs) => void;
   /** `fib saddr|daddr type local`. */
   readonly local: (r: GenRegs, src: boolean) => boolean;
+  /** Apply a pending DNAT to the destination registers (when the chain that did it ends). */
+  readonly dnat: (r: GenRegs) => void;
   /** Address prefix test for IPv6 and multi-prefix literals. */
   readonly inPrefixes: (ps: readonly Prefix[], r: GenRegs, src: boolean) => boolean;
 }
@@ -100,49 +102,217 @@ function implied(f: NftField): number {
 }
 
 /**
- * Compile a chain into one function. `E` collects the constants the code
- * refers to by index.
+ * Generated code over some chains' rules. Small regular chains they jump to are
+ * inlined, so the function stays valid only while every chain in
+ * {@link CompiledChain.deps} keeps the version recorded for it.
  */
-export function compileChain(ch: ChainState, h: GenHelpers): ChainFn {
-  const E: unknown[] = [];
-  const c = (v: unknown): string => {
-    E.push(v);
-    return `E[${E.length - 1}]`;
-  };
-  // Numbers go into one Float64Array (unboxed, contiguous) rather than E.
-  const nums: number[] = [];
-  const n = (v: number): string => {
-    nums.push(v);
-    return `N[${nums.length - 1}]`;
-  };
-  const t = ch.table;
-  const out: string[] = ["const K=r.key;"];
-  ch.rules.forEach((rs, ri) => {
-    const label = `r${ri}`;
+export interface CompiledChain {
+  /** The generated function. */
+  readonly fn: ChainFn;
+  /** Who compiled it (an evaluator). */
+  readonly owner: unknown;
+  /** Chains whose rules are in {@link CompiledChain.fn}. */
+  readonly deps: readonly ChainState[];
+  /** Their versions when compiled, index for index. */
+  readonly depVersions: readonly number[];
+  /** The ruleset generation at which the versions were last found current (rules change only in transactions). */
+  checked: number;
+}
+
+/**
+ * True while no chain compiled into `cc` has changed since it was compiled.
+ * Chains change only in transactions, each of which bumps the ruleset's
+ * `generation`: once checked for a generation, the answer holds for it.
+ */
+export function compiledCurrent(cc: CompiledChain, generation: number): boolean {
+  if (cc.checked === generation) return true;
+  const xs = cc.deps;
+  for (let i = 0; i < xs.length; i++) if ((xs[i] as ChainState).version !== cc.depVersions[i]) return false;
+  cc.checked = generation;
+  return true;
+}
+
+/** A base chain's place in a hook program. */
+export interface HookEntry {
+  /** The base chain. */
+  readonly chain: ChainState;
+  /** `nat` chains see only a connection's first packet. */
+  readonly nat: boolean;
+  /** Chain policy is drop. */
+  readonly policyDrop: boolean;
+}
+
+/** Jump targets with at most this many rules are inlined into their caller… */
+const INLINE_MAX_RULES = 8;
+/** …down to this many nested jumps. */
+const INLINE_MAX_DEPTH = 3;
+
+/** How a chain's exits are spelled: returns at the top level, leaving a labelled block when inlined. */
+interface Exits {
+  /** A terminal verdict held by the expression (accept, drop, reject, or a called chain's result). */
+  readonly term: (code: string) => string;
+  /** `return` verdict. */
+  readonly ret: string;
+  /** Falling off the end. */
+  readonly end: string;
+  /** `goto` to the chain held by the expression. */
+  readonly goto: (target: string) => string;
+}
+
+/** Calls a chain and passes on its verdict unless it returned. */
+const callThen = (target: string, term: Exits["term"]): string =>
+  `{const w=H.run(${target},r);if(w!==8){${term("w")}}}`;
+
+/**
+ * Compile a regular chain (a `jump`/`goto` target) into one function returning
+ * its verdict code (8 when it returned or fell off its end, 7 for a goto with
+ * the target in `r.target`).
+ */
+export function compileChain(root: ChainState, h: GenHelpers, owner: unknown): CompiledChain {
+  const g = new Generator();
+  const body = g.emit(root, "r", {
+    term: (x) => `return ${x};`,
+    ret: "return 5;",
+    end: "return 8;",
+    goto: (x) => `r.target=${x};return 7;`,
+  });
+  return g.finish(`const K=r.key;\n${body}`, [root], h, owner);
+}
+
+/**
+ * Compile one hook for one address family: its base chains in priority order,
+ * each inlined with its policy, `nat` chains only for new connections, and a
+ * DNAT applied to the registers when the chain that did it ends. Returns the
+ * hook's verdict (accept 2, drop 3, reject 4).
+ */
+export function compileHook(entries: readonly HookEntry[], h: GenHelpers, owner: unknown): CompiledChain {
+  const g = new Generator();
+  const out = ["const K=r.key;let hv=8;"];
+  entries.forEach((e, i) => {
+    const bc = `bc${i}`;
+    const term = (x: string): string => `{hv=${x};break ${bc};}`;
+    const body = g.emit(e.chain, `c${i}r`, {
+      term,
+      ret: `break ${bc};`,
+      end: "",
+      goto: (x) => `${callThen(x, term)}break ${bc};`,
+    });
+    const policy = e.policyDrop ? `{hv=3;r.decided=${g.c(`${e.chain.name}: policy drop`)};}` : "hv=2;";
+    out.push(
+      `${e.nat ? "if(r.ct===8){" : "{"}${bc}:{${body}}if(hv===8)${policy}if(r.dnatAddr!==null)H.dnat(r);if(hv===3||hv===4)return hv;hv=8;}`,
+    );
+  });
+  out.push("return 2;");
+  return g.finish(
+    out.join("\n"),
+    entries.map((e) => e.chain),
+    h,
+    owner,
+  );
+}
+
+/** One compilation: the constants, the inlined chains, the labels used so far. */
+class Generator {
+  private readonly E: unknown[] = [];
+  private readonly nums: number[] = [];
+  private readonly deps: ChainState[] = [];
+  private readonly stack: ChainState[] = [];
+  private blocks = 0;
+
+  /** A constant, referred to by index. */
+  c(v: unknown): string {
+    this.E.push(v);
+    return `E[${this.E.length - 1}]`;
+  }
+
+  /** A number, kept unboxed in one Float64Array. */
+  n(v: number): string {
+    this.nums.push(v);
+    return `N[${this.nums.length - 1}]`;
+  }
+
+  /** The rules of `ch`, their labels prefixed with `prefix`. */
+  emit(ch: ChainState, prefix: string, exits: Exits): string {
+    this.stack.push(ch);
+    const out: string[] = [];
+    for (let ri = 0; ri < ch.rules.length; ri++)
+      out.push(this.rule(ch, ch.rules[ri] as RuleState, `${prefix}${ri}`, exits));
+    out.push(exits.end);
+    this.stack.pop();
+    return out.join("\n");
+  }
+
+  /** A `jump`: the target's rules inline when it is small, regular and not on the stack; a call otherwise. */
+  jumpTo(target: ChainState | undefined, exits: Exits): string {
+    if (
+      target === undefined ||
+      target.hook !== undefined ||
+      target.rules.length > INLINE_MAX_RULES ||
+      this.stack.length > INLINE_MAX_DEPTH ||
+      this.stack.includes(target)
+    ) {
+      return callThen(this.c(target), exits.term);
+    }
+    const exit = `x${this.blocks++}`;
+    this.deps.push(target);
+    const body = this.emit(target, `${exit}r`, {
+      term: exits.term,
+      ret: `break ${exit};`,
+      end: "",
+      goto: (x) => `${callThen(x, exits.term)}break ${exit};`,
+    });
+    return `${exit}:{${body}}`;
+  }
+
+  /** The generated function over `src`, shared with every chain of the same shape. */
+  finish(src: string, roots: readonly ChainState[], h: GenHelpers, owner: unknown): CompiledChain {
+    // Chains of the same shape (every service chain, every endpoint chain) share one
+    // generated function: constants live in E, so V8 compiles and optimizes the
+    // shape once, not once per chain.
+    let factory = FACTORIES.get(src);
+    if (factory === undefined) {
+      if (FACTORIES.size > 4096) FACTORIES.clear();
+      factory = new Function("E", "N", "H", `"use strict";return function chain(r){${src}};`) as Factory;
+      FACTORIES.set(src, factory);
+    }
+    const deps = [...roots, ...this.deps];
+    return {
+      fn: factory(this.E, Float64Array.from(this.nums), h),
+      owner,
+      deps,
+      depVersions: deps.map((x) => x.version),
+      checked: -1,
+    };
+  }
+
+  /** One rule in a labelled block; a statement that does not match leaves the block. */
+  private rule(ch: ChainState, rs: RuleState, label: string, exits: Exits): string {
+    const t = ch.table;
+    const c = (v: unknown): string => this.c(v);
+    const n = (v: number): string => this.n(v);
     const body: string[] = [];
     const decide =
       rs.rule.comment !== undefined
         ? c(`${ch.name}: ${rs.rule.comment}`)
         : `(r.lastComment!==undefined?${c(`${ch.name}: `)}+r.lastComment:${c(ch.name)})`;
     const fail = `break ${label};`;
+    // A verdict code held in `v` at run time (verdict-map elements), with its chain in `target`.
+    const dynamic = (target: string): string =>
+      `if(v===7){${exits.goto(target)}}if(v===6)${callThen(target, exits.term)}else if(v===3){r.decided=${decide};${exits.term("3")}}else if(v===5){${exits.ret}}else if(v!==0){${exits.term("v")}}`;
     const verdictCode = (v: NftVerdict): string => {
       switch (v.kind) {
         case "accept":
-          return "return 2;";
+          return exits.term("2");
         case "drop":
-          return `r.decided=${decide};return 3;`;
+          return `r.decided=${decide};${exits.term("3")}`;
         case "return":
-          return "return 5;";
+          return exits.ret;
         case "continue":
           return "";
-        case "jump": {
-          const target = t.chains.get(v.chain);
-          return `{const w=H.run(${c(target)},r);if(w!==8)return w;}`;
-        }
-        case "goto": {
-          const target = t.chains.get(v.chain);
-          return `r.target=${c(target)};return 7;`;
-        }
+        case "jump":
+          return this.jumpTo(t.chains.get(v.chain), exits);
+        case "goto":
+          return exits.goto(c(t.chains.get(v.chain)));
       }
     };
     for (const s of rs.rule.statements) body.push(stmt(s));
@@ -226,7 +396,7 @@ export function compileChain(ch: ChainState, h: GenHelpers): ChainFn {
         case "vmap": {
           if (typeof s.map === "string") {
             const set = t.sets.get(s.map) as SetState;
-            return `${keyWrites(s.key as readonly NftField[])}{const el=H.get(${c(set)},r);if(el===undefined)${fail}if(el.comment!==undefined)r.lastComment=el.comment;const v=el.code;if(v===7){r.target=el.target;return 7;}if(v===6){const w=H.run(el.target,r);if(w!==8)return w;}else if(v===3){r.decided=${decide};return 3;}else if(v!==0)return v;}`;
+            return `${keyWrites(s.key as readonly NftField[])}{const el=H.get(${c(set)},r);if(el===undefined)${fail}if(el.comment!==undefined)r.lastComment=el.comment;const v=el.code;${dynamic("el.target")}}`;
           }
           const els = s.map as readonly NftElement[];
           const codes: number[] = [];
@@ -240,7 +410,7 @@ export function compileChain(ch: ChainState, h: GenHelpers): ChainFn {
             }
             const cv = c(codes);
             const tv = c(targets);
-            return `{const i=H.pick(r,${n(s.key.numgen)});const v=${cv}[i];if(v===undefined)${fail}if(v===7){r.target=${tv}[i];return 7;}if(v===6){const w=H.run(${tv}[i],r);if(w!==8)return w;}else if(v!==0)return v;}`;
+            return `{const i=H.pick(r,${n(s.key.numgen)});const v=${cv}[i];if(v===undefined)${fail}${dynamic(`${tv}[i]`)}}`;
           }
           // Anonymous vmap on packet fields: a small linear table.
           const fields = s.key as readonly NftField[];
@@ -252,7 +422,7 @@ export function compileChain(ch: ChainState, h: GenHelpers): ChainFn {
               target: "chain" in v ? t.chains.get(v.chain) : undefined,
             };
           });
-          return `${keyWrites(fields)}{const es=${c(entries)};let hit;for(const e of es){let ok=true;for(let j=0;j<e.key.length;j++)if(e.key[j]!==K[j]){ok=false;break;}if(ok){hit=e;break;}}if(hit===undefined)${fail}const v=hit.code;if(v===7){r.target=hit.target;return 7;}if(v===6){const w=H.run(hit.target,r);if(w!==8)return w;}else if(v!==0)return v;}`;
+          return `${keyWrites(fields)}{const es=${c(entries)};let hit;for(const e of es){let ok=true;for(let j=0;j<e.key.length;j++)if(e.key[j]!==K[j]){ok=false;break;}if(ok){hit=e;break;}}if(hit===undefined)${fail}const v=hit.code;${dynamic("hit.target")}}`;
         }
         case "update": {
           const set = t.sets.get(s.set) as SetState;
@@ -260,30 +430,18 @@ export function compileChain(ch: ChainState, h: GenHelpers): ChainFn {
         }
         case "dnat": {
           const a = Prefix.parse(`${s.addr}/${s.addr.includes(":") ? 128 : 32}`).addr;
-          return `r.dnatAddr=${c(a)};r.dnatPort=${n(s.port ?? -1)};return 2;`;
+          return `r.dnatAddr=${c(a)};r.dnatPort=${n(s.port ?? -1)};${exits.term("2")}`;
         }
         case "masquerade":
-          return "r.masq=true;return 2;";
+          return `r.masq=true;${exits.term("2")}`;
         case "reject":
-          return `r.decided=${decide};return 4;`;
+          return `r.decided=${decide};${exits.term("4")}`;
         case "counter":
           return "";
         case "verdict":
           return verdictCode(s.verdict);
       }
     }
-    out.push(`${label}:{${body.join("")}}`);
-  });
-  out.push("return 8;");
-  // Chains of the same shape (every service chain, every endpoint chain) share one
-  // generated function: constants live in E, so V8 compiles and optimizes the
-  // shape once, not once per chain.
-  const src = out.join("\n");
-  let factory = FACTORIES.get(src);
-  if (factory === undefined) {
-    if (FACTORIES.size > 4096) FACTORIES.clear();
-    factory = new Function("E", "N", "H", `"use strict";return function chain(r){${src}};`) as Factory;
-    FACTORIES.set(src, factory);
+    return `${label}:{${body.join("")}}`;
   }
-  return factory(E, Float64Array.from(nums), h);
 }

@@ -138,13 +138,19 @@ export class NftablesEngine implements ProxyEngine {
       nodeIP: cfg.nodeIPs[0],
     };
     this.localAddrs = cfg.nodeIPs;
-    const loop = LOOPBACK[cfg.family];
-    const isLocal = (a: Addr): boolean => loop.contains(a) || this.localAddrs.some((l) => l.equals(a));
+    const isLocal = (a: Addr): boolean => this.isLocalAddr(a);
     this.evaluator = new NftEvaluator(this.ruleset, {
       random: toRandomInt(this.random),
       now: () => this.nowMs() / 1000,
       isLocal,
     });
+  }
+
+  /** Loopback or one of the node's addresses? A loop, not `some(closure)`: it runs per packet and must not allocate. */
+  private isLocalAddr(a: Addr): boolean {
+    if (LOOPBACK[a.family].contains(a)) return true;
+    for (const l of this.localAddrs) if (l.equals(a)) return true;
+    return false;
   }
 
   /** The render context (node facts) this engine writes with. */
@@ -350,9 +356,7 @@ export class NftablesEngine implements ProxyEngine {
   evaluate(packet: ProxyPacket, options: EvaluateOptions = {}): ProxyEvaluation {
     const src = typeof packet.src === "string" ? Addr.parse(packet.src) : packet.src;
     const dst = typeof packet.dst === "string" ? Addr.parse(packet.dst) : packet.dst;
-    const loop = LOOPBACK[src.family];
-    const origin =
-      packet.origin ?? (loop.contains(src) || this.localAddrs.some((a) => a.equals(src)) ? "local" : "remote");
+    const origin = packet.origin ?? (this.isLocalAddr(src) ? "local" : "remote");
     const traceOn = options.trace ?? true;
     const r = this.evaluator.evaluate(
       { src, dst, proto: packet.protocol ?? "tcp", sport: packet.sport ?? 40000, dport: packet.dport },

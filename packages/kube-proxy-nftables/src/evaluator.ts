@@ -1,5 +1,13 @@
 import { Addr, seededRandom as mulberry32, Prefix } from "@knet/netstack";
-import { type ChainFn, compileChain, type GenHelpers } from "./codegen.js";
+import {
+  type ChainFn,
+  type CompiledChain,
+  compileChain,
+  compiledCurrent,
+  compileHook,
+  type GenHelpers,
+  type HookEntry,
+} from "./codegen.js";
 import { formatRule } from "./format.js";
 import { type ChainState, encodeKey, type NftRuleset, type RuleState, type SetState } from "./ruleset.js";
 import type { NftElement, NftField, NftStatement, NftVerdict } from "./types.js";
@@ -137,6 +145,8 @@ class Regs {
   dnatPort = -1;
   masq = false;
   now = 0;
+  /** The ruleset generation being evaluated. */
+  gen = 0;
   key: number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
   trace: NftTraceStep[] | null = null;
   hook = "";
@@ -486,14 +496,57 @@ const H_FWD: readonly string[] = Object.freeze(["prerouting", "forward", "postro
 const H_OUT1: readonly string[] = Object.freeze(["output"]);
 const H_OUT: readonly string[] = Object.freeze(["output", "postrouting"]);
 
+/** Make a pending DNAT the packet's destination (when the base chain that did it ends). */
+function applyDnat(r: Regs): void {
+  const a = r.dnatAddr as Addr;
+  r.dst = a;
+  r.d0 = a.w0;
+  r.d1 = a.w1;
+  r.d2 = a.w2;
+  r.d3 = a.w3;
+  if (r.dnatPort >= 0) r.dport = r.dnatPort;
+  r.dstLocal = -1;
+  r.dnatAddr = null;
+  r.dnatPort = -2; // remembers that a DNAT happened
+}
+
+/** The generated function of a jump/goto target, compiled for the packet's evaluator on first use. */
+function fastFn(ch: ChainState, r: Regs): ChainFn {
+  const cc = ch.fast as CompiledChain | undefined;
+  if (cc !== undefined && cc.owner === r.ev && compiledCurrent(cc, r.gen)) return cc.fn;
+  const fresh = compileChain(ch, HELPERS, r.ev);
+  ch.fast = fresh;
+  return fresh.fn;
+}
+
+/** Fast path of a `jump`: run the chain's generated function; gotos loop here. */
+function runFast(start: ChainState, r: Regs): number {
+  let ch = start;
+  for (;;) {
+    const v = fastFn(ch, r)(r);
+    if (v === GOTO) {
+      ch = r.target as ChainState;
+      continue;
+    }
+    return v === RETURN ? CONT : v;
+  }
+}
+
+/** Hooks in the order of {@link NftEvaluator}'s program table. */
+const HOOKS = ["prerouting", "input", "forward", "output", "postrouting"] as const;
+const PRE = 0;
+const INPUT = 1;
+const FORWARD = 2;
+const OUTPUT = 3;
+const POST = 4;
+
 /**
  * The helpers generated code calls: one object for every evaluator (they find
  * theirs through the registers), so the shared generated functions stay
  * monomorphic when several evaluators run in one process.
  */
 const HELPERS: GenHelpers = {
-  // biome-ignore lint/complexity/useLiteralKeys: element access reaches the private fast path from module code
-  run: (ch, r) => ((r as Regs).ev as NftEvaluator)["runFast"](ch, r as Regs),
+  run: (ch, r) => runFast(ch, r as Regs),
   pick: (r, n) => ((r as Regs).ev as NftEvaluator).pick(n),
   member: (s, r) => lookup(s, r as Regs, r.key),
   get: (s, r) => {
@@ -503,6 +556,7 @@ const HELPERS: GenHelpers = {
     return el;
   },
   update: (s, r) => updateSet(s, r as Regs),
+  dnat: (r) => applyDnat(r as Regs),
   local: (r0, src) => {
     const r = r0 as Regs;
     const ev = r.ev as NftEvaluator;
@@ -543,12 +597,14 @@ export class NftEvaluator {
   private readonly regs = new Regs();
   private rnd: RandomInt;
   private gen = -1;
-  private pre: ChainState[] = [];
-  private inp: ChainState[] = [];
-  private fwd: ChainState[] = [];
-  private out: ChainState[] = [];
-  private post: ChainState[] = [];
-  private readonly helpers: GenHelpers;
+  /** Base chains by hook (index into {@link HOOKS}), in priority order. */
+  private hooks: ChainState[][] = HOOKS.map(() => []);
+  /** Generated hook programs, two per hook (IPv4, IPv6), compiled on first use. */
+  private programs: (CompiledChain | undefined)[] = [];
+  /** Hooks the last packet went through. */
+  private path: readonly string[] = H_PRE;
+  /** The last packet's trace, when asked for. */
+  private traced: NftTraceStep[] | null = null;
 
   constructor(ruleset: NftRuleset, options: NftEvaluatorOptions = {}) {
     this.ruleset = ruleset;
@@ -556,7 +612,6 @@ export class NftEvaluator {
     this.rnd = this.random;
     this.now = options.now ?? (() => Date.now() / 1000);
     this.isLocal = options.isLocal ?? (() => false);
-    this.helpers = HELPERS;
   }
 
   /** The random choice for `numgen random mod n` (the per-call source when one was given). */
@@ -577,12 +632,30 @@ export class NftEvaluator {
       }
     }
     for (const l of m.values()) l.sort((a, b) => (a.hook?.priority ?? 0) - (b.hook?.priority ?? 0));
-    this.pre = m.get("prerouting") ?? [];
-    this.inp = m.get("input") ?? [];
-    this.fwd = m.get("forward") ?? [];
-    this.out = m.get("output") ?? [];
-    this.post = m.get("postrouting") ?? [];
+    this.hooks = HOOKS.map((h) => m.get(h) ?? []);
+    this.programs = [];
     this.gen = gen;
+  }
+
+  /** Run hook `i` for the packet in `r`: its generated program, or the tracing interpreter. */
+  private pass(i: number, r: Regs): number {
+    const chains = this.hooks[i] as ChainState[];
+    if (r.trace !== null) return this.runHook(HOOKS[i] as string, chains, r);
+    const slot = i * 2 + (r.family === 6 ? 1 : 0);
+    // Hook programs are dropped whenever the generation changes (refreshHooks).
+    let cc = this.programs[slot];
+    if (cc === undefined) {
+      const entries: HookEntry[] = [];
+      for (const ch of chains) {
+        const fam = ch.table.family;
+        if (fam === "ip" ? r.family !== 4 : fam === "ip6" ? r.family !== 6 : false) continue;
+        const h = ch.hook as NonNullable<ChainState["hook"]>;
+        entries.push({ chain: ch, nat: h.type === "nat", policyDrop: h.policy === "drop" });
+      }
+      cc = compileHook(entries, HELPERS, this);
+      this.programs[slot] = cc;
+    }
+    return cc.fn(r);
   }
 
   private compiled(ch: ChainState): Compiled {
@@ -595,28 +668,6 @@ export class NftEvaluator {
     const out: Compiled = { owner: this, version: ch.version, rules };
     ch.compiled = out;
     return out;
-  }
-
-  private fastFn(ch: ChainState): ChainFn {
-    if (ch.fastOwner === this && ch.fastVersion === ch.version) return ch.fast as ChainFn;
-    const fn = compileChain(ch, this.helpers);
-    ch.fast = fn;
-    ch.fastOwner = this;
-    ch.fastVersion = ch.version;
-    return fn;
-  }
-
-  /** Fast path: run a chain with its generated function; gotos loop here. */
-  private runFast(start: ChainState, r: Regs): number {
-    let ch = start;
-    for (;;) {
-      const v = this.fastFn(ch)(r);
-      if (v === GOTO) {
-        ch = r.target as ChainState;
-        continue;
-      }
-      return v === RETURN ? CONT : v;
-    }
   }
 
   /** Traced path: the interpreter, recording every rule. */
@@ -664,7 +715,8 @@ export class NftEvaluator {
     }
   }
 
-  private runHook(hook: string, chains: readonly ChainState[], r: Regs, fast: boolean): number {
+  /** The traced path of one hook: the interpreter over its base chains. */
+  private runHook(hook: string, chains: readonly ChainState[], r: Regs): number {
     for (let i = 0; i < chains.length; i++) {
       const ch = chains[i] as ChainState;
       const h = ch.hook as NonNullable<ChainState["hook"]>;
@@ -672,7 +724,7 @@ export class NftEvaluator {
       const fam = ch.table.family;
       if (fam === "ip" ? r.family !== 4 : fam === "ip6" ? r.family !== 6 : false) continue;
       r.hook = hook;
-      let v = fast ? this.runFast(ch, r) : this.runChain(ch, r);
+      let v = this.runChain(ch, r);
       if (v === CONT) {
         v = h.policy === "drop" ? DROP : ACCEPT;
         if (v === DROP) r.decided = `${ch.name}: policy drop`;
@@ -685,18 +737,7 @@ export class NftEvaluator {
             result: RESULT_NAMES[v] ?? "?",
           });
       }
-      if (r.dnatAddr !== null) {
-        const a = r.dnatAddr;
-        r.dst = a;
-        r.d0 = a.w0;
-        r.d1 = a.w1;
-        r.d2 = a.w2;
-        r.d3 = a.w3;
-        if (r.dnatPort >= 0) r.dport = r.dnatPort;
-        r.dstLocal = -1;
-        r.dnatAddr = null;
-        r.dnatPort = -2; // remembers that a DNAT happened
-      }
+      if (r.dnatAddr !== null) applyDnat(r);
       if (v === DROP || v === REJECT) return v;
     }
     return ACCEPT;
@@ -708,8 +749,46 @@ export class NftEvaluator {
    * rule visited.
    */
   evaluate(p: NftPacket, options?: EvaluateOptions): NftResult {
+    const v = this.run(p, options);
+    const r = this.regs;
+    return {
+      verdict: v === DROP ? "drop" : v === REJECT ? "reject" : "accept",
+      dst: r.dst,
+      dport: r.dport,
+      dnat: r.dnatPort === -2,
+      masquerade: r.masq,
+      mark: r.mark,
+      hooks: this.path,
+      decidedBy: v === ACCEPT ? undefined : r.decided,
+      trace: this.traced ?? undefined,
+    };
+  }
+
+  /**
+   * {@link NftEvaluator.evaluate} writing into `out` instead of a new object:
+   * the allocation-free form for hot loops (benchmarks, simulations of many
+   * packets). Returns `out`.
+   */
+  evaluateInto(p: NftPacket, out: NftOutcome, options?: EvaluateOptions): NftOutcome {
+    const v = this.run(p, options);
+    const r = this.regs;
+    out.verdict = v === DROP ? "drop" : v === REJECT ? "reject" : "accept";
+    out.dst = r.dst;
+    out.dport = r.dport;
+    out.dnat = r.dnatPort === -2;
+    out.masquerade = r.masq;
+    out.mark = r.mark;
+    out.hooks = this.path;
+    out.decidedBy = v === ACCEPT ? undefined : r.decided;
+    out.trace = this.traced ?? undefined;
+    return out;
+  }
+
+  /** Load the packet into the registers and run its hooks; the verdict code, with {@link path} set. */
+  private run(p: NftPacket, options: EvaluateOptions | undefined): number {
     this.refreshHooks();
     const r = this.regs;
+    r.gen = this.gen;
     const src = p.src;
     const dst = p.dst;
     r.family = dst.family;
@@ -749,45 +828,51 @@ export class NftEvaluator {
       this.rnd = this.random;
     }
     r.trace = trace;
-    const fast = trace === null;
-    let hooks: readonly string[];
     let v: number;
     if (origin === "inbound") {
-      v = this.runHook("prerouting", this.pre, r, fast);
-      hooks = H_PRE;
+      v = this.pass(PRE, r);
+      this.path = H_PRE;
       if (v === ACCEPT) {
         if (r.dstLocal < 0) r.dstLocal = this.isLocal(r.dst) ? 1 : 0;
         if (r.dstLocal === 1) {
-          hooks = H_IN;
-          v = this.runHook("input", this.inp, r, fast);
+          this.path = H_IN;
+          v = this.pass(INPUT, r);
         } else {
-          hooks = H_FWD1;
-          v = this.runHook("forward", this.fwd, r, fast);
+          this.path = H_FWD1;
+          v = this.pass(FORWARD, r);
           if (v === ACCEPT) {
-            hooks = H_FWD;
-            v = this.runHook("postrouting", this.post, r, fast);
+            this.path = H_FWD;
+            v = this.pass(POST, r);
           }
         }
       }
     } else {
-      hooks = H_OUT1;
-      v = this.runHook("output", this.out, r, fast);
+      this.path = H_OUT1;
+      v = this.pass(OUTPUT, r);
       if (v === ACCEPT) {
-        hooks = H_OUT;
-        v = this.runHook("postrouting", this.post, r, fast);
+        this.path = H_OUT;
+        v = this.pass(POST, r);
       }
     }
     r.trace = null;
-    return {
-      verdict: v === DROP ? "drop" : v === REJECT ? "reject" : "accept",
-      dst: r.dst,
-      dport: r.dport,
-      dnat: r.dnatPort === -2,
-      masquerade: r.masq,
-      mark: r.mark,
-      hooks,
-      decidedBy: v === ACCEPT ? undefined : r.decided,
-      trace: trace ?? undefined,
-    };
+    this.traced = trace;
+    return v;
   }
+}
+
+/**
+ * A mutable {@link NftResult} for {@link NftEvaluator.evaluateInto}: one object
+ * reused for every packet, so the per-packet path allocates nothing. Its fields
+ * describe the last packet written into it.
+ */
+export class NftOutcome implements NftResult {
+  verdict: NftResult["verdict"] = "accept";
+  dst: Addr = Addr.v4(0);
+  dport = 0;
+  dnat = false;
+  masquerade = false;
+  mark = 0;
+  hooks: readonly string[] = [];
+  decidedBy: string | undefined = undefined;
+  trace: readonly NftTraceStep[] | undefined = undefined;
 }

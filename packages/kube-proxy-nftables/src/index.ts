@@ -15,7 +15,7 @@ export type {
   NftTraceStep,
   RandomInt,
 } from "./evaluator.js";
-export { NftEvaluator, seededRandom } from "./evaluator.js";
+export { NftEvaluator, NftOutcome, seededRandom } from "./evaluator.js";
 export { formatCommand, formatNftScript, formatRule } from "./format.js";
 export { parseNftListing } from "./parse-listing.js";
 export { parseRule } from "./parse-rule.js";

@@ -121,12 +121,8 @@ export class ChainState {
   version = 0;
   /** Compiled form cached by the evaluator (interpreter, used for traces). */
   compiled: unknown = undefined;
-  /** Generated function cached by the evaluator (fast path). */
+  /** Generated function cached by the evaluator (fast path), with what it depends on. */
   fast: unknown = undefined;
-  /** The evaluator that generated {@link ChainState.fast}. */
-  fastOwner: unknown = undefined;
-  /** {@link ChainState.version} when {@link ChainState.fast} was generated. */
-  fastVersion = -1;
   /** Chain comment. */
   comment: string | undefined;
 

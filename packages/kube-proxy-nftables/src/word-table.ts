@@ -4,13 +4,16 @@
  * a short probe, whatever the number of elements (as the kernel's hash sets do).
  * Lookups never allocate: the caller passes its key in a reusable array.
  */
+/** Marks a deleted slot (probing continues past it). */
+const TOMBSTONE: unknown = Object.freeze({});
+
 export class WordTable<V> {
   /** Words per key. */
   readonly width: number;
   private cap: number;
   private keys: Uint32Array;
-  private vals: (V | undefined)[];
-  private state: Uint8Array; // 0 empty, 1 full, 2 deleted
+  /** Per slot: the value, `undefined` (empty) or {@link TOMBSTONE} (deleted). One array, so a probe reads one line fewer. */
+  private vals: unknown[];
   private count = 0;
   private used = 0;
 
@@ -20,8 +23,7 @@ export class WordTable<V> {
     while (cap < capacity * 2) cap *= 2;
     this.cap = cap;
     this.keys = new Uint32Array(cap * width);
-    this.vals = new Array<V | undefined>(cap);
-    this.state = new Uint8Array(cap);
+    this.vals = emptySlots(cap);
   }
 
   /** Number of keys stored. */
@@ -29,19 +31,14 @@ export class WordTable<V> {
     return this.count;
   }
 
+  /** A multiply-xorshift mix per word and a final avalanche: cheap, and spreads consecutive addresses. */
   private hash(k: ArrayLike<number>): number {
     let h = 0x9e3779b9 ^ this.width;
     for (let i = 0; i < this.width; i++) {
-      let x = Math.imul((k[i] as number) | 0, 0xcc9e2d51);
-      x = (x << 15) | (x >>> 17);
-      h ^= Math.imul(x, 0x1b873593);
-      h = (h << 13) | (h >>> 19);
-      h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+      h = Math.imul(h ^ (k[i] as number), 0x85ebca6b);
+      h ^= h >>> 15;
     }
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
     return (h ^ (h >>> 16)) >>> 0;
   }
 
@@ -50,9 +47,9 @@ export class WordTable<V> {
     const mask = this.cap - 1;
     let i = this.hash(k) & mask;
     for (;;) {
-      const s = this.state[i];
-      if (s === 0) return -1 - i;
-      if (s === 1) {
+      const v = this.vals[i];
+      if (v === undefined) return -1 - i;
+      if (v !== TOMBSTONE) {
         const base = i * w;
         let eq = true;
         for (let j = 0; j < w; j++) {
@@ -70,7 +67,7 @@ export class WordTable<V> {
   /** The value stored for a key, or undefined. */
   get(k: ArrayLike<number>): V | undefined {
     const i = this.find(k);
-    return i >= 0 ? this.vals[i] : undefined;
+    return i >= 0 ? (this.vals[i] as V) : undefined;
   }
 
   /** True when the key is stored. */
@@ -82,7 +79,7 @@ export class WordTable<V> {
   set(k: ArrayLike<number>, v: V): V | undefined {
     const i = this.find(k);
     if (i >= 0) {
-      const old = this.vals[i];
+      const old = this.vals[i] as V;
       this.vals[i] = v;
       return old;
     }
@@ -95,7 +92,6 @@ export class WordTable<V> {
     const base = slot * this.width;
     for (let j = 0; j < this.width; j++) this.keys[base + j] = (k[j] as number) >>> 0;
     this.vals[slot] = v;
-    this.state[slot] = 1;
     this.count++;
     this.used++;
     return undefined;
@@ -105,16 +101,14 @@ export class WordTable<V> {
   delete(k: ArrayLike<number>): V | undefined {
     const i = this.find(k);
     if (i < 0) return undefined;
-    const old = this.vals[i];
-    this.vals[i] = undefined;
-    this.state[i] = 2;
+    const old = this.vals[i] as V;
+    this.vals[i] = TOMBSTONE;
     this.count--;
     return old;
   }
 
   /** Remove everything. */
   clear(): void {
-    this.state.fill(0);
     this.vals.fill(undefined);
     this.count = 0;
     this.used = 0;
@@ -122,19 +116,29 @@ export class WordTable<V> {
 
   /** Stored values, in slot order. */
   *values(): IterableIterator<V> {
-    for (let i = 0; i < this.cap; i++) if (this.state[i] === 1) yield this.vals[i] as V;
+    for (let i = 0; i < this.cap; i++) {
+      const v = this.vals[i];
+      if (v !== undefined && v !== TOMBSTONE) yield v as V;
+    }
   }
 
   private rehash(cap: number): void {
-    const { keys, vals, state, cap: old, width: w } = this;
+    const { keys, vals, cap: old, width: w } = this;
     this.cap = cap;
     this.keys = new Uint32Array(cap * w);
-    this.vals = new Array<V | undefined>(cap);
-    this.state = new Uint8Array(cap);
+    this.vals = emptySlots(cap);
     this.count = 0;
     this.used = 0;
     for (let i = 0; i < old; i++) {
-      if (state[i] === 1) this.set(keys.subarray(i * w, i * w + w), vals[i] as V);
+      const v = vals[i];
+      if (v !== undefined && v !== TOMBSTONE) this.set(keys.subarray(i * w, i * w + w), v as V);
     }
   }
+}
+
+/** `n` empty slots in a packed (not holey) array. */
+function emptySlots(n: number): unknown[] {
+  const a: unknown[] = [];
+  for (let i = 0; i < n; i++) a.push(undefined);
+  return a;
 }

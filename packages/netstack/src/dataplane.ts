@@ -58,9 +58,11 @@ export interface Exchange {
 
 /** A small seeded generator (mulberry32) for reproducible hook randomness. */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
+  // The state is kept as an int32 (same bits as the uint32 of the reference
+  // algorithm): a small integer stays unboxed, so drawing a number allocates nothing.
+  let a = seed | 0;
   return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
+    a = (a + 0x6d2b79f5) | 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
