@@ -147,6 +147,8 @@ class Regs {
   now = 0;
   /** The ruleset generation being evaluated. */
   gen = 0;
+  /** Jumps (and the gotos under them) currently open: see {@link MAX_DEPTH}. */
+  depth = 0;
   key: number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
   trace: NftTraceStep[] | null = null;
   hook = "";
@@ -519,15 +521,33 @@ function fastFn(ch: ChainState, r: Regs): ChainFn {
   return fresh.fn;
 }
 
+/**
+ * Deepest nesting of jumps and gotos a packet may take. The kernel refuses a
+ * ruleset deeper than 16 (or with a loop) when a base chain reaches it
+ * (EMLINK, "Too many links"); this parser does not, so the evaluator stops
+ * such a packet instead of recursing or looping for ever.
+ */
+const MAX_DEPTH = 64;
+
+function tooDeep(ch: ChainState): never {
+  throw new Error(
+    `nft evaluation: more than ${MAX_DEPTH} nested jumps/gotos reaching chain ${ch.name}: the ruleset has a loop (the kernel refuses it with "Too many links"); remove the jump or goto that leads back`,
+  );
+}
+
 /** Fast path of a `jump`: run the chain's generated function; gotos loop here. */
 function runFast(start: ChainState, r: Regs): number {
   let ch = start;
+  let depth = ++r.depth;
   for (;;) {
+    if (depth > MAX_DEPTH) tooDeep(ch);
     const v = fastFn(ch, r)(r);
     if (v === GOTO) {
       ch = r.target as ChainState;
+      depth++;
       continue;
     }
+    r.depth--;
     return v === RETURN ? CONT : v;
   }
 }
@@ -672,8 +692,16 @@ export class NftEvaluator {
 
   /** Traced path: the interpreter, recording every rule. */
   private runChain(start: ChainState, r: Regs): number {
+    r.depth++;
+    const v = this.runChainFrom(start, r);
+    r.depth--;
+    return v;
+  }
+
+  private runChainFrom(start: ChainState, r: Regs): number {
     let ch = start;
-    for (;;) {
+    for (let gotos = 0; ; gotos++) {
+      if (r.depth + gotos > MAX_DEPTH) tooDeep(ch);
       const rules = this.compiled(ch).rules;
       let jumped = false;
       for (let i = 0; i < rules.length; i++) {
@@ -789,6 +817,7 @@ export class NftEvaluator {
     this.refreshHooks();
     const r = this.regs;
     r.gen = this.gen;
+    r.depth = 0;
     const src = p.src;
     const dst = p.dst;
     r.family = dst.family;

@@ -276,4 +276,28 @@ add rule ip t pre ip daddr 10.96.0.1 tcp dport 80 dnat to 10.1.0.7:8080
       { numRuns: 300 },
     );
   });
+
+  it("stops a packet caught in a jump or goto loop with an error naming the chain", () => {
+    // nft accepts loops among chains no base chain reaches; here one is reached later.
+    const r = rs(`add table ip t
+add chain ip t pre { type filter hook prerouting priority 0 ; }
+add chain ip t a
+add chain ip t b
+add chain ip t c
+add rule ip t a goto b
+add rule ip t b goto a
+add rule ip t c jump c
+add rule ip t pre tcp dport 80 jump a
+add rule ip t pre tcp dport 81 jump c
+`);
+    const ev = new NftEvaluator(r);
+    for (const trace of [false, true]) {
+      expect(() => ev.evaluate(pkt("10.0.0.1", "10.0.0.2", 80), { trace })).toThrow(
+        /loop.*chain [ab]|chain [ab].*loop/,
+      );
+      expect(() => ev.evaluate(pkt("10.0.0.1", "10.0.0.2", 81), { trace })).toThrow(/chain c/);
+      // The evaluator is still usable afterwards.
+      expect(ev.evaluate(pkt("10.0.0.1", "10.0.0.2", 82), { trace }).verdict).toBe("accept");
+    }
+  });
 });
