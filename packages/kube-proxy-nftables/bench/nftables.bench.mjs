@@ -170,7 +170,7 @@ function setup(n) {
     const t1 = performance.now();
     const e = new ipt.IptablesEngine({ config, random: seededRandom(1), now: () => 0 });
     e.sync(state);
-    iptEv = e.evaluator;
+    iptEv = e.iptablesEvaluator(); // loads the synced payload into the simulated ruleset
     setupMs[`iptables ${n}`] = ms(t1);
   }
   s = { ev: nft.evaluator, iptEv, hot: targets(n, 64), spread: targets(n, 1024) };
@@ -225,7 +225,7 @@ for (const n of SIZES) {
         dport: 80,
         origin: "remote",
       }));
-      const it = await cpuPerCall((p) => s.iptEv.evaluate(p), ps, n >= 10_000 ? 10_000 : 100_000);
+      const it = await cpuPerCall((p) => s.iptEv.evaluate(p, { trace: false }), ps, n >= 10_000 ? 10_000 : 100_000);
       dpRows.push({ engine: "iptables", services: n, pattern, ...it });
     }
   }
