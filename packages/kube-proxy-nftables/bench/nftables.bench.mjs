@@ -203,6 +203,48 @@ async function cpuPerCall(fn, pkts, iterations) {
   return { cpu_ns: mid(rounds.map((x) => x.cpu_ns)), wall_ns: mid(rounds.map((x) => x.wall_ns)), rounds: 5 };
 }
 
+/**
+ * Rounds of `fn` alternated with rounds of the 100-service baseline, so both see the same
+ * machine: the ratio of the two medians is the cost of size, whatever the load was.
+ */
+async function pairedWithBaseline(fn, pkts, baseFn, basePkts) {
+  const per = 100_000;
+  for (let k = 0; k < 20000; k++) {
+    fn(pkts[k & 1023]);
+    baseFn(basePkts[k & 1023]);
+  }
+  gc();
+  await settle();
+  const a = [];
+  const b = [];
+  const time = (f, ps, into) => {
+    const c0 = process.cpuUsage();
+    for (let k = 0; k < per; k++) do_not_optimize(f(ps[k & 1023]));
+    const c = process.cpuUsage(c0);
+    into.push(((c.user + c.system) * 1e3) / per);
+  };
+  for (let round = 0; round < 9; round++) {
+    time(fn, pkts, a);
+    time(baseFn, basePkts, b);
+  }
+  const mid = (xs) => [...xs].sort((x, y) => x - y)[4];
+  return {
+    cpu_ns: mid(a),
+    min_cpu_ns: Math.min(...a),
+    baseline_100_cpu_ns: mid(b),
+    vs_100_same_window: mid(a) / mid(b),
+  };
+}
+
+// The 100-service evaluator stays alive as the baseline every size is paired with.
+const baseline = (() => {
+  const state = buildProxyState({ family: 4, nodeName: "node-1" }, objects(100, 2));
+  const nft = new NftablesEngine({ config, serviceCIDRs: ["10.96.0.0/12"], random: seededRandom(1), now: () => 0 });
+  nft.sync(state);
+  return { ev: nft.evaluator, out: new NftOutcome(), hot: targets(100, 64), spread: targets(100, 1024) };
+})();
+const baseHot = (p) => baseline.ev.evaluateInto(p, baseline.out);
+
 const dpRows = [];
 for (const n of SIZES) {
   const s = setup(n);
@@ -213,6 +255,13 @@ for (const n of SIZES) {
     const out = new NftOutcome();
     const nft = await cpuPerCall((p) => s.ev.evaluateInto(p, out), pkts, 1_000_000);
     dpRows.push({ engine: "nftables", services: n, pattern, ...nft });
+    const paired = await pairedWithBaseline(
+      (p) => s.ev.evaluateInto(p, out),
+      pkts,
+      baseHot,
+      pattern === "64 hot services" ? baseline.hot : baseline.spread,
+    );
+    dpRows.push({ engine: "nftables paired with 100", services: n, pattern, ...paired });
     // The convenience form allocates a result object per packet (GC cost grows with the heap).
     const alloc = await cpuPerCall((p) => s.ev.evaluate(p), pkts, 1_000_000);
     dpRows.push({ engine: "nftables evaluate()", services: n, pattern, ...alloc });
@@ -232,21 +281,28 @@ for (const n of SIZES) {
 }
 for (const r of dpRows) {
   console.log(
-    `${r.engine.padEnd(20)} ${String(r.services).padStart(6)} services, ${r.pattern.padEnd(20)} cpu ${r.cpu_ns.toFixed(0).padStart(7)} ns/packet  (wall ${r.wall_ns.toFixed(0)} ns)`,
+    `${r.engine.padEnd(24)} ${String(r.services).padStart(6)} services, ${r.pattern.padEnd(20)} cpu ${r.cpu_ns.toFixed(0).padStart(7)} ns/packet  ${r.vs_100_same_window !== undefined ? `(x${r.vs_100_same_window.toFixed(2)} the 100-service evaluator in the same window, min ${r.min_cpu_ns.toFixed(0)} ns)` : `(wall ${r.wall_ns.toFixed(0)} ns)`}`,
   );
 }
 const cpuOf = (engine, n, pattern) =>
   dpRows.find((r) => r.engine === engine && r.services === n && r.pattern === pattern)?.cpu_ns;
 const ratioHot = cpuOf("nftables", 100_000, "64 hot services") / cpuOf("nftables", 100, "64 hot services");
 const ratioSpread = cpuOf("nftables", 100_000, "1024 services spread") / cpuOf("nftables", 100, "1024 services spread");
+const pairedOf = (pattern) =>
+  dpRows.find((r) => r.engine === "nftables paired with 100" && r.services === 100_000 && r.pattern === pattern)
+    ?.vs_100_same_window;
 console.log(
-  `nftables 100k/100 ratio: ${ratioHot.toFixed(2)} (64 hot services), ${ratioSpread.toFixed(2)} (1024 spread)`,
+  `nftables 100k/100 ratio: ${ratioHot.toFixed(2)} (64 hot services), ${ratioSpread.toFixed(2)} (1024 spread); rounds alternated with the 100-service evaluator: ${pairedOf("64 hot services")?.toFixed(2)} (64 hot), ${pairedOf("1024 services spread")?.toFixed(2)} (spread)`,
 );
 writeResults("kube-proxy-nftables-evaluator", dpRows, {
   what: "first packet of a connection from a pod to a ClusterIP (prerouting, forward, postrouting), services with 2 endpoints, same generated services for both engines; CPU time per packet (process.cpuUsage, median of 5 rounds after a full GC and a 1 s settle), wall time beside it. `nftables` is evaluateInto() (no allocation per packet); `nftables evaluate()` returns a new result object per packet",
   setup_ms: setupMs,
   nft_ratio_100k_over_100_hot: ratioHot,
   nft_ratio_100k_over_100_spread: ratioSpread,
+  nft_ratio_100k_over_100_hot_paired: pairedOf("64 hot services"),
+  nft_ratio_100k_over_100_spread_paired: pairedOf("1024 services spread"),
+  paired:
+    "`nftables paired with 100` rows: nine rounds of 100k packets alternated with rounds of the 100-service evaluator kept alive beside it; vs_100_same_window = median / baseline median, robust to the load of a shared machine",
 });
 
 // The mitata view (wall clock, p50) of the hot pattern, for the shared harness.

@@ -42,6 +42,10 @@ export interface GenHelpers {
   readonly pick: (r: GenRegs, n: number) => number;
   /** Set membership with timeouts and intervals. */
   readonly member: (s: SetState, r: GenRegs) => boolean;
+  /** {@link GenHelpers.member} for a key of at most three words passed directly. */
+  readonly memberWords: (s: SetState, a: number, b: number, c: number, r: GenRegs) => boolean;
+  /** {@link GenHelpers.get} for a key of at most three words passed directly. */
+  readonly getWords: (s: SetState, a: number, b: number, c: number, r: GenRegs) => ElementState | undefined;
   /** Map lookup honouring timeouts. */
   readonly get: (s: SetState, r: GenRegs) => ElementState | undefined;
   /** `update @set { key }`. */
@@ -65,7 +69,8 @@ function num(t: string): number {
   return /^0x/.test(t) ? Number.parseInt(t, 16) : Number(t);
 }
 
-function keyWrites(fields: readonly NftField[]): string {
+/** The register expressions holding a key's uint32 words, field by field. */
+function keyWords(fields: readonly NftField[]): string[] {
   const parts: string[] = [];
   for (const f of fields) {
     switch (f) {
@@ -91,7 +96,24 @@ function keyWrites(fields: readonly NftField[]): string {
         parts.push("r.dport");
     }
   }
-  return parts.map((p, i) => `K[${i}]=${p};`).join("");
+  return parts;
+}
+
+function keyWrites(fields: readonly NftField[]): string {
+  return keyWords(fields)
+    .map((p, i) => `K[${i}]=${p};`)
+    .join("");
+}
+
+/**
+ * Arguments `a,b,c` of the helpers that take a short key directly (up to three
+ * words, padded with 0), or undefined for longer keys (IPv6), which go through `K`.
+ */
+function shortKey(fields: readonly NftField[]): string | undefined {
+  const w = keyWords(fields);
+  if (w.length > 3) return undefined;
+  while (w.length < 3) w.push("0");
+  return w.join(",");
 }
 
 type Factory = (e: unknown[], n: Float64Array, h: GenHelpers) => ChainFn;
@@ -322,6 +344,8 @@ class Generator {
           const neg = s.op === "!=";
           if (s.right.kind === "set") {
             const set = t.sets.get(s.right.name) as SetState;
+            const short = shortKey(s.key);
+            if (short !== undefined) return `if(${neg ? "" : "!"}H.memberWords(${c(set)},${short},r))${fail}`;
             return `${keyWrites(s.key)}if(${neg ? "" : "!"}H.member(${c(set)},r))${fail}`;
           }
           if (s.key.length === 1) {
@@ -396,7 +420,11 @@ class Generator {
         case "vmap": {
           if (typeof s.map === "string") {
             const set = t.sets.get(s.map) as SetState;
-            return `${keyWrites(s.key as readonly NftField[])}{const el=H.get(${c(set)},r);if(el===undefined)${fail}if(el.comment!==undefined)r.lastComment=el.comment;const v=el.code;${dynamic("el.target")}}`;
+            const fields = s.key as readonly NftField[];
+            const short = shortKey(fields);
+            const pre = short !== undefined ? "" : keyWrites(fields);
+            const get = short !== undefined ? `H.getWords(${c(set)},${short},r)` : `H.get(${c(set)},r)`;
+            return `${pre}{const el=${get};if(el===undefined)${fail}if(el.comment!==undefined)r.lastComment=el.comment;const v=el.code;${dynamic("el.target")}}`;
           }
           const els = s.map as readonly NftElement[];
           const codes: number[] = [];

@@ -569,6 +569,22 @@ const HELPERS: GenHelpers = {
   run: (ch, r) => runFast(ch, r as Regs),
   pick: (r, n) => ((r as Regs).ev as NftEvaluator).pick(n),
   member: (s, r) => lookup(s, r as Regs, r.key),
+  memberWords: (s, a, b, c, r) => {
+    const el = s.table.getWords(a, b, c);
+    if (el !== undefined) return el.expires === Number.POSITIVE_INFINITY || el.expires >= nowOf(r as Regs);
+    if (s.intervals.length === 0) return false;
+    const k = r.key;
+    k[0] = a;
+    k[1] = b;
+    k[2] = c;
+    return lookup(s, r as Regs, k);
+  },
+  getWords: (s, a, b, c, r) => {
+    const el = s.table.getWords(a, b, c);
+    if (el === undefined) return undefined;
+    if (el.expires !== Number.POSITIVE_INFINITY && el.expires < nowOf(r as Regs)) return undefined;
+    return el;
+  },
   get: (s, r) => {
     const el = s.table.get(r.key);
     if (el === undefined) return undefined;

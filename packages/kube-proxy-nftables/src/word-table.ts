@@ -70,6 +70,39 @@ export class WordTable<V> {
     return i >= 0 ? (this.vals[i] as V) : undefined;
   }
 
+  /**
+   * {@link WordTable.get} for a key of at most three words passed as arguments
+   * (uint32 each; words past the width are ignored): no key array, no loop, so
+   * a packet's lookup costs a few multiplications and one probe.
+   */
+  getWords(a: number, b: number, c: number): V | undefined {
+    const w = this.width;
+    let h = Math.imul(0x9e3779b9 ^ w ^ a, 0x85ebca6b);
+    h ^= h >>> 15;
+    if (w > 1) {
+      h = Math.imul(h ^ b, 0x85ebca6b);
+      h ^= h >>> 15;
+      if (w > 2) {
+        h = Math.imul(h ^ c, 0x85ebca6b);
+        h ^= h >>> 15;
+      }
+    }
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    const mask = this.cap - 1;
+    const keys = this.keys;
+    const vals = this.vals;
+    let i = (h ^ (h >>> 16)) & mask;
+    for (;;) {
+      const v = vals[i];
+      if (v === undefined) return undefined;
+      const base = i * w;
+      if (v !== TOMBSTONE && keys[base] === a && (w < 2 || keys[base + 1] === b) && (w < 3 || keys[base + 2] === c)) {
+        return v as V;
+      }
+      i = (i + 1) & mask;
+    }
+  }
+
   /** True when the key is stored. */
   has(k: ArrayLike<number>): boolean {
     return this.find(k) >= 0;
