@@ -174,3 +174,19 @@ describe("DnsServer with forward and cache", () => {
     }
   });
 });
+
+describe("DnsServer listen host", () => {
+  it("takes a host name as well as an address (resolved once, to IPv4), and answers over UDP and TCP", async () => {
+    const server = new DnsServer({ index: DnsIndex.from(fixtureObjects()), listen: { host: "localhost", port: 0 } });
+    await server.start();
+    try {
+      const q = encodeQuery(9, "svc1.testns.svc.cluster.local.", RRType.A);
+      const u = decodeMessage((await udpExchange(server.address().port, q)) as Buffer);
+      const t = decodeMessage((await tcpExchange(server.address().port, q)) as Buffer);
+      expect(u.answer).toEqual([{ name: "svc1.testns.svc.cluster.local.", type: 1, ttl: 5, address: "10.0.0.1" }]);
+      expect(t).toEqual(u);
+    } finally {
+      await server.stop();
+    }
+  });
+});

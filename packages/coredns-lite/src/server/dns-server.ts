@@ -8,7 +8,8 @@
  * bytes by the query bytes after the ID) without parsing, the chain or encoding.
  */
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
-import { createServer, type Server as TcpServer, type Socket as TcpSocket } from "node:net";
+import { lookup } from "node:dns/promises";
+import { createServer, isIP, type Server as TcpServer, type Socket as TcpSocket } from "node:net";
 import { parseCorefile, type ServerBlock } from "../config.js";
 import type { DnsIndex } from "../index/dns-index.js";
 import {
@@ -361,11 +362,13 @@ export class DnsServer {
   }
 
   private async bind(): Promise<void> {
-    const udp = createSocket({ type: this.host.includes(":") ? "udp6" : "udp4", lookup: peerLookup });
+    // A host name is resolved (IPv4) once here, so the socket's per-send lookup only ever sees literals.
+    const ip = isIP(this.host) !== 0 ? this.host : (await lookup(this.host, { family: 4 })).address;
+    const udp = createSocket({ type: isIP(ip) === 6 ? "udp6" : "udp4", lookup: peerLookup });
     this.udp = udp;
     await new Promise<void>((ok, fail) => {
       udp.once("error", fail);
-      udp.bind(this.port, this.host, () => {
+      udp.bind(this.port, ip, () => {
         udp.off("error", fail);
         ok();
       });
@@ -458,10 +461,10 @@ export class DnsServer {
 }
 
 /**
- * The address lookup dgram runs before every send. The server only sends to the
- * address a datagram came from, an IP literal of the socket's own family (the
- * family dgram passes in), so it answers at once: no dns.lookup, no nextTick,
- * no IP-syntax check.
+ * The address lookup dgram runs before every send (and at bind, given the IP
+ * `bind()` resolved). The server only sends to the address a datagram came from,
+ * an IP literal of the socket's own family (the family dgram passes in), so it
+ * answers at once: no dns.lookup, no nextTick, no IP-syntax check.
  */
 function peerLookup(
   address: string,
