@@ -103,6 +103,34 @@ function writePng(file, { svg, width, height }) {
   writeFileSync(file, new Resvg(doc, { font: { loadSystemFonts: true } }).render().asPng());
 }
 
+/**
+ * A custom row (no mitata p50) as a table cell pair: its case from the descriptive fields
+ * (`name`, or engine/server/services/pattern/… joined), its figure from the first known
+ * measurement (CPU ns per call, median ms, qps), else the remaining fields as JSON.
+ */
+function describeRow(r) {
+  const figures = [
+    ["cpu_ns", (v) => `${fmtNs(v)} CPU`],
+    ["median_ms", (v) => `${v.toFixed(2)} ms`],
+    ["qps", (v) => `${Math.round(v)} qps`],
+  ];
+  const found = figures.find(([k]) => typeof r[k] === "number");
+  const descriptive = Object.entries(r)
+    .filter(
+      ([k, v]) =>
+        k !== "group" &&
+        k !== "rcodes" &&
+        (typeof v === "string" || (typeof v === "number" && /^(services|n|run)$/.test(k))),
+    )
+    .map(([k, v]) => (typeof v === "number" ? `${k} ${v}` : v));
+  const name = r.name ?? descriptive.join(", ");
+  if (found === undefined) {
+    const rest = Object.fromEntries(Object.entries(r).filter(([k]) => !["group", "name"].includes(k)));
+    return [name, JSON.stringify(rest)];
+  }
+  return [name, found[1](r[found[0]])];
+}
+
 const summary = [];
 const files = existsSync(resultsDir)
   ? readdirSync(resultsDir)
@@ -139,9 +167,8 @@ for (const f of files) {
       `| ${doc.benchmark} | ${r.group} | ${r.name} | ${fmtNs(r.p50_ns)} | ${(1e9 / r.p50_ns).toExponential(2)} |`,
     );
   for (const r of (doc.rows ?? []).filter((q) => typeof q.p50_ns !== "number")) {
-    summary.push(
-      `| ${doc.benchmark} | ${r.group ?? ""} | ${r.name ?? ""} | ${esc(JSON.stringify(Object.fromEntries(Object.entries(r).filter(([k]) => !["group", "name"].includes(k)))))} | |`,
-    );
+    const [name, figure] = describeRow(r);
+    summary.push(`| ${doc.benchmark} | ${r.group ?? ""} | ${esc(name)} | ${esc(figure)} | |`);
   }
 }
 const readme = join(here, "README.md");
