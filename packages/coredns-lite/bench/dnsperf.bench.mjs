@@ -127,6 +127,7 @@ const notes = {
   machine: `${cpus} vCPU; servers on CPU ${SERVER_CPU}, dnsperf on CPU ${CLIENT_CPU}; load average at start ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`,
   data: `${N} A records svc-<i>.ns-<i mod 20>.svc.cluster.local, TTL 5; queries.txt = 20,000 hits; queries-mixed.txt = 20 % NXDOMAIN`,
   method: `a 2 s warm-up per server, then dnsperf -c 1 -T 1 -q 200 -l ${SECONDS} (max rate; hits ${process.env.DNSPERF_REPS ?? 3} times, interleaved across servers), the mixed file once, hits over TCP (-m tcp) once, then -Q 20000 for latency at a fixed rate; servers and dnsperf at nice ${NICE}`,
+  cpu: "server_cpu = utime+stime of the server (from /proc, tick-sampled) over wall time; CPU µs per query = server_cpu / qps, which grows as a server gets fewer datagrams per wakeup, so it is comparable between servers at similar qps",
   reference: "CoreDNS published ~17k qps per core (coredns/deployment Scaling_CoreDNS.md, 33,669 qps on 2 vCPU)",
 };
 const skipped = [];
