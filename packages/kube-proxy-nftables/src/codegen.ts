@@ -32,6 +32,8 @@ export interface GenRegs {
   masq: boolean;
   dnatPort: number;
   dnatAddr: unknown;
+  /** Where a path program stopped ({@link PATH}). */
+  path: number;
 }
 
 /** Helpers the generated functions call. */
@@ -201,33 +203,47 @@ export function compileChain(root: ChainState, h: GenHelpers, owner: unknown): C
   return g.finish(`const K=r.key;\n${body}`, [root], h, owner);
 }
 
+/** The base chains of each hook a path crosses, for one address family. */
+export interface PathHooks {
+  readonly prerouting: readonly HookEntry[];
+  readonly input: readonly HookEntry[];
+  readonly forward: readonly HookEntry[];
+  readonly output: readonly HookEntry[];
+  readonly postrouting: readonly HookEntry[];
+}
+
+/** `r.path` values a path program leaves: the hooks the packet went through. */
+export const PATH = { PRE: 0, IN: 1, FWD1: 2, FWD: 3, OUT1: 4, OUT: 5 } as const;
+
 /**
- * Compile one hook for one address family: its base chains in priority order,
- * each inlined with its policy, `nat` chains only for new connections, and a
- * DNAT applied to the registers when the chain that did it ends. Returns the
- * hook's verdict (accept 2, drop 3, reject 4).
+ * Compile a packet's whole path for one origin and family into one function:
+ * `inbound` is prerouting, then (by `fib daddr type local` on the possibly
+ * DNATed destination) input, or forward then postrouting; `local` is output
+ * then postrouting. Each hook's base chains are inlined in priority order with
+ * their policies, `nat` chains only for new connections, a DNAT applied to the
+ * registers when the chain that did it ends. Returns the verdict (accept 2,
+ * drop 3, reject 4) with `r.path` set to a {@link PATH} value.
  */
-export function compileHook(entries: readonly HookEntry[], h: GenHelpers, owner: unknown): CompiledChain {
+export function compilePath(
+  origin: "inbound" | "local",
+  hooks: PathHooks,
+  h: GenHelpers,
+  owner: unknown,
+): CompiledChain {
   const g = new Generator();
-  const out = ["const K=r.key;let hv=8;"];
-  entries.forEach((e, i) => {
-    const bc = `bc${i}`;
-    const term = (x: string): string => `{hv=${x};break ${bc};}`;
-    const body = g.emit(e.chain, `c${i}r`, {
-      term,
-      ret: `break ${bc};`,
-      end: "",
-      goto: (x) => `${callThen(x, term)}break ${bc};`,
-    });
-    const policy = e.policyDrop ? `{hv=3;r.decided=${g.c(`${e.chain.name}: policy drop`)};}` : "hv=2;";
-    out.push(
-      `${e.nat ? "if(r.ct===8){" : "{"}${bc}:{${body}}if(hv===8)${policy}if(r.dnatAddr!==null)H.dnat(r);if(hv===3||hv===4)return hv;hv=8;}`,
-    );
-  });
-  out.push("return 2;");
+  const hook = (entries: readonly HookEntry[], path: number): string =>
+    `r.path=${path};${entries.map((e) => g.baseChain(e)).join("\n")}`;
+  const body =
+    origin === "inbound"
+      ? `${hook(hooks.prerouting, PATH.PRE)}if(H.local(r,false)){${hook(hooks.input, PATH.IN)}return 2;}${hook(hooks.forward, PATH.FWD1)}${hook(hooks.postrouting, PATH.FWD)}return 2;`
+      : `${hook(hooks.output, PATH.OUT1)}${hook(hooks.postrouting, PATH.OUT)}return 2;`;
+  const all =
+    origin === "inbound"
+      ? [hooks.prerouting, hooks.input, hooks.forward, hooks.postrouting]
+      : [hooks.output, hooks.postrouting];
   return g.finish(
-    out.join("\n"),
-    entries.map((e) => e.chain),
+    `const K=r.key;let hv=8;\n${body}`,
+    all.flat().map((e) => e.chain),
     h,
     owner,
   );
@@ -262,6 +278,20 @@ class Generator {
     out.push(exits.end);
     this.stack.pop();
     return out.join("\n");
+  }
+
+  /** A base chain inlined with its policy; a drop or reject returns from the program. */
+  baseChain(e: HookEntry): string {
+    const bc = `bc${this.blocks++}`;
+    const term = (x: string): string => `{hv=${x};break ${bc};}`;
+    const body = this.emit(e.chain, `${bc}r`, {
+      term,
+      ret: `break ${bc};`,
+      end: "",
+      goto: (x) => `${callThen(x, term)}break ${bc};`,
+    });
+    const policy = e.policyDrop ? `{hv=3;r.decided=${this.c(`${e.chain.name}: policy drop`)};}` : "hv=2;";
+    return `${e.nat ? "if(r.ct===8){" : "{"}${bc}:{${body}}if(hv===8)${policy}if(r.dnatAddr!==null)H.dnat(r);if(hv===3||hv===4)return hv;hv=8;}`;
   }
 
   /** A `jump`: the target's rules inline when it is small, regular and not on the stack; a call otherwise. */

@@ -73,8 +73,8 @@ interface StoredElement {
 }
 
 const STALE_DELAY_MS = 1000;
-/** Loopback prefixes per family (parsed once, not per packet). */
-const LOOPBACK = { 4: Prefix.parse("127.0.0.0/8"), 6: Prefix.parse("::1/128") } as const;
+/** IPv6 loopback (IPv4 loopback, 127/8, is tested on the address word). */
+const LOOPBACK6 = Prefix.parse("::1/128");
 
 function toRandomInt(r: Random): RandomInt {
   return (n) => Math.min(n - 1, Math.floor(r.next() * n));
@@ -102,6 +102,8 @@ export class NftablesEngine implements ProxyEngine {
   private readonly random: Random;
   private readonly nowMs: () => number;
   private readonly localAddrs: readonly Addr[];
+  /** The node's IPv4 addresses as uint32 words: the per-packet locality test compares numbers. */
+  private readonly localV4: Uint32Array;
   private state: ProxyState | undefined;
   private needFull = true;
   private firstSync = true;
@@ -138,6 +140,7 @@ export class NftablesEngine implements ProxyEngine {
       nodeIP: cfg.nodeIPs[0],
     };
     this.localAddrs = cfg.nodeIPs;
+    this.localV4 = Uint32Array.from(cfg.nodeIPs.filter((a) => a.family === 4).map((a) => a.w3));
     const isLocal = (a: Addr): boolean => this.isLocalAddr(a);
     this.evaluator = new NftEvaluator(this.ruleset, {
       random: toRandomInt(this.random),
@@ -146,9 +149,16 @@ export class NftablesEngine implements ProxyEngine {
     });
   }
 
-  /** Loopback or one of the node's addresses? A loop, not `some(closure)`: it runs per packet and must not allocate. */
+  /** Loopback or one of the node's addresses? It runs for every packet: IPv4 is a few integer compares. */
   private isLocalAddr(a: Addr): boolean {
-    if (LOOPBACK[a.family].contains(a)) return true;
+    if (a.family === 4) {
+      const w = a.w3;
+      if (w >>> 24 === 127) return true;
+      const v4 = this.localV4;
+      for (let i = 0; i < v4.length; i++) if (v4[i] === w) return true;
+      return false;
+    }
+    if (LOOPBACK6.contains(a)) return true;
     for (const l of this.localAddrs) if (l.equals(a)) return true;
     return false;
   }

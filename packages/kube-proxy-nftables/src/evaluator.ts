@@ -4,7 +4,7 @@ import {
   type CompiledChain,
   compileChain,
   compiledCurrent,
-  compileHook,
+  compilePath,
   type GenHelpers,
   type HookEntry,
 } from "./codegen.js";
@@ -149,6 +149,8 @@ class Regs {
   gen = 0;
   /** Jumps (and the gotos under them) currently open: see {@link MAX_DEPTH}. */
   depth = 0;
+  /** Where the path program stopped. */
+  path = 0;
   key: number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
   trace: NftTraceStep[] | null = null;
   hook = "";
@@ -497,6 +499,8 @@ const H_FWD1: readonly string[] = Object.freeze(["prerouting", "forward"]);
 const H_FWD: readonly string[] = Object.freeze(["prerouting", "forward", "postrouting"]);
 const H_OUT1: readonly string[] = Object.freeze(["output"]);
 const H_OUT: readonly string[] = Object.freeze(["output", "postrouting"]);
+/** The hooks behind each {@link PATH} value a path program leaves in `r.path`. */
+const PATHS: readonly (readonly string[])[] = [H_PRE, H_IN, H_FWD1, H_FWD, H_OUT1, H_OUT];
 
 /** Make a pending DNAT the packet's destination (when the base chain that did it ends). */
 function applyDnat(r: Regs): void {
@@ -635,7 +639,7 @@ export class NftEvaluator {
   private gen = -1;
   /** Base chains by hook (index into {@link HOOKS}), in priority order. */
   private hooks: ChainState[][] = HOOKS.map(() => []);
-  /** Generated hook programs, two per hook (IPv4, IPv6), compiled on first use. */
+  /** Generated path programs, per origin (inbound, local) and family (IPv4, IPv6), compiled on first use. */
   private programs: (CompiledChain | undefined)[] = [];
   /** Hooks the last packet went through. */
   private path: readonly string[] = H_PRE;
@@ -673,25 +677,39 @@ export class NftEvaluator {
     this.gen = gen;
   }
 
-  /** Run hook `i` for the packet in `r`: its generated program, or the tracing interpreter. */
-  private pass(i: number, r: Regs): number {
-    const chains = this.hooks[i] as ChainState[];
-    if (r.trace !== null) return this.runHook(HOOKS[i] as string, chains, r);
-    const slot = i * 2 + (r.family === 6 ? 1 : 0);
-    // Hook programs are dropped whenever the generation changes (refreshHooks).
+  /** Hook `i`'s base chains that see packets of `family`, as a path program takes them. */
+  private entries(i: number, family: 4 | 6): HookEntry[] {
+    const out: HookEntry[] = [];
+    for (const ch of this.hooks[i] as ChainState[]) {
+      const fam = ch.table.family;
+      if (fam === "ip" ? family !== 4 : fam === "ip6" ? family !== 6 : false) continue;
+      const h = ch.hook as NonNullable<ChainState["hook"]>;
+      out.push({ chain: ch, nat: h.type === "nat", policyDrop: h.policy === "drop" });
+    }
+    return out;
+  }
+
+  /** The generated program of a packet's whole path (dropped whenever the generation changes). */
+  private program(origin: NftOrigin, family: 4 | 6): ChainFn {
+    const slot = (origin === "inbound" ? 0 : 2) + (family === 6 ? 1 : 0);
     let cc = this.programs[slot];
     if (cc === undefined) {
-      const entries: HookEntry[] = [];
-      for (const ch of chains) {
-        const fam = ch.table.family;
-        if (fam === "ip" ? r.family !== 4 : fam === "ip6" ? r.family !== 6 : false) continue;
-        const h = ch.hook as NonNullable<ChainState["hook"]>;
-        entries.push({ chain: ch, nat: h.type === "nat", policyDrop: h.policy === "drop" });
-      }
-      cc = compileHook(entries, HELPERS, this);
+      const hooks = {
+        prerouting: this.entries(PRE, family),
+        input: this.entries(INPUT, family),
+        forward: this.entries(FORWARD, family),
+        output: this.entries(OUTPUT, family),
+        postrouting: this.entries(POST, family),
+      };
+      cc = compilePath(origin, hooks, HELPERS, this);
       this.programs[slot] = cc;
     }
-    return cc.fn(r);
+    return cc.fn;
+  }
+
+  /** The traced path of hook `i`: the interpreter over its base chains. */
+  private pass(i: number, r: Regs): number {
+    return this.runHook(HOOKS[i] as string, this.hooks[i] as ChainState[], r);
   }
 
   private compiled(ch: ChainState): Compiled {
@@ -874,7 +892,10 @@ export class NftEvaluator {
     }
     r.trace = trace;
     let v: number;
-    if (origin === "inbound") {
+    if (trace === null) {
+      v = this.program(origin, r.family)(r);
+      this.path = PATHS[r.path] as readonly string[];
+    } else if (origin === "inbound") {
       v = this.pass(PRE, r);
       this.path = H_PRE;
       if (v === ACCEPT) {
