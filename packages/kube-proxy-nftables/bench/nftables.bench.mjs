@@ -3,6 +3,8 @@
 // evaluator beside it on the same generated services when that package is built.
 // Run against dist: `pnpm --filter @knet/kube-proxy-nftables... run build` (and
 // `pnpm --filter @knet/kube-proxy-iptables run build` for the comparison).
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import v8 from "node:v8";
 import vm from "node:vm";
 import { buildProxyState, ChangeTracker, proxyConfig, seededRandom } from "@knet/kube-proxy";
@@ -51,9 +53,15 @@ const gc = vm.runInNewContext("gc");
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (t0) => performance.now() - t0;
 
+// The data plane is measured in one child process per size (a fresh heap each, as a
+// researcher timing one size would have): in one process, the big engines built before
+// leave a fragmented heap and shared generated code behind that change later sizes' figures.
+// KNET_NFT_BENCH_ROLE: unset = parent (control plane, then children), "size:N", "mitata".
+const ROLE = process.env.KNET_NFT_BENCH_ROLE;
+
 // ---------- control plane ----------
 const rows = [];
-{
+if (ROLE === undefined) {
   const N = 10_000;
   const E = 10;
   const t0 = performance.now();
@@ -182,12 +190,21 @@ function setup(n) {
 const settle = () => new Promise((ok) => setTimeout(ok, 1000));
 
 /**
+ * A timing loop compiled for one measured function. One shared loop would see every
+ * measured closure at its call site and V8 would optimize it for the first, then deopt
+ * and generalize: later measurements would time the harness, not the evaluator.
+ */
+const freshLoop = () =>
+  new Function("fn", "pkts", "per", "keep", "for (let k = 0; k < per; k++) keep(fn(pkts[k & 1023]));");
+
+/**
  * CPU time (user+system of this process) per call: robust when the shared machine is loaded.
  * After a full GC the process waits a second so V8's concurrent sweeping of a big heap is
  * not billed to the packets; then five rounds, the median reported.
  */
 async function cpuPerCall(fn, pkts, iterations) {
-  for (let k = 0; k < Math.min(iterations, 20000); k++) fn(pkts[k & 1023]);
+  const loop = freshLoop();
+  loop(fn, pkts, Math.min(iterations, 20000), do_not_optimize);
   gc();
   await settle();
   const rounds = [];
@@ -195,7 +212,7 @@ async function cpuPerCall(fn, pkts, iterations) {
   for (let round = 0; round < 5; round++) {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    for (let k = 0; k < per; k++) do_not_optimize(fn(pkts[k & 1023]));
+    loop(fn, pkts, per, do_not_optimize);
     const c = process.cpuUsage(c0);
     rounds.push({ cpu_ns: ((c.user + c.system) * 1e3) / per, wall_ns: ((performance.now() - t0) * 1e6) / per });
   }
@@ -209,23 +226,23 @@ async function cpuPerCall(fn, pkts, iterations) {
  */
 async function pairedWithBaseline(fn, pkts, baseFn, basePkts) {
   const per = 100_000;
-  for (let k = 0; k < 20000; k++) {
-    fn(pkts[k & 1023]);
-    baseFn(basePkts[k & 1023]);
-  }
+  const loopA = freshLoop();
+  const loopB = freshLoop();
+  loopA(fn, pkts, 20000, do_not_optimize);
+  loopB(baseFn, basePkts, 20000, do_not_optimize);
   gc();
   await settle();
   const a = [];
   const b = [];
-  const time = (f, ps, into) => {
+  const time = (loop, f, ps, into) => {
     const c0 = process.cpuUsage();
-    for (let k = 0; k < per; k++) do_not_optimize(f(ps[k & 1023]));
+    loop(f, ps, per, do_not_optimize);
     const c = process.cpuUsage(c0);
     into.push(((c.user + c.system) * 1e3) / per);
   };
   for (let round = 0; round < 9; round++) {
-    time(fn, pkts, a);
-    time(baseFn, basePkts, b);
+    time(loopA, fn, pkts, a);
+    time(loopB, baseFn, basePkts, b);
   }
   const mid = (xs) => [...xs].sort((x, y) => x - y)[4];
   return {
@@ -237,16 +254,20 @@ async function pairedWithBaseline(fn, pkts, baseFn, basePkts) {
 }
 
 // The 100-service evaluator stays alive as the baseline every size is paired with.
-const baseline = (() => {
+let baseline;
+const makeBaseline = () => {
   const state = buildProxyState({ family: 4, nodeName: "node-1" }, objects(100, 2));
   const nft = new NftablesEngine({ config, serviceCIDRs: ["10.96.0.0/12"], random: seededRandom(1), now: () => 0 });
   nft.sync(state);
   return { ev: nft.evaluator, out: new NftOutcome(), hot: targets(100, 64), spread: targets(100, 1024) };
-})();
+};
 const baseHot = (p) => baseline.ev.evaluateInto(p, baseline.out);
 
 const dpRows = [];
-for (const n of SIZES) {
+const here = fileURLToPath(import.meta.url);
+if (ROLE?.startsWith("size:")) {
+  baseline = makeBaseline();
+  const n = Number(ROLE.slice(5));
   const s = setup(n);
   for (const [pattern, pkts] of [
     ["64 hot services", s.hot],
@@ -278,6 +299,42 @@ for (const n of SIZES) {
       dpRows.push({ engine: "iptables", services: n, pattern, ...it });
     }
   }
+  console.log(`ROWS ${JSON.stringify({ rows: dpRows, setupMs })}`);
+  process.exit(0);
+}
+if (ROLE === "mitata") {
+  // The mitata view (wall clock, p50) of the hot pattern, for the shared harness.
+  group("per packet, 64 hot services (wall clock)", () => {
+    bench("nftables evaluator, $n services", function* (state) {
+      const { ev, hot } = setup(state.get("n"));
+      const out = new NftOutcome();
+      let i = 0;
+      yield () => do_not_optimize(ev.evaluateInto(hot[i++ & 1023], out));
+    }).args("n", [100, 100_000]);
+  });
+  await runBench("kube-proxy-nftables-evaluator-mitata", {
+    note: "wall-clock p50 on a shared 2-vCPU machine, in its own process; see kube-proxy-nftables-evaluator.json for CPU time",
+  });
+  process.exit(0);
+}
+const child = (role) => {
+  const r = spawnSync(process.execPath, ["--expose-gc", "--max-old-space-size=12288", here], {
+    env: { ...process.env, KNET_NFT_BENCH_ROLE: role },
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    maxBuffer: 64 << 20,
+  });
+  if (r.status !== 0) throw new Error(`bench child ${role} failed (exit ${r.status})`);
+  return r.stdout;
+};
+for (const n of SIZES) {
+  console.log(`data plane: ${n} services (child process)…`);
+  const line = child(`size:${n}`)
+    .split("\n")
+    .find((l) => l.startsWith("ROWS "));
+  const got = JSON.parse((line ?? "ROWS {}").slice(5));
+  dpRows.push(...(got.rows ?? []));
+  Object.assign(setupMs, got.setupMs ?? {});
 }
 for (const r of dpRows) {
   console.log(
@@ -295,7 +352,7 @@ console.log(
   `nftables 100k/100 ratio: ${ratioHot.toFixed(2)} (64 hot services), ${ratioSpread.toFixed(2)} (1024 spread); rounds alternated with the 100-service evaluator: ${pairedOf("64 hot services")?.toFixed(2)} (64 hot), ${pairedOf("1024 services spread")?.toFixed(2)} (spread)`,
 );
 writeResults("kube-proxy-nftables-evaluator", dpRows, {
-  what: "first packet of a connection from a pod to a ClusterIP (prerouting, forward, postrouting), services with 2 endpoints, same generated services for both engines; CPU time per packet (process.cpuUsage, median of 5 rounds after a full GC and a 1 s settle), wall time beside it. `nftables` is evaluateInto() (no allocation per packet); `nftables evaluate()` returns a new result object per packet",
+  what: "first packet of a connection from a pod to a ClusterIP (prerouting, forward, postrouting), services with 2 endpoints, same generated services for both engines; each size measured in its own child process (fresh heap); CPU time per packet (process.cpuUsage, median of 5 rounds after a full GC and a 1 s settle), wall time beside it. `nftables` is evaluateInto() (no allocation per packet); `nftables evaluate()` returns a new result object per packet",
   setup_ms: setupMs,
   nft_ratio_100k_over_100_hot: ratioHot,
   nft_ratio_100k_over_100_spread: ratioSpread,
@@ -305,19 +362,8 @@ writeResults("kube-proxy-nftables-evaluator", dpRows, {
     "`nftables paired with 100` rows: nine rounds of 100k packets alternated with rounds of the 100-service evaluator kept alive beside it; vs_100_same_window = median / baseline median, robust to the load of a shared machine",
 });
 
-// The mitata view (wall clock, p50) of the hot pattern, for the shared harness.
-group("per packet, 64 hot services (wall clock)", () => {
-  bench("nftables evaluator, $n services", function* (state) {
-    const { ev, hot } = setup(state.get("n"));
-    const out = new NftOutcome();
-    let i = 0;
-    yield () => do_not_optimize(ev.evaluateInto(hot[i++ & 1023], out));
-  }).args("n", [100, 100_000]);
-});
-await runBench("kube-proxy-nftables-evaluator-mitata", {
-  note: "wall-clock p50 on a shared 2-vCPU machine; see kube-proxy-nftables-evaluator.json for CPU time",
-});
+process.stdout.write(child("mitata"));
 writeResults("kube-proxy-nftables-sync", rows, {
   what: "NftablesEngine control plane: render of a full sync (cold and warm), first sync applied to the simulated kernel, incremental sync of one change",
-  machine: "2 shared vCPU, heavily loaded by other sessions; medians of wall time; see the calibration row",
+  machine: "2 shared vCPU; the same code swings by a third between runs here; medians of wall time; see the calibration row",
 });
