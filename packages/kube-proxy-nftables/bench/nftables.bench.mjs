@@ -365,5 +365,6 @@ writeResults("kube-proxy-nftables-evaluator", dpRows, {
 process.stdout.write(child("mitata"));
 writeResults("kube-proxy-nftables-sync", rows, {
   what: "NftablesEngine control plane: render of a full sync (cold and warm), first sync applied to the simulated kernel, incremental sync of one change",
-  machine: "2 shared vCPU; the same code swings by a third between runs here; medians of wall time; see the calibration row",
+  machine:
+    "2 shared vCPU; the same code swings by a third between runs here; medians of wall time; see the calibration row",
 });
