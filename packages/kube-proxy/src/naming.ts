@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { Endpoint } from "./endpoint.js";
 import type { ServicePort } from "./service-port.js";
 
@@ -20,7 +20,9 @@ function b32sha256(text: string, chars: number): string {
 }
 
 function b32sha256Uncached(text: string, chars: number): string {
-  const bytes = createHash("sha256").update(text, "utf8").digest();
+  // One-shot hash (Node >= 20.12): about twice as fast as a Hash object per name, which
+  // matters for a first sync that names 110k chains.
+  const bytes = hash("sha256", text, "buffer");
   let out = "";
   let buffer = 0;
   let bits = 0;
