@@ -118,7 +118,7 @@ function shortKey(fields: readonly NftField[]): string | undefined {
   return w.join(",");
 }
 
-type Factory = (e: unknown[], n: Float64Array, h: GenHelpers) => ChainFn;
+type Factory = (e: unknown[], h: GenHelpers) => ChainFn;
 const FACTORIES = new Map<string, Factory>();
 
 function implied(f: NftField): number {
@@ -252,7 +252,6 @@ export function compilePath(
 /** One compilation: the constants, the inlined chains, the labels used so far. */
 class Generator {
   private readonly E: unknown[] = [];
-  private readonly nums: number[] = [];
   private readonly deps: ChainState[] = [];
   private readonly stack: ChainState[] = [];
   private blocks = 0;
@@ -263,10 +262,13 @@ class Generator {
     return `E[${this.E.length - 1}]`;
   }
 
-  /** A number, kept unboxed in one Float64Array. */
+  /**
+   * A number among the constants, as an int32 (a small integer V8 keeps inline in the
+   * array, where a uint32 above 2^31 would be boxed): code compares it with `|0`-style
+   * int32 values, and a value stored back into a uint32 register is written `>>>0`.
+   */
   n(v: number): string {
-    this.nums.push(v);
-    return `N[${this.nums.length - 1}]`;
+    return this.c(v | 0);
   }
 
   /** The rules of `ch`, their labels prefixed with `prefix`. */
@@ -324,12 +326,12 @@ class Generator {
     let factory = FACTORIES.get(src);
     if (factory === undefined) {
       if (FACTORIES.size > 4096) FACTORIES.clear();
-      factory = new Function("E", "N", "H", `"use strict";return function chain(r){${src}};`) as Factory;
+      factory = new Function("E", "H", `"use strict";return function chain(r){${src}};`) as Factory;
       FACTORIES.set(src, factory);
     }
     const deps = [...roots, ...this.deps];
     return {
-      fn: factory(this.E, Float64Array.from(this.nums), h),
+      fn: factory(this.E, h),
       owner,
       deps,
       depVersions: deps.map((x) => x.version),
@@ -391,7 +393,7 @@ class Generator {
                 cond = ps
                   .map((p) => {
                     const mask = p.length === 0 ? 0 : (0xffffffff << (32 - p.length)) >>> 0;
-                    return `((r.${src ? "s3" : "d3"}&${n(mask)})>>>0)===${n(p.addr.w3)}`;
+                    return `(r.${src ? "s3" : "d3"}&${n(mask)})===${n(p.addr.w3)}`;
                   })
                   .join("||");
               } else {
@@ -399,8 +401,8 @@ class Generator {
               }
             } else {
               const nums = s.right.values.map((v) => num(v[0] as string));
-              const reg = f === "meta l4proto" ? "r.l4" : f === "meta mark" ? "(r.mark>>>0)" : "r.dport";
-              const eq = nums.map((x) => `${reg}===${n(x >>> 0)}`).join("||");
+              const reg = f === "meta l4proto" ? "r.l4" : f === "meta mark" ? "(r.mark|0)" : "r.dport";
+              const eq = nums.map((x) => `${reg}===${n(x)}`).join("||");
               const p = implied(f);
               cond = p >= 0 ? `r.l4===${n(p)}&&(${eq})` : eq;
             }
@@ -428,7 +430,7 @@ class Generator {
                 words.push(num(v[i] as string));
               }
             }
-            return words.map((w, i) => `K[${i}]===${n(w >>> 0)}`).join("&&");
+            return words.map((w, i) => `(K[${i}]|0)===${n(w)}`).join("&&");
           });
           return `${keyWrites(s.key)}if(${neg ? "" : "!"}(${alts.map((a) => `(${a})`).join("||")}))${fail}`;
         }
@@ -442,10 +444,10 @@ class Generator {
           if (s.type !== "local") return fail;
           return `if(${s.op === "==" ? "!" : ""}H.local(r,${s.dir === "saddr"}))${fail}`;
         case "mark-match":
-          return `if(((r.mark&${n(s.mask >>> 0)})>>>0)${s.op === "==" ? "!==" : "==="}${n(s.value >>> 0)})${fail}`;
+          return `if((r.mark&${n(s.mask)})${s.op === "==" ? "!==" : "==="}${n(s.value)})${fail}`;
         case "mark-set": {
           const op = s.op === "or" ? "|" : s.op === "xor" ? "^" : s.op === "and" ? "&" : "";
-          return op === "" ? `r.mark=${n(s.value >>> 0)};` : `r.mark=(r.mark${op}${n(s.value >>> 0)})>>>0;`;
+          return op === "" ? `r.mark=${n(s.value)}>>>0;` : `r.mark=(r.mark${op}${n(s.value)})>>>0;`;
         }
         case "vmap": {
           if (typeof s.map === "string") {

@@ -194,11 +194,22 @@ add rule ip t pre ip daddr 10.96.0.1 tcp dport 80 dnat to 10.1.0.7:8080
       fc
         .tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 }))
         .map(([m, v]) => `meta mark & 0x${m.toString(16)} == 0x${(v & m).toString(16)} `),
-      fc.constantFrom("ip saddr 10.0.0.1 ", "ip daddr != 10.0.0.2 ", "tcp dport 80 ", "ip daddr @s "),
+      fc.constantFrom(
+        "ip saddr 10.0.0.1 ",
+        "ip daddr != 10.0.0.2 ",
+        "tcp dport 80 ",
+        "ip daddr @s ",
+        // Words above 2^31 (addresses, marks): the generated code compares them as int32.
+        "ip daddr 192.168.0.0/16 ",
+        "ip daddr . tcp dport { 192.168.1.1 . 80, 10.0.0.2 . 443 } ",
+        "meta mark & 0x80000000 == 0x80000000 ",
+        "meta mark 0x80000003 ",
+      ),
     );
     const action = fc.oneof(
       fc.constant(""),
       fc.integer({ min: 1, max: 15 }).map((m) => `mark set mark xor 0x${m.toString(16)} `),
+      fc.constantFrom("mark set mark xor 0x80000000 ", "meta mark set 0x80000003 "),
       fc.constantFrom("meta l4proto tcp dnat to 10.1.0.9:8080", "masquerade", "reject"),
     );
     const rule = (from: number) =>
@@ -256,9 +267,9 @@ add rule ip t pre ip daddr 10.96.0.1 tcp dport 80 dnat to 10.1.0.7:8080
       });
     const packet = fc.record({
       src: fc.constantFrom("10.0.0.1", "10.0.0.5"),
-      dst: fc.constantFrom("10.0.0.2", "10.0.0.3", "10.0.0.4"),
+      dst: fc.constantFrom("10.0.0.2", "10.0.0.3", "10.0.0.4", "192.168.1.1"),
       dport: fc.constantFrom(80, 443),
-      mark: fc.integer({ min: 0, max: 15 }),
+      mark: fc.oneof(fc.integer({ min: 0, max: 15 }), fc.constantFrom(0x80000000, 0x80000003)),
       seed: fc.integer({ min: 1, max: 1000 }),
     });
     const view = (ev: Evaluator, p: NftPacket, seed: number, trace: boolean) => {
