@@ -24,14 +24,17 @@ const pkt = (src: string, dst: string, dport = 80, proto = "tcp") => ({
   dport,
 });
 
-describe("NftEvaluator", () => {
-  it("jump returns to the caller; goto returns to the caller's caller", () => {
-    const r = rs(`add table ip t
+/** A table with a prerouting base chain and three regular chains a, b, c. */
+const PRE_ABC = `add table ip t
 add chain ip t pre { type filter hook prerouting priority 0 ; }
 add chain ip t a
 add chain ip t b
 add chain ip t c
-add rule ip t pre jump a
+`;
+
+describe("NftEvaluator", () => {
+  it("jump returns to the caller; goto returns to the caller's caller", () => {
+    const r = rs(`${PRE_ABC}add rule ip t pre jump a
 add rule ip t pre mark set mark or 0x1
 add rule ip t a goto b
 add rule ip t a mark set mark or 0x2
@@ -290,12 +293,7 @@ add rule ip t pre ip daddr 10.96.0.1 tcp dport 80 dnat to 10.1.0.7:8080
 
   it("stops a packet caught in a jump or goto loop with an error naming the chain", () => {
     // nft accepts loops among chains no base chain reaches; here one is reached later.
-    const r = rs(`add table ip t
-add chain ip t pre { type filter hook prerouting priority 0 ; }
-add chain ip t a
-add chain ip t b
-add chain ip t c
-add rule ip t a goto b
+    const r = rs(`${PRE_ABC}add rule ip t a goto b
 add rule ip t b goto a
 add rule ip t c jump c
 add rule ip t pre tcp dport 80 jump a
