@@ -7,7 +7,15 @@
  * values, never as text.
  */
 import { Prefix } from "@knet/netstack";
-import type { ChainState, ElementState, RuleState, SetState } from "./ruleset.js";
+import { fieldType, impliedProto } from "./format.js";
+import {
+  type ChainState,
+  type ElementState,
+  encodeKey,
+  literalNumber,
+  type RuleState,
+  type SetState,
+} from "./ruleset.js";
 import type { NftElement, NftField, NftStatement, NftVerdict } from "./types.js";
 import { verdictNumber } from "./verdict-code.js";
 
@@ -63,14 +71,6 @@ export interface GenHelpers {
 /** A compiled chain function. */
 export type ChainFn = (r: GenRegs) => number;
 
-const PROTO: Readonly<Record<string, number>> = { tcp: 6, udp: 17, sctp: 132, icmp: 1, "ipv6-icmp": 58 };
-
-function num(t: string): number {
-  const p = PROTO[t];
-  if (p !== undefined) return p;
-  return /^0x/.test(t) ? Number.parseInt(t, 16) : Number(t);
-}
-
 /** The register expressions holding a key's uint32 words, field by field. */
 function keyWords(fields: readonly NftField[]): string[] {
   const parts: string[] = [];
@@ -120,10 +120,6 @@ function shortKey(fields: readonly NftField[]): string | undefined {
 
 type Factory = (e: unknown[], h: GenHelpers) => ChainFn;
 const FACTORIES = new Map<string, Factory>();
-
-function implied(f: NftField): number {
-  return f === "tcp dport" ? 6 : f === "udp dport" ? 17 : f === "sctp dport" ? 132 : -1;
-}
 
 /**
  * Generated code over some chains' rules. Small regular chains they jump to are
@@ -400,36 +396,19 @@ class Generator {
                 cond = `H.inPrefixes(${c(ps)},r,${src})`;
               }
             } else {
-              const nums = s.right.values.map((v) => num(v[0] as string));
+              const nums = s.right.values.map((v) => literalNumber(v[0] as string));
               const reg = f === "meta l4proto" ? "r.l4" : f === "meta mark" ? "(r.mark|0)" : "r.dport";
               const eq = nums.map((x) => `${reg}===${n(x)}`).join("||");
-              const p = implied(f);
+              const p = impliedProto(f);
               cond = p >= 0 ? `r.l4===${n(p)}&&(${eq})` : eq;
             }
             return `if(${neg ? "" : "!"}(${cond}))${fail}`;
           }
-          // Concatenated literal values: compare the key words.
-          const types = s.key.map((f) =>
-            f.startsWith("ip6")
-              ? "ipv6_addr"
-              : f.startsWith("ip ")
-                ? "ipv4_addr"
-                : f === "meta l4proto"
-                  ? "inet_proto"
-                  : "inet_service",
-          );
+          // Concatenated literal values: compare the key words (encoded as the sets' keys are).
+          const types = s.key.map(fieldType);
           const alts = s.right.values.map((v) => {
             const words: number[] = [];
-            for (let i = 0; i < types.length; i++) {
-              if (types[i] === "ipv6_addr") {
-                const a = Prefix.parse(`${v[i]}/128`).addr;
-                words.push(a.w0, a.w1, a.w2, a.w3);
-              } else if (types[i] === "ipv4_addr") {
-                words.push(Prefix.parse(`${v[i]}/32`).addr.w3);
-              } else {
-                words.push(num(v[i] as string));
-              }
-            }
+            encodeKey(types, v, words);
             return words.map((w, i) => `(K[${i}]|0)===${n(w)}`).join("&&");
           });
           return `${keyWrites(s.key)}if(${neg ? "" : "!"}(${alts.map((a) => `(${a})`).join("||")}))${fail}`;
@@ -461,7 +440,7 @@ class Generator {
           const els = s.map as readonly NftElement[];
           const codes: number[] = [];
           const targets: (ChainState | undefined)[] = [];
-          const keyOf = (e: NftElement): number => num(e.key[0] as string);
+          const keyOf = (e: NftElement): number => literalNumber(e.key[0] as string);
           if ("numgen" in s.key) {
             for (const e of els) {
               const v = e.verdict as NftVerdict;
@@ -474,10 +453,13 @@ class Generator {
           }
           // Anonymous vmap on packet fields: a small linear table.
           const fields = s.key as readonly NftField[];
+          const types = fields.map(fieldType);
           const entries = els.map((e) => {
             const v = e.verdict as NftVerdict;
+            const key: number[] = [];
+            encodeKey(types, e.key, key);
             return {
-              key: e.key.map(num),
+              key,
               code: verdictNumber(v),
               target: "chain" in v ? t.chains.get(v.chain) : undefined,
             };

@@ -8,8 +8,17 @@ import {
   type GenHelpers,
   type HookEntry,
 } from "./codegen.js";
-import { formatRule } from "./format.js";
-import { type ChainState, encodeKey, type NftRuleset, type RuleState, type SetState } from "./ruleset.js";
+import { fieldType, formatRule, impliedProto } from "./format.js";
+import {
+  type ChainState,
+  type ElementState,
+  encodeKey,
+  literalNumber,
+  type NftRuleset,
+  PROTO_NUMBERS,
+  type RuleState,
+  type SetState,
+} from "./ruleset.js";
 import type { NftElement, NftField, NftStatement, NftVerdict } from "./types.js";
 
 /** A packet as the evaluator sees it (a subset of `@knet/netstack`'s `Packet`). */
@@ -119,7 +128,6 @@ const GOTO = 7;
 const CONT = 8; // chain fell off its end / returned
 
 const CT_BITS: Readonly<Record<string, number>> = { invalid: 1, established: 2, related: 4, new: 8, untracked: 64 };
-const PROTO_NUMBERS: Readonly<Record<string, number>> = { tcp: 6, udp: 17, sctp: 132, icmp: 1, "ipv6-icmp": 58 };
 
 /** Mutable per-packet registers. */
 class Regs {
@@ -229,14 +237,15 @@ function writer(fields: readonly NftField[]): KeyWriter {
   };
 }
 
-/** The protocol a `tcp dport` style field implies. */
-function impliedProto(f: NftField): number {
-  return f === "tcp dport" ? 6 : f === "udp dport" ? 17 : f === "sctp dport" ? 132 : -1;
+/** `el` unless its timeout has passed (dynamic sets). */
+function live(el: ElementState | undefined, r: Regs): ElementState | undefined {
+  return el === undefined || el.expires === Number.POSITIVE_INFINITY || el.expires >= nowOf(r) ? el : undefined;
 }
 
+/** Set membership of the key in `k`: exact elements (alive), then interval elements. */
 function lookup(s: SetState, r: Regs, k: number[]): boolean {
   const el = s.table.get(k);
-  if (el !== undefined) return el.expires === Number.POSITIVE_INFINITY || el.expires >= nowOf(r);
+  if (el !== undefined) return live(el, r) !== undefined;
   if (s.intervals.length > 0) {
     const a =
       s.width === 1 ? Addr.v4(k[0] as number) : Addr.v6(k[0] as number, k[1] as number, k[2] as number, k[3] as number);
@@ -299,10 +308,7 @@ function valuesMatcher(field: NftField, values: readonly (readonly string[])[]):
       return src ? (r) => prefixes.some((p) => p.containsV4(r.s3)) : (r) => prefixes.some((p) => p.containsV4(r.d3));
     return src ? (r) => prefixes.some((p) => p.contains(r.src)) : (r) => prefixes.some((p) => p.contains(r.dst));
   }
-  const nums = values.map((v) => {
-    const t = v[0] as string;
-    return PROTO_NUMBERS[t] ?? (/^0x/.test(t) ? Number.parseInt(t, 16) : Number(t));
-  });
+  const nums = values.map((v) => literalNumber(v[0] as string));
   const read: (r: Regs) => number =
     field === "meta l4proto" ? (r) => r.l4 : field === "meta mark" ? (r) => r.mark >>> 0 : (r) => r.dport;
   const implied = impliedProto(field);
@@ -334,15 +340,7 @@ function compileStatement(s: NftStatement, ch: ChainState, ev: NftEvaluator): Op
         return neg ? (r) => (m(r) ? NOMATCH : NEXT) : (r) => (m(r) ? NEXT : NOMATCH);
       }
       // Concatenated literal(s): compare encoded keys.
-      const types = s.key.map((f) =>
-        f.startsWith("ip6")
-          ? "ipv6_addr"
-          : f.startsWith("ip ")
-            ? "ipv4_addr"
-            : f === "meta l4proto"
-              ? "inet_proto"
-              : "inet_service",
-      );
+      const types = s.key.map(fieldType);
       const wanted = s.right.values.map((v) => {
         const o: number[] = [];
         encodeKey(types, v, o);
@@ -412,8 +410,8 @@ function compileStatement(s: NftStatement, ch: ChainState, ev: NftEvaluator): Op
         return (r) => {
           const k = r.key;
           w(r, k);
-          const el = set.table.get(k);
-          if (el === undefined || (el.expires !== Number.POSITIVE_INFINITY && el.expires < nowOf(r))) return NOMATCH;
+          const el = live(set.table.get(k), r);
+          if (el === undefined) return NOMATCH;
           if (el.element.comment !== undefined) r.lastComment = el.element.comment;
           return verdictCode(el.element.verdict as NftVerdict, r, el.target);
         };
@@ -432,15 +430,7 @@ function compileStatement(s: NftStatement, ch: ChainState, ev: NftEvaluator): Op
         };
       }
       // anonymous vmap on packet fields
-      const types = (s.key as readonly NftField[]).map((f) =>
-        f.startsWith("ip6")
-          ? "ipv6_addr"
-          : f.startsWith("ip ")
-            ? "ipv4_addr"
-            : f === "meta l4proto"
-              ? "inet_proto"
-              : "inet_service",
-      );
+      const types = (s.key as readonly NftField[]).map(fieldType);
       const entries = els.map((e) => {
         const o: number[] = [];
         encodeKey(types, e.key, o);
@@ -575,7 +565,7 @@ const HELPERS: GenHelpers = {
   member: (s, r) => lookup(s, r as Regs, r.key),
   memberWords: (s, a, b, c, r) => {
     const el = s.table.getWords(a, b, c);
-    if (el !== undefined) return el.expires === Number.POSITIVE_INFINITY || el.expires >= nowOf(r as Regs);
+    if (el !== undefined) return live(el, r as Regs) !== undefined;
     if (s.intervals.length === 0) return false;
     const k = r.key;
     k[0] = a;
@@ -583,18 +573,8 @@ const HELPERS: GenHelpers = {
     k[2] = c;
     return lookup(s, r as Regs, k);
   },
-  getWords: (s, a, b, c, r) => {
-    const el = s.table.getWords(a, b, c);
-    if (el === undefined) return undefined;
-    if (el.expires !== Number.POSITIVE_INFINITY && el.expires < nowOf(r as Regs)) return undefined;
-    return el;
-  },
-  get: (s, r) => {
-    const el = s.table.get(r.key);
-    if (el === undefined) return undefined;
-    if (el.expires !== Number.POSITIVE_INFINITY && el.expires < nowOf(r as Regs)) return undefined;
-    return el;
-  },
+  getWords: (s, a, b, c, r) => live(s.table.getWords(a, b, c), r as Regs),
+  get: (s, r) => live(s.table.get(r.key), r as Regs),
   update: (s, r) => updateSet(s, r as Regs),
   dnat: (r) => applyDnat(r as Regs),
   local: (r0, src) => {

@@ -46,6 +46,11 @@ export function fieldType(f: NftField): string {
   }
 }
 
+/** The protocol a `tcp dport`-style field implies (it matches only that protocol), or -1. */
+export function impliedProto(f: NftField): number {
+  return f === "tcp dport" ? 6 : f === "udp dport" ? 17 : f === "sctp dport" ? 132 : -1;
+}
+
 /** Canonical text of a literal of a datatype (the spelling `nft list` prints). */
 export function canonicalLiteral(type: string, v: NftLiteral): string {
   switch (type) {

@@ -42,7 +42,8 @@ const ERRNO: Readonly<Record<string, string>> = {
   EINVAL: "Invalid argument",
 };
 
-const PROTO_NUMBERS: Readonly<Record<string, number>> = {
+/** Protocol numbers by the names nft prints and accepts. */
+export const PROTO_NUMBERS: Readonly<Record<string, number>> = {
   tcp: 6,
   udp: 17,
   sctp: 132,
@@ -50,6 +51,13 @@ const PROTO_NUMBERS: Readonly<Record<string, number>> = {
   "ipv6-icmp": 58,
   icmpv6: 58,
 };
+
+/** A one-word literal of a rule: a protocol name, `0x` hex or decimal. */
+export function literalNumber(t: string): number {
+  const p = PROTO_NUMBERS[t];
+  if (p !== undefined) return p;
+  return /^0x/.test(t) ? Number.parseInt(t, 16) : Number(t);
+}
 
 /** Words a datatype takes in a key. */
 export function typeWidth(type: string): number {

@@ -189,6 +189,11 @@ add rule ip t pre ip daddr 10.96.0.1 tcp dport 80 dnat to 10.1.0.7:8080
                 .tuple(fc.constantFrom("jump", "goto"), target(from), fc.constantFrom("jump", "goto"), target(from))
                 .map(([k1, a, k2, b]) => `numgen random mod 2 vmap { 0 : ${k1} ${a}, 1 : ${k2} ${b} }`),
               fc.constant("ip daddr . meta l4proto . th dport vmap @m"),
+              // An anonymous verdict map keyed by address words (the fast path once compared
+              // its keys as plain numbers and never matched).
+              target(from).map(
+                (c) => `ip daddr . tcp dport vmap { 10.0.0.2 . 80 : goto ${c}, 192.168.1.1 . 443 : drop }`,
+              ),
             ]
           : []),
       );
