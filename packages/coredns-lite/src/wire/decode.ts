@@ -8,7 +8,7 @@
 import { formatIPv4, formatIPv6 } from "@knet/netstack";
 import { RRType } from "./constants.js";
 import type { Question, Rr } from "./message.js";
-import { labelText } from "./name.js";
+import { escapedChar, labelText } from "./name.js";
 
 /** A query that passed the checks. */
 export interface ParsedQuery {
@@ -113,19 +113,7 @@ export function parseQuery(buf: Uint8Array): ParsedQuery | number {
     for (let i = pos + 1; i <= pos + len; i++) {
       let c = buf[i] as number;
       if (c >= 0x41 && c <= 0x5a) c += 32;
-      else if (
-        c <= 0x20 ||
-        c >= 0x7f ||
-        c === 0x2e ||
-        c === 0x5c ||
-        c === 0x22 ||
-        c === 0x28 ||
-        c === 0x29 ||
-        c === 0x3b ||
-        c === 0x40 ||
-        c === 0x24
-      )
-        plain = false;
+      else if (c <= 0x20 || c >= 0x7f || escapedChar(c)) plain = false;
       SCRATCH[w++] = c;
     }
     SCRATCH[w++] = 0x2e;

@@ -72,6 +72,11 @@ export function labelBytes(label: string): number[] {
   return out;
 }
 
+/** Printable bytes that presentation form writes with a backslash: `. \ " ( ) ; @ $`. */
+export function escapedChar(c: number): boolean {
+  return c === 0x2e || c === 0x5c || c === 0x22 || c === 0x28 || c === 0x29 || c === 0x3b || c === 0x40 || c === 0x24;
+}
+
 /** Presentation text of one wire label (bytes `start`..`end` of `buf`), lower-cased when `lower`. */
 export function labelText(buf: Uint8Array, start: number, end: number, lower: boolean): string {
   let s = "";
@@ -80,16 +85,7 @@ export function labelText(buf: Uint8Array, start: number, end: number, lower: bo
     if (c >= 0x41 && c <= 0x5a) {
       if (lower) c += 32;
       s += String.fromCharCode(c);
-    } else if (
-      c === 0x2e ||
-      c === 0x5c ||
-      c === 0x22 ||
-      c === 0x28 ||
-      c === 0x29 ||
-      c === 0x3b ||
-      c === 0x40 ||
-      c === 0x24
-    ) {
+    } else if (escapedChar(c)) {
       s += `\\${String.fromCharCode(c)}`;
     } else if (c > 0x20 && c < 0x7f) {
       s += String.fromCharCode(c);
