@@ -162,12 +162,12 @@ describe.skipIf(!hasDig)("dig against coredns-lite", () => {
     expect(d.stdout).toContain("Transfer failed");
   });
 
-  it("a large headless answer is truncated over UDP (TC, within the advertised size) and complete over TCP", async () => {
+  it("a large headless answer is truncated over UDP (TC, within the advertised size and 1232) and complete over TCP", async () => {
     const port = bigServer.address().port;
     const name = "big.testns.svc.cluster.local";
     for (const [opt, limit] of [
       ["+bufsize=1232", 1232],
-      ["+bufsize=4096", 4096],
+      ["+bufsize=4096", 1232],
       ["+noedns", 512],
     ] as const) {
       const udp = await dig(port, [name, "A", opt, "+ignore", "+noall", "+comments", "+answer", "+stats"]);
@@ -183,6 +183,12 @@ describe.skipIf(!hasDig)("dig against coredns-lite", () => {
     // Without +ignore dig sees TC and retries over TCP by itself.
     const fallback = await dig(port, [name, "A", "+noall", "+comments", "+answer"]);
     expect(fallback.answer).toEqual(tcp.answer);
+  });
+
+  it("type 0 is NOTIMP with the question echoed", async () => {
+    const port = (servers.get("default") as DnsServer).address().port;
+    const out = await dig(port, ["svc1.testns.svc.cluster.local", "TYPE0", "+noall", "+comments", "+question"]);
+    expect(out.status).toBe("NOTIMP");
   });
 
   it("names outside the zones are REFUSED and ANY gets the RFC 8482 answer", async () => {

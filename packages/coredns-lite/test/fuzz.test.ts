@@ -125,6 +125,17 @@ describe("fuzz: the server never crashes and rejects malformed queries", () => {
     const twoOpt = new Uint8Array([...e, ...e.subarray(e.length - 11)]);
     twoOpt[11] = 2;
     expect(rc(twoOpt)).toBe(Rcode.FORMERR);
+    // Bytes after the question (no records announced) or after the OPT record: FORMERR.
+    expect(rc(new Uint8Array([...q, 0]))).toBe(Rcode.FORMERR);
+    expect(rc(new Uint8Array([...e, 1, 2, 3]))).toBe(Rcode.FORMERR);
+    // Type 0 is reserved: NOTIMP, with the question echoed.
+    const t0 = q.slice();
+    t0[t0.length - 3] = 0;
+    t0[t0.length - 4] = 0;
+    const r0 = decodeMessage(handle(t0) as Uint8Array);
+    expect(r0.rcode).toBe(Rcode.NOTIMP);
+    expect(r0.question).toEqual([{ name: "svc1.testns.svc.cluster.local.", type: 0, class: 1 }]);
+    expect(r0.answer).toEqual([]);
     // EDNS version 1: BADVERS (extended rcode 16).
     const v1 = e.slice();
     v1[v1.length - 5] = 1; // the OPT version byte

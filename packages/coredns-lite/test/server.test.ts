@@ -51,17 +51,18 @@ describe("DnsServer", () => {
     }
   });
 
-  it("UDP replies never exceed the advertised size (512 without EDNS)", async () => {
+  it("UDP replies never exceed the advertised size (512 without EDNS) nor 1232 by default", async () => {
     const port = server.address().port;
     for (const size of [undefined, 0, 100, 512, 600, 1000, 1232, 1500, 4096, 65535]) {
       const q = encodeQuery(3, "big.testns.svc.cluster.local.", RRType.A, size === undefined ? {} : { udpSize: size });
       const r = (await udpExchange(port, q)) as Buffer;
-      const limit = Math.min(4096, Math.max(512, size ?? 512));
+      const limit = Math.min(1232, Math.max(512, size ?? 512));
+      if (size !== undefined && size >= 1232) expect(r.length).toBeGreaterThan(1100);
       expect(r.length).toBeLessThanOrEqual(limit);
       const m = decodeMessage(r);
       expect((m.flags & Flag.TC) !== 0).toBe(m.answer.length < 200);
-      if (limit < 3000) expect(m.answer.length).toBeLessThan(200);
-      if (size !== undefined) expect(m.ednsUdpSize).toBeGreaterThanOrEqual(512);
+      expect(m.answer.length).toBeLessThan(200);
+      if (size !== undefined) expect(m.ednsUdpSize).toBe(1232);
     }
     const full = decodeMessage(
       (await tcpExchange(port, encodeQuery(3, "big.testns.svc.cluster.local.", RRType.A))) as Buffer,
@@ -172,6 +173,39 @@ describe("DnsServer with forward and cache", () => {
       await server.stop();
       await upstream.stop();
     }
+  });
+});
+
+describe("DnsServer UDP reply size", () => {
+  it("caps a headless SRV answer at 1232 bytes whatever EDNS asks, and takes another cap when told", async () => {
+    const index = DnsIndex.from([...fixtureObjects(), ...bigHeadless(100)]);
+    const q = encodeQuery(4, "_http._tcp.big.testns.svc.cluster.local.", RRType.SRV, { udpSize: 4096 });
+    const sizes: Record<string, number> = {};
+    for (const maxUdpSize of [undefined, 4096, 700]) {
+      const server = new DnsServer({ index, listen: { port: 0 }, ...(maxUdpSize === undefined ? {} : { maxUdpSize }) });
+      await server.start();
+      try {
+        const r = (await udpExchange(server.address().port, q)) as Buffer;
+        const m = decodeMessage(r);
+        expect(m.flags & Flag.TC).toBe(Flag.TC);
+        expect(m.ednsUdpSize).toBe(maxUdpSize ?? 1232);
+        sizes[String(maxUdpSize)] = r.length;
+        const t = decodeMessage((await tcpExchange(server.address().port, q)) as Buffer);
+        expect(t.answer).toHaveLength(100);
+      } finally {
+        await server.stop();
+      }
+    }
+    expect(sizes.undefined).toBeLessThanOrEqual(1232);
+    expect(sizes.undefined).toBeGreaterThan(1100);
+    expect(sizes["4096"]).toBeGreaterThan(3500);
+    expect(sizes["700"]).toBeLessThanOrEqual(700);
+  });
+
+  it("rejects a limit that is not a positive integer, naming it", () => {
+    const index = DnsIndex.from(fixtureObjects());
+    expect(() => new DnsServer({ index, maxUdpSize: 0 })).toThrow(/maxUdpSize must be a positive integer, got 0/);
+    expect(() => new DnsServer({ index, tcpMaxQueuedBytes: 1.5 })).toThrow(/tcpMaxQueuedBytes/);
   });
 });
 

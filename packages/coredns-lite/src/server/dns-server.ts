@@ -52,20 +52,70 @@ export interface DnsServerOptions {
   readonly random?: Random;
   /** Where `log`/`errors` lines go. Default stderr. */
   readonly logSink?: (line: string) => void;
-  /** Largest UDP reply ever sent, whatever the client advertises. Default 4096. */
+  /**
+   * Largest UDP reply ever sent, whatever the client advertises (512-65535). Default 1232,
+   * the DNS flag day 2020 value CoreDNS's `bufsize` and Knot use; larger answers are
+   * truncated with TC and the client retries over TCP.
+   */
   readonly maxUdpSize?: number;
   /** Serve TCP too. Default true. */
   readonly tcp?: boolean;
-  /** Most TCP connections at once. Default 256. */
+  /**
+   * Most TCP connections at once. Default 256. When all are taken, a new connection
+   * evicts the connection idle the longest (no query being answered, no reply unsent);
+   * when none is idle, the new one is closed.
+   */
   readonly maxTcpConnections?: number;
-  /** Idle TCP connections are closed after this many ms. Default 10,000. */
+  /**
+   * A TCP connection must deliver its next whole message within this many ms of
+   * connecting or of its previous message, else it is closed. Default 10,000. Bytes
+   * of an unfinished message do not extend it.
+   */
   readonly tcpIdleMs?: number;
+  /**
+   * Once the first byte of a TCP message has arrived, the whole message must arrive
+   * within this many ms, else the connection is closed (slow clients cannot hold a
+   * slot by sending a byte now and then). Default 2,000, miekg/dns's read timeout.
+   */
+  readonly tcpMessageMs?: number;
+  /**
+   * Reply bytes a TCP connection may have waiting to be sent before the server stops
+   * reading its queries (it resumes when the client has read them). Default 64 KiB.
+   */
+  readonly tcpMaxQueuedBytes?: number;
   /**
    * Bytes (queries and replies) the wire cache may hold; 0 turns it off. Default 4 MiB.
    * It is used only when every handler of the chain is pure (see `Handler.pure`):
    * a `log`, `metrics`, `cache`, `autopath` or `forward` directive turns it off.
    */
   readonly wireCacheBytes?: number;
+}
+
+/** TCP connection figures of a running {@link DnsServer}. */
+export interface TcpStats {
+  /** Open connections. */
+  readonly connections: number;
+  /** Reply bytes written but not yet sent, over all connections. */
+  readonly queuedBytes: number;
+  /** Connections whose queries are not being read until their replies drain. */
+  readonly pausedConnections: number;
+}
+
+/** Async answers one TCP connection may have outstanding before the server stops reading it. */
+const MAX_TCP_INFLIGHT = 64;
+
+/** One TCP connection's state. */
+interface TcpConn {
+  readonly sock: TcpSocket;
+  readonly remote: string;
+  /** Received bytes not yet parsed into messages. */
+  pending: Buffer;
+  /** Async answers not yet written. */
+  inflight: number;
+  /** Reading stopped until the replies drain. */
+  paused: boolean;
+  /** Time (ms) by which the next whole message must have arrived. */
+  deadline: number;
 }
 
 /** The Corefile used when none is given: the cluster zones, errors, kubernetes, loadbalance. */
@@ -131,11 +181,15 @@ export class DnsServer {
   private readonly tcpOn: boolean;
   private readonly maxTcp: number;
   private readonly tcpIdleMs: number;
+  private readonly tcpMessageMs: number;
+  private readonly tcpMaxQueued: number;
   private readonly templates = new WeakMap<DnsResponse, Template>();
   private readonly wire: WireCache | undefined;
   private udp: Socket | undefined;
   private tcp: TcpServer | undefined;
-  private readonly conns = new Set<TcpSocket>();
+  /** Open connections, least recently active first (a connection moves to the end when a message completes). */
+  private readonly conns = new Map<TcpSocket, TcpConn>();
+  private sweeper: NodeJS.Timeout | undefined;
   private boundPort = 0;
   private readonly rejected;
 
@@ -150,10 +204,12 @@ export class DnsServer {
       throw new ConfigError("bind takes exactly one address here", bind.line);
     this.host = options.listen?.host ?? bind?.args[0] ?? "127.0.0.1";
     this.port = options.listen?.port ?? block.port ?? 53;
-    this.maxUdp = Math.max(512, Math.min(65535, options.maxUdpSize ?? 4096));
+    this.maxUdp = Math.max(512, Math.min(65535, positive(options.maxUdpSize, 1232, "maxUdpSize")));
     this.tcpOn = options.tcp ?? true;
-    this.maxTcp = options.maxTcpConnections ?? 256;
-    this.tcpIdleMs = options.tcpIdleMs ?? 10_000;
+    this.maxTcp = positive(options.maxTcpConnections, 256, "maxTcpConnections");
+    this.tcpIdleMs = positive(options.tcpIdleMs, 10_000, "tcpIdleMs");
+    this.tcpMessageMs = positive(options.tcpMessageMs, 2_000, "tcpMessageMs");
+    this.tcpMaxQueued = positive(options.tcpMaxQueuedBytes, 64 * 1024, "tcpMaxQueuedBytes");
     const clock = options.clock ?? { now: () => Date.now() };
     const env: SetupEnv = {
       index: options.index,
@@ -232,6 +288,11 @@ export class DnsServer {
     if (q.edns && q.ednsVersion !== 0) {
       this.rejected.inc();
       return this.encode(emptyResponse(0), q, buf, transport, 1);
+    }
+    if (q.qtype === 0) {
+      // Type 0 is reserved (RFC 6895): NOTIMP with the question, as Knot answers it.
+      this.rejected.inc();
+      return this.encode(emptyResponse(Rcode.NOTIMP), q, buf, transport);
     }
     if ((q.qclass !== CLASS_IN && q.qclass !== 255) || !this.inZones(q.key)) {
       this.rejected.inc();
@@ -403,46 +464,148 @@ export class DnsServer {
   }
 
   private onTcp(sock: TcpSocket): void {
-    if (this.conns.size >= this.maxTcp) {
+    if (this.conns.size >= this.maxTcp && !this.evictIdle()) {
       sock.destroy();
       return;
     }
-    this.conns.add(sock);
-    sock.setTimeout(this.tcpIdleMs, () => sock.destroy());
-    sock.on("close", () => this.conns.delete(sock));
-    sock.on("error", () => sock.destroy());
-    const remote = `${sock.remoteAddress}:${sock.remotePort}`;
-    let pending: Buffer = Buffer.alloc(0);
-    const reply = (b: Uint8Array | null): void => {
-      if (b === null || sock.destroyed) return;
-      const frame = Buffer.allocUnsafe(2 + b.length);
-      frame.writeUInt16BE(b.length, 0);
-      frame.set(b, 2);
-      sock.write(frame);
+    const c: TcpConn = {
+      sock,
+      remote: `${sock.remoteAddress}:${sock.remotePort}`,
+      pending: EMPTY,
+      inflight: 0,
+      paused: false,
+      deadline: Date.now() + this.tcpIdleMs,
     };
+    this.conns.set(sock, c);
+    this.armSweeper();
+    sock.on("close", () => {
+      this.conns.delete(sock);
+      c.pending = EMPTY;
+    });
+    sock.on("error", () => sock.destroy());
+    sock.on("drain", () => {
+      // The client reads: that is progress, as a whole message is.
+      c.deadline = Math.max(c.deadline, Date.now() + this.tcpIdleMs);
+      if (c.paused) this.pump(c);
+    });
     sock.on("data", (d: Buffer) => {
-      pending = pending.length === 0 ? d : Buffer.concat([pending, d]);
+      if (c.pending.length === 0) {
+        // The first byte of a message: the whole of it is due within tcpMessageMs.
+        c.deadline = Math.min(c.deadline, Date.now() + this.tcpMessageMs);
+        c.pending = d;
+      } else c.pending = Buffer.concat([c.pending, d]);
+      this.pump(c);
+    });
+  }
+
+  /**
+   * Answer the whole messages buffered on `c` until its unsent replies pass the
+   * bound, then stop reading it (until 'drain'); read again when under the bound.
+   */
+  private pump(c: TcpConn): void {
+    const sock = c.sock;
+    let done = 0;
+    for (;;) {
       // Replies to the queries of one chunk (clients pipeline) leave in one writev, not one write each.
       sock.cork();
-      while (pending.length >= 2) {
-        const len = pending.readUInt16BE(0);
-        if (pending.length < 2 + len) break;
-        const msg = pending.subarray(2, 2 + len);
-        pending = pending.subarray(2 + len);
-        const out = this.handle(msg, "tcp", remote);
-        if (out instanceof Promise) out.then(reply);
-        else reply(out);
+      const before = done;
+      while (c.pending.length >= 2 && !this.congested(c)) {
+        const len = c.pending.readUInt16BE(0);
+        if (c.pending.length < 2 + len) break;
+        const msg = c.pending.subarray(2, 2 + len);
+        c.pending = c.pending.subarray(2 + len);
+        done++;
+        const out = this.handle(msg, "tcp", c.remote);
+        if (out instanceof Promise) {
+          c.inflight++;
+          out.then((b) => {
+            c.inflight--;
+            this.reply(c, b);
+            if (c.paused) this.pump(c);
+          });
+        } else this.reply(c, out);
       }
       sock.uncork();
-    });
+      // Stopped by the bound while corked, but the kernel took the replies: go on.
+      if (done === before || this.congested(c) || c.pending.length < 2) break;
+    }
+    if (done > 0) {
+      const now = Date.now();
+      // A message completed: the clock restarts, also for a partial one already begun.
+      c.deadline = now + (c.pending.length === 0 ? this.tcpIdleMs : Math.min(this.tcpIdleMs, this.tcpMessageMs));
+      this.conns.delete(sock);
+      if (!sock.destroyed) this.conns.set(sock, c);
+    }
+    if (this.congested(c)) {
+      if (!c.paused) {
+        c.paused = true;
+        sock.pause();
+      }
+    } else if (c.paused) {
+      c.paused = false;
+      sock.resume();
+    }
+    if (c.pending.length === 0 && c.pending !== EMPTY) c.pending = EMPTY;
+  }
+
+  private congested(c: TcpConn): boolean {
+    return c.sock.writableLength > this.tcpMaxQueued || c.inflight >= MAX_TCP_INFLIGHT;
+  }
+
+  private reply(c: TcpConn, b: Uint8Array | null): void {
+    if (b === null || c.sock.destroyed) return;
+    const frame = Buffer.allocUnsafe(2 + b.length);
+    frame.writeUInt16BE(b.length, 0);
+    frame.set(b, 2);
+    c.sock.write(frame);
+  }
+
+  /** Close the connection idle the longest (nothing being answered, nothing unsent); false when none is. */
+  private evictIdle(): boolean {
+    for (const c of this.conns.values()) {
+      if (c.inflight === 0 && c.sock.writableLength === 0) {
+        c.sock.destroy();
+        this.conns.delete(c.sock);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** One timer for every connection's deadline, running only while connections are open. */
+  private armSweeper(): void {
+    if (this.sweeper !== undefined) return;
+    const every = Math.max(10, Math.min(this.tcpIdleMs, this.tcpMessageMs) >> 2);
+    this.sweeper = setInterval(() => {
+      const now = Date.now();
+      for (const c of this.conns.values()) if (now >= c.deadline) c.sock.destroy();
+      if (this.conns.size === 0) {
+        clearInterval(this.sweeper);
+        this.sweeper = undefined;
+      }
+    }, every);
+    this.sweeper.unref();
+  }
+
+  /** Connection figures: open connections, reply bytes not yet sent, connections not being read. */
+  tcpStats(): TcpStats {
+    let queuedBytes = 0;
+    let pausedConnections = 0;
+    for (const c of this.conns.values()) {
+      queuedBytes += c.sock.writableLength;
+      if (c.paused) pausedConnections++;
+    }
+    return { connections: this.conns.size, queuedBytes, pausedConnections };
   }
 
   private async closeSockets(): Promise<void> {
     const udp = this.udp;
     this.udp = undefined;
     if (udp !== undefined) await new Promise<void>((ok) => udp.close(() => ok()));
-    for (const c of this.conns) c.destroy();
+    for (const c of this.conns.keys()) c.destroy();
     this.conns.clear();
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
     const tcp = this.tcp;
     this.tcp = undefined;
     if (tcp !== undefined) await new Promise<void>((ok) => tcp.close(() => ok()));
@@ -458,6 +621,15 @@ export class DnsServer {
   get config(): ServerBlock {
     return this.block;
   }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** An optional positive integer option, or its default; anything else is a {@link ConfigError} naming it. */
+function positive(v: number | undefined, fallback: number, name: string): number {
+  if (v === undefined) return fallback;
+  if (!Number.isInteger(v) || v <= 0) throw new ConfigError(`${name} must be a positive integer, got ${v}`);
+  return v;
 }
 
 /**

@@ -79,7 +79,7 @@ export function nameEnd(buf: Uint8Array, off: number): number {
  * (shorter than a header, or a response), or the rcode for a header-only error
  * reply: 4 (NOTIMP) for opcodes other than QUERY, 1 (FORMERR) for wrong counts
  * (QD≠1, AN>1, NS>1, AR>2, as miekg/dns's default accept function) or any
- * malformed part.
+ * malformed part, including bytes after the last record the counts announce.
  */
 export function parseQuery(buf: Uint8Array): ParsedQuery | number {
   const n = buf.length;
@@ -167,6 +167,8 @@ export function parseQuery(buf: Uint8Array): ParsedQuery | number {
     }
     pos += 10 + rdlen;
   }
+  // Bytes after the last record: FORMERR, as Knot and BIND answer (miekg/dns ignores them).
+  if (pos !== n) return 1;
   const id = ((buf[0] as number) << 8) | (buf[1] as number);
   return { id, flags, key, qtype, qclass, questionEnd, edns, udpSize, ednsVersion, dnssecOk };
 }
