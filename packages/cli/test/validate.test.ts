@@ -49,17 +49,18 @@ describe("knet validate", () => {
     const c = capture();
     expect(await main(["validate", "-f", bad], c.io)).toBe(1);
     const lines = c.out().trim().split("\n");
+    // Each line number is the line of the field (a flow mapping's key), not the document start.
     expect(lines).toEqual([
-      `${bad} document 1 (line 1): Service shop/api: spec.ports[1].targetport: Unknown field: not in the v1 Service schema (kubectl --validate=strict rejects it)`,
-      `${bad} document 1 (line 1): Service shop/api: spec.ports[0].nodePort: Invalid value: 8080: provided port is not in the valid range. The range of valid ports is 30000-32767`,
-      `${bad} document 1 (line 1): Service shop/api: spec.ports[1].name: Duplicate value: "http"`,
-      `${bad} document 1 (line 1): Service shop/api: spec.ports[1].port: Invalid value: 0: must be between 1 and 65535, inclusive`,
-      `${bad} document 1 (line 1): Service shop/api: spec.ports[1].protocol: Unsupported value: "ICMP": supported values: "SCTP", "TCP", "UDP"`,
-      `${bad} document 1 (line 1): Service shop/api: spec.ports[1].targetPort: Invalid value: 0: must be between 1 and 65535, inclusive`,
-      `${bad} document 2 (line 10): NetworkPolicy shop/bad-block: spec.podSelector.matchExpressions[0].operator: Unsupported value: "Equals": supported values: "In", "NotIn", "Exists", "DoesNotExist"`,
-      `${bad} document 2 (line 10): NetworkPolicy shop/bad-block: spec.ingress[0].ports[0].endPort: Invalid value: 8000: must be greater than or equal to \`port\``,
-      `${bad} document 2 (line 10): NetworkPolicy shop/bad-block: spec.ingress[0].from[0].ipBlock.except[0]: Invalid value: "10.0.0.0/8": must be a strict subset of \`cidr\``,
-      `${bad} document 3 (line 21): Deployment shop/web: kind: unknown kind "Deployment" (apps/v1): knet reads Service, Pod, Node, Namespace, EndpointSlice, NetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy`,
+      `${bad} document 1 (line 8): Service shop/api: spec.ports[1].targetport: Unknown field: not in the v1 Service schema (kubectl --validate=strict rejects it)`,
+      `${bad} document 1 (line 7): Service shop/api: spec.ports[0].nodePort: Invalid value: 8080: provided port is not in the valid range. The range of valid ports is 30000-32767`,
+      `${bad} document 1 (line 8): Service shop/api: spec.ports[1].name: Duplicate value: "http"`,
+      `${bad} document 1 (line 8): Service shop/api: spec.ports[1].port: Invalid value: 0: must be between 1 and 65535, inclusive`,
+      `${bad} document 1 (line 8): Service shop/api: spec.ports[1].protocol: Unsupported value: "ICMP": supported values: "SCTP", "TCP", "UDP"`,
+      `${bad} document 1 (line 8): Service shop/api: spec.ports[1].targetPort: Invalid value: 0: must be between 1 and 65535, inclusive`,
+      `${bad} document 2 (line 14): NetworkPolicy shop/bad-block: spec.podSelector.matchExpressions[0].operator: Unsupported value: "Equals": supported values: "In", "NotIn", "Exists", "DoesNotExist"`,
+      `${bad} document 2 (line 19): NetworkPolicy shop/bad-block: spec.ingress[0].ports[0].endPort: Invalid value: 8000: must be greater than or equal to \`port\``,
+      `${bad} document 2 (line 17): NetworkPolicy shop/bad-block: spec.ingress[0].from[0].ipBlock.except[0]: Invalid value: "10.0.0.0/8": must be a strict subset of \`cidr\``,
+      `${bad} document 3 (line 22): Deployment shop/web: kind: unknown kind "Deployment" (apps/v1): knet reads Service, Pod, Node, Namespace, EndpointSlice, NetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy`,
     ]);
     expect(c.err()).toBe("knet validate: 10 problems in 1 file\n");
   });

@@ -38,7 +38,8 @@ function ref(group, t) {
   const n = arr?.[1] ?? one?.[1];
   if (n === undefined) return 0;
   const key = interfaces[`${group}.${n}`] ? `${group}.${n}` : interfaces[n] ? n : undefined;
-  if (key === undefined) return 0;
+  // An interface without declared fields (FieldsV1, Patch) is free-form JSON: a leaf.
+  if (key === undefined || Object.keys(interfaces[key].fields).length === 0) return 0;
   return arr ? [key] : key;
 }
 

@@ -54,8 +54,15 @@ export {
   shouldPodBeInEndpoints,
 } from "./endpoint-slices.js";
 export { LabelIndex } from "./label-index.js";
-export type { LoadedObject, LoadOptions, ManifestFormat, ManifestText, ParseResult } from "./load.js";
-export { loadManifests, parseManifests, serializeManifests } from "./load.js";
+export type {
+  LoadedObject,
+  LoadOptions,
+  ManifestFormat,
+  ManifestText,
+  ParseOptions,
+  ParseResult,
+} from "./load.js";
+export { DEFAULT_MAX_FULL_PARSE_BYTES, loadManifests, parseManifests, serializeManifests } from "./load.js";
 export type {
   AdminNetworkPolicy,
   AdminNetworkPolicyEgressPeer,

@@ -1,9 +1,12 @@
 /**
- * Manifest loading: multi-document YAML, JSON, and `List` objects as
- * `kubectl get -o yaml|json` prints them. Unknown kinds are reported, never
- * dropped silently.
+ * Manifest loading: any YAML stream kubectl reads (documents between `---` lines,
+ * JSON documents, JSON values back to back), and `List` objects as
+ * `kubectl get -o yaml|json` prints them. Scalars resolve as kubectl's go-yaml does.
+ * Unknown kinds are reported, never dropped silently.
  */
-import { parseAllDocuments, stringify, type Tags } from "yaml";
+import { stringify } from "yaml";
+import { lineOfPath, type ParsedForLines, parseForLines } from "./internal/yaml/full.js";
+import { readStream, type StreamDocument } from "./internal/yaml/stream.js";
 import { KIND_API_VERSIONS, type KubeKind, type KubeObject } from "./objects.js";
 import { type DocumentRef, ManifestError, type ManifestProblem, type ObjectRef } from "./problem.js";
 
@@ -29,10 +32,30 @@ export interface ParseResult {
   readonly objects: readonly LoadedObject[];
   /** Problems: syntax errors, non-objects, unknown kinds, wrong apiVersions. */
   readonly problems: readonly ManifestProblem[];
+  /**
+   * Point problems about these texts at the line of their field: returns each problem
+   * with `source.line` set to the line of `field` (or of the nearest enclosing node
+   * written in the text), when it can be found. Problems already located are kept.
+   */
+  readonly locate?: (problems: readonly ManifestProblem[]) => ManifestProblem[];
 }
 
+/** Options for {@link parseManifests}. */
+export interface ParseOptions {
+  /**
+   * Largest document, in characters, read by the full YAML parser (needed for anchors,
+   * tags, folded or multi-line scalars, and to word syntax errors), which holds a node
+   * tree of the whole document. Block-style YAML as kubectl prints it and JSON are read
+   * at any size. Default 8 MiB; a larger document that needs the full parser is reported.
+   */
+  readonly maxFullParseBytes?: number;
+}
+
+/** Default for {@link ParseOptions.maxFullParseBytes}. */
+export const DEFAULT_MAX_FULL_PARSE_BYTES = 8 * 1024 * 1024;
+
 /** Options for loading. */
-export interface LoadOptions {
+export interface LoadOptions extends ParseOptions {
   /**
    * Treat unknown kinds (ConfigMap, Deployment, ...) as not worth an error:
    * {@link loadManifests} then skips them. {@link parseManifests} still lists them as
@@ -42,15 +65,6 @@ export interface LoadOptions {
 }
 
 const KNOWN = new Set(Object.keys(KIND_API_VERSIONS));
-
-/** The YAML 1.1 tags minus what go-yaml v2 does not resolve for untyped values (timestamps, sexagesimals). */
-function goYamlTags(tags: Tags): Tags {
-  return tags.filter((t) => {
-    const tag = typeof t === "string" ? t : t.tag;
-    const format = typeof t === "string" ? undefined : (t as { format?: string }).format;
-    return tag !== "tag:yaml.org,2002:timestamp" && format !== "TIME";
-  });
-}
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -65,12 +79,6 @@ function refOf(v: Record<string, unknown>): ObjectRef {
     if (typeof md.name === "string") ref.name = md.name;
   }
   return ref;
-}
-
-function lineOf(text: string, offset: number): number {
-  let line = 1;
-  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
-  return line;
 }
 
 /** Classify one decoded value (object or List) into objects and problems. */
@@ -148,51 +156,66 @@ function admit(
   objects.push({ object: v as unknown as KubeObject, source });
 }
 
-function parseOne(input: ManifestText | string, objects: LoadedObject[], problems: ManifestProblem[]): void {
+/** Where each document came from, to find a field's line when a problem needs it. */
+interface Origin {
+  readonly text: string;
+  readonly doc: StreamDocument;
+}
+
+function parseOne(
+  input: ManifestText | string,
+  objects: LoadedObject[],
+  problems: ManifestProblem[],
+  origins: Map<string, Origin>,
+  limits: { maxFullParseBytes: number },
+): void {
   const name = typeof input === "string" ? undefined : input.name;
-  const text = typeof input === "string" ? input : input.text;
+  let text = typeof input === "string" ? input : input.text;
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a byte order mark
   const base = name !== undefined ? { source: name } : {};
-  const trimmed = text.trimStart();
-  if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (e) {
-      problems.push({
-        code: "syntax",
-        field: "",
-        message: `invalid JSON: ${e instanceof Error ? e.message : String(e)}`,
-        source: { ...base, document: 1 },
-      });
-      return;
-    }
-    admit(value, { ...base, document: 1 }, objects, problems);
-    return;
-  }
-  // YAML 1.1 as kubectl's go-yaml v2 reads it: `on`/`yes`/`y` are booleans, `0755` is octal,
-  // but timestamps stay strings and there are no base-60 numbers (`1:30` is a string).
-  const docs = parseAllDocuments(text, { version: "1.1", prettyErrors: false, customTags: goYamlTags });
   let n = 0;
-  for (const doc of docs) {
+  for (const doc of readStream(text, limits)) {
     n++;
-    const line = lineOf(text, doc.contents?.range?.[0] ?? doc.range[0]);
-    const source: DocumentRef = { ...base, document: n, line };
-    if (doc.errors.length > 0) {
-      for (const err of doc.errors) {
-        const at = err.linePos?.[0];
+    const source: DocumentRef = { ...base, document: n, line: doc.line };
+    origins.set(`${name ?? ""}\0${n}`, { text, doc });
+    if (doc.issues !== undefined) {
+      for (const issue of doc.issues) {
         problems.push({
           code: "syntax",
-          field: "",
-          message: `invalid YAML${at !== undefined ? ` at line ${at.line} column ${at.col}` : ""}: ${err.message.split("\n")[0]}`,
-          source,
+          field: issue.field ?? "",
+          message: issue.message,
+          source: { ...source, line: issue.line ?? doc.line },
         });
       }
       continue;
     }
-    const value: unknown = doc.toJS({ maxAliasCount: 100 });
-    if (value === null || value === undefined) continue; // empty document (e.g. a trailing ---)
-    admit(value, source, objects, problems);
+    if (doc.value === null || doc.value === undefined) continue; // an empty document
+    admit(doc.value, source, objects, problems);
   }
+}
+
+/** A `locate` for {@link ParseResult}: field lines, parsing each document's text at most once per call. */
+function locator(origins: ReadonlyMap<string, Origin>, maxBytes: number) {
+  return (problems: readonly ManifestProblem[]): ManifestProblem[] => {
+    const cache = new Map<string, ParsedForLines | undefined>();
+    return problems.map((p) => {
+      const src = p.source;
+      if (src === undefined || p.code === "syntax" || (p.field === "" && src.item === undefined)) return p;
+      const origin = origins.get(`${src.source ?? ""}\0${src.document}`);
+      if (origin === undefined) return p;
+      const { doc, text } = origin;
+      if (doc.end - doc.start > maxBytes) return p;
+      const key = `${src.source ?? ""}\0${doc.start}`;
+      let parsed = cache.get(key);
+      if (!cache.has(key)) {
+        parsed = parseForLines(text.slice(doc.start, doc.end));
+        cache.set(key, parsed);
+      }
+      if (parsed === undefined) return p;
+      const line = lineOfPath(parsed, doc.index, src.item !== undefined ? ["items", src.item] : [], p.field);
+      return line === undefined ? p : { ...p, source: { ...src, line: line + doc.startLine - 1 } };
+    });
+  };
 }
 
 /**
@@ -200,12 +223,18 @@ function parseOne(input: ManifestText | string, objects: LoadedObject[], problem
  * problem (syntax, shape, unknown kind, apiVersion). Accepts one text or many
  * named texts (files). Objects are returned as written, not defaulted.
  */
-export function parseManifests(input: string | ManifestText | readonly (ManifestText | string)[]): ParseResult {
+export function parseManifests(
+  input: string | ManifestText | readonly (ManifestText | string)[],
+  options: ParseOptions = {},
+): ParseResult {
   const objects: LoadedObject[] = [];
   const problems: ManifestProblem[] = [];
+  const origins = new Map<string, Origin>();
+  const limits = { maxFullParseBytes: options.maxFullParseBytes ?? DEFAULT_MAX_FULL_PARSE_BYTES };
   const inputs = Array.isArray(input) ? input : [input as ManifestText | string];
-  for (const one of inputs) parseOne(one, objects, problems);
-  return { objects, problems };
+  for (const one of inputs) parseOne(one, objects, problems, origins, limits);
+  const locate = locator(origins, limits.maxFullParseBytes);
+  return { objects, problems: problems.length > 0 ? locate(problems) : problems, locate };
 }
 
 /**
@@ -219,7 +248,7 @@ export function loadManifests(
   input: string | ManifestText | readonly (ManifestText | string)[],
   options: LoadOptions = {},
 ): KubeObject[] {
-  const { objects, problems } = parseManifests(input);
+  const { objects, problems } = parseManifests(input, options);
   const fatal = options.skipUnknownKinds === true ? problems.filter((p) => p.code !== "unknown-kind") : problems;
   if (fatal.length > 0) throw new ManifestError(fatal);
   return objects.map((o) => o.object);

@@ -12,7 +12,7 @@ export interface DocumentRef {
   readonly document: number;
   /** 0-based item index when the object came from a `List`'s `items`. */
   readonly item?: number;
-  /** 1-based line where the document starts, for YAML. */
+  /** 1-based line of the problem's field when it can be found in the text, else where the document (or List item) starts. */
   readonly line?: number;
 }
 
@@ -61,12 +61,17 @@ export interface ManifestProblem {
   readonly object?: ObjectRef;
 }
 
-/** Render `kind ns/name` (or `kind name` for cluster-scoped objects). */
+/** A name as printed in a message: at most 64 characters, longer ones cut with `...`. */
+function short(s: string): string {
+  return s.length > 64 ? `${s.slice(0, 64)}...` : s;
+}
+
+/** Render `kind ns/name` (or `kind name` for cluster-scoped objects); long names are cut. */
 export function formatObjectRef(ref: ObjectRef | undefined): string {
   if (ref === undefined) return "";
-  const kind = ref.kind ?? "<no kind>";
-  const name = ref.name ?? "<no name>";
-  return ref.namespace !== undefined ? `${kind} ${ref.namespace}/${name}` : `${kind} ${name}`;
+  const kind = short(ref.kind ?? "<no kind>");
+  const name = short(ref.name ?? "<no name>");
+  return ref.namespace !== undefined ? `${kind} ${short(ref.namespace)}/${name}` : `${kind} ${name}`;
 }
 
 /** Render a document reference: `file.yaml document 2 item 3 (line 14)`. */

@@ -18,7 +18,7 @@ import {
   validateNodeObject,
   validatePodObject,
 } from "./internal/workload.js";
-import type { LoadedObject, ParseResult } from "./load.js";
+import type { LoadedObject, ParseOptions, ParseResult } from "./load.js";
 import { parseManifests } from "./load.js";
 import type {
   AdminNetworkPolicy,
@@ -170,7 +170,7 @@ function allocationConflicts(
 }
 
 /** Options for {@link validateManifests}. */
-export interface ValidateManifestsOptions extends ValidationOptions, DefaultingOptions {
+export interface ValidateManifestsOptions extends ValidationOptions, DefaultingOptions, ParseOptions {
   /**
    * Fields the kind's schema does not have (typos such as `targetport`): `"error"`
    * reports them as `unknown-field` problems, as kubectl's default
@@ -207,7 +207,9 @@ export function validateManifests(
   options: ValidateManifestsOptions = {},
 ): ValidationReport {
   const parsed: ParseResult =
-    typeof input === "object" && !Array.isArray(input) && "problems" in input ? input : parseManifests(input as string);
+    typeof input === "object" && !Array.isArray(input) && "problems" in input
+      ? input
+      : parseManifests(input as string, options);
   const problems: ManifestProblem[] = [...parsed.problems];
   const objects: LoadedObject[] = [];
   const counts = new Map<string, number>();
@@ -252,7 +254,8 @@ export function validateManifests(
     p.source?.document ?? 0,
     p.source?.item ?? -1,
   ];
-  const sorted = problems
+  const located = parsed.locate !== undefined ? parsed.locate(problems) : problems;
+  const sorted = located
     .map((p, i) => ({ p, i, r: rank(p) }))
     .sort((a, b) => a.r[0] - b.r[0] || a.r[1] - b.r[1] || a.r[2] - b.r[2] || a.i - b.i)
     .map((x) => x.p);

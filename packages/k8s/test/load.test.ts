@@ -45,10 +45,10 @@ describe("loadManifests", () => {
     expect(r.problems).toHaveLength(1);
     const p = r.problems[0];
     expect(p?.code).toBe("unknown-kind");
-    expect(p?.source).toEqual({ source: "app.yaml", document: 3, line: 13 });
+    expect(p?.source).toEqual({ source: "app.yaml", document: 3, line: 14 }); // the kind line
     expect(p?.object).toEqual({ kind: "Deployment", namespace: "shop", name: "web" });
     expect(() => loadManifests({ name: "app.yaml", text })).toThrow(
-      /app\.yaml document 3 \(line 13\): Deployment shop\/web: kind: unknown kind/,
+      /app\.yaml document 3 \(line 14\): Deployment shop\/web: kind: unknown kind/,
     );
     expect(loadManifests(text, { skipUnknownKinds: true })).toHaveLength(2);
   });

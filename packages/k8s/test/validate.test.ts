@@ -271,11 +271,12 @@ metadata: {name: x}
 `;
     const r = validateManifests({ name: "f.yaml", text });
     expect(r.problems.map(formatProblem)).toEqual([
-      "f.yaml document 1 (line 1): Service shop/api: spec.ports[0].port: Invalid value: 0: must be between 1 and 65535, inclusive",
+      // Lines point at the field (or, for a defaulted field, at the nearest written parent).
+      "f.yaml document 1 (line 4): Service shop/api: spec.ports[0].port: Invalid value: 0: must be between 1 and 65535, inclusive",
       // targetPort was defaulted from the bad port, and the API server reports it too.
-      "f.yaml document 1 (line 1): Service shop/api: spec.ports[0].targetPort: Invalid value: 0: must be between 1 and 65535, inclusive",
-      'f.yaml document 2 (line 6): Service shop/api: metadata.name: Duplicate value: "api": already defined in f.yaml document 1',
-      'f.yaml document 3 (line 11): ConfigMap x: kind: unknown kind "ConfigMap" (v1): knet reads Service, Pod, Node, Namespace, EndpointSlice, NetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy',
+      "f.yaml document 1 (line 4): Service shop/api: spec.ports[0].targetPort: Invalid value: 0: must be between 1 and 65535, inclusive",
+      'f.yaml document 2 (line 8): Service shop/api: metadata.name: Duplicate value: "api": already defined in f.yaml document 1',
+      'f.yaml document 3 (line 12): ConfigMap x: kind: unknown kind "ConfigMap" (v1): knet reads Service, Pod, Node, Namespace, EndpointSlice, NetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy',
     ]);
     expect([...r.counts]).toEqual([["Service", 2]]);
   });

@@ -109,10 +109,23 @@ export function parseCidr(s: string): Prefix | undefined {
   }
 }
 
+/** Longest value text quoted in a message; longer values are cut, with their length. */
+const SHOW_MAX = 64;
+
 function show(v: unknown): string {
-  if (typeof v === "string") return JSON.stringify(v);
   if (typeof v === "number" || typeof v === "boolean" || v === null || v === undefined) return String(v);
-  return JSON.stringify(v);
+  if (typeof v === "string") {
+    return v.length <= SHOW_MAX
+      ? JSON.stringify(v)
+      : `${JSON.stringify(v.slice(0, SHOW_MAX))}... (${v.length} characters)`;
+  }
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    return Array.isArray(v) ? "[...]" : "{...}"; // too deep to print
+  }
+  return s.length <= SHOW_MAX ? s : `${s.slice(0, SHOW_MAX)}... (${s.length} characters)`;
 }
 
 function typeName(v: unknown): string {

@@ -774,15 +774,7 @@ export const KNOWN_FIELDS: Readonly<Record<string, Readonly<Record<string, 0 | s
   LabelSelector: { matchExpressions: ["LabelSelectorRequirement"], matchLabels: 0 },
   LabelSelectorRequirement: { key: 0, operator: 0, values: 0 },
   ListMeta: { continue: 0, remainingItemCount: 0, resourceVersion: 0, selfLink: 0 },
-  ManagedFieldsEntry: {
-    apiVersion: 0,
-    fieldsType: 0,
-    fieldsV1: "FieldsV1",
-    manager: 0,
-    operation: 0,
-    subresource: 0,
-    time: 0,
-  },
+  ManagedFieldsEntry: { apiVersion: 0, fieldsType: 0, fieldsV1: 0, manager: 0, operation: 0, subresource: 0, time: 0 },
   ObjectMeta: {
     annotations: 0,
     creationTimestamp: 0,
