@@ -95,11 +95,6 @@ export function resolvePlain(s: string): string | number | boolean | null {
   return s;
 }
 
-/** A resolved value that JSON can carry (sigs.k8s.io/yaml fails on NaN and infinities). */
-export function isJsonNumber(v: number): boolean {
-  return Number.isFinite(v);
-}
-
 /**
  * A resolved mapping key as sigs.k8s.io/yaml writes it into JSON: strings as they are,
  * booleans as `true`/`false`, numbers in decimal. Undefined for a null key, which
