@@ -10,7 +10,7 @@
  * are no base-60 numbers. So `e2`, `E5`, `+e3` and `e+3` are strings, `1e3` is 1000.
  */
 
-/** Values go-yaml's table gives for exact spellings. NaN and the infinities are not JSON (see `isJsonNumber`). */
+/** Values go-yaml's table gives for exact spellings. NaN and the infinities are not JSON: the callers refuse them. */
 const TABLE = new Map<string, boolean | null | number>();
 for (const s of ["y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"]) TABLE.set(s, true);
 for (const s of ["n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"]) TABLE.set(s, false);
