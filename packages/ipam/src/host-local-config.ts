@@ -65,6 +65,11 @@ export function parseHostLocalCniArgs(cniArgs: string): Addr | undefined {
     if (kv.length !== 2) throw new IpamError(`ARGS: invalid pair ${JSON.stringify(pair)}`, "CNI_ARGS");
     const [key, value] = kv as [string, string];
     if (key === "IP") {
+      // An empty value is no request (go's ip.IP unmarshals "" to the empty IP, which host-local ignores).
+      if (value === "") {
+        ip = undefined;
+        continue;
+      }
       const a = parseIpMaybePrefix(value);
       if (!a) {
         throw new IpamError(

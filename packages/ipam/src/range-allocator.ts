@@ -67,6 +67,30 @@ function allocation(ip: Addr, range: IpRange): IpAllocation {
   return { ip, range, address: `${ip}/${range.subnet.length}`, gateway: range.gateway };
 }
 
+/** True for a subnet whose network address is all zeros (`0.0.0.0/n`, `::/n`). */
+function zeroNetwork(r: IpRange): boolean {
+  const t = r.subnet.addr.toString();
+  return t === "0.0.0.0" || t === "::";
+}
+
+/**
+ * A subnet whose network address is all zeros, `0.0.0.0/0` and `::/0` above
+ * all: host-local computes the default rangeStart and gateway (network + 1) as
+ * a one-byte IP, which it prints as `?01` and never finds allocatable, so every
+ * ADD fails with "no IP addresses available in range set: ?01-…". We refuse
+ * the same way, before touching the store. (Where host-local does reserve an
+ * address in such a subnet, with an explicit rangeStart or a requested IP, it
+ * then fails to print the one-byte gateway and leaves the record behind; we
+ * refuse those ADDs too.)
+ */
+function refuseZeroNetwork(set: RangeSet): void {
+  if (!set.some(zeroNetwork)) return;
+  const start = (r: IpRange): string =>
+    zeroNetwork(r) && r.rangeStart.equals(r.subnet.addr.next()) ? "?01" : r.rangeStart.toString();
+  const text = set.map((r) => `${start(r)}-${r.rangeEnd}`).join(",");
+  throw new IpamError(`no IP addresses available in range set: ${text}`, "ipam.ranges");
+}
+
 /** Allocates from one range set against a store, as host-local's `IPAllocator`. */
 export class RangeAllocator {
   /** The range set. */
@@ -91,6 +115,7 @@ export class RangeAllocator {
    * `no IP addresses available in range set: …`).
    */
   get(id: string, ifname: string, requested?: Addr): IpAllocation {
+    refuseZeroNetwork(this.rangeSet);
     this.store.lock();
     try {
       if (requested !== undefined) {
