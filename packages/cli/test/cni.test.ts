@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "@knet/cli";
@@ -127,5 +127,41 @@ describe("knet cni", () => {
       await main(["cni", "add", "--conflist", join(dir, "missing"), "--netns", "/n", "--container-id", "x"], c3.io),
     ).toBe(1);
     expect(c3.err()).toContain("ENOENT");
+  });
+
+  it("a 300-character container ID: add and del succeed, the plugin's allocation is released", async () => {
+    // An allocating plugin: ADD records the container, DEL removes it.
+    const alloc = join(bin, "allocplug");
+    const held = join(dir, "held.txt");
+    await writeFile(held, "");
+    await writeFile(
+      alloc,
+      `#!/bin/sh
+cat >/dev/null
+case "$CNI_COMMAND" in
+  ADD) echo "$CNI_CONTAINERID" >> "${held}"; echo '{"cniVersion":"1.0.0","ips":[{"address":"10.45.0.2/24","gateway":"10.45.0.1"}]}' ;;
+  DEL) grep -v -x -F "$CNI_CONTAINERID" "${held}" > "${held}.new"; mv "${held}.new" "${held}" ;;
+  VERSION) echo '{"cniVersion":"1.0.0","supportedVersions":["1.0.0"]}' ;;
+esac
+`,
+    );
+    await chmod(alloc, 0o755);
+    const list = join(dir, "alloc.conflist");
+    await writeFile(list, JSON.stringify({ cniVersion: "1.0.0", name: "allocnet", plugins: [{ type: "allocplug" }] }));
+    const longCache = join(dir, "long-cache");
+    const id = "a".repeat(300);
+    const argv = ["--conflist", list, "--plugin-path", bin, "--cache-dir", longCache, "--container-id", id];
+    const add = capture();
+    expect(await main(["cni", "add", ...argv, "--netns", "/var/run/netns/long"], add.io)).toBe(0);
+    expect(add.err()).toBe("");
+    expect(JSON.parse(add.out()).ips[0].address).toBe("10.45.0.2/24");
+    expect((await readFile(held, "utf8")).trim()).toBe(id);
+    const chk = capture();
+    expect(await main(["cni", "check", ...argv, "--netns", "/var/run/netns/long"], chk.io)).toBe(0);
+    const del = capture();
+    expect(await main(["cni", "del", ...argv], del.io)).toBe(0);
+    expect(del.err()).toBe("");
+    expect((await readFile(held, "utf8")).trim()).toBe("");
+    expect(await readdir(join(longCache, "results"))).toEqual([]);
   });
 });

@@ -3,7 +3,13 @@
  * `<cacheDir>/results/<network>-<containerID>-<ifName>` (dir 0700, file 0600)
  * holding `{"kind":"cniCacheV1", containerId, config (base64 of the list),
  * ifName, networkName, netns, cniArgs, capabilityArgs, result}`.
+ *
+ * A name longer than a file name may be (255 bytes, e.g. a 300-character
+ * container ID) cannot be created; libcni then fails the ADD after the plugins
+ * ran. We shorten such names (see {@link cacheFileName}); every name that fits
+ * is libcni's, so both runtimes share a cache directory.
  */
+import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 
@@ -86,9 +92,25 @@ export interface CachedAttachment {
   readonly result?: unknown;
 }
 
-/** Path of the cache file of one attachment. */
+/** Longest file name on Linux file systems (NAME_MAX). */
+const NAME_MAX = 255;
+
+/**
+ * File name of the cache entry of one attachment: libcni's
+ * `<network>-<containerID>-<ifName>` when it fits in 255 bytes; otherwise its
+ * first 150 characters, `-sha256-` and the SHA-256 of the whole libcni name in
+ * hex (222 bytes for the ASCII names CNI allows), unique per attachment. The
+ * entry inside still holds the full container ID, network and interface names.
+ */
+export function cacheFileName(network: string, containerId: string, ifName: string): string {
+  const name = `${network}-${containerId}-${ifName}`;
+  if (Buffer.byteLength(name, "utf8") <= NAME_MAX) return name;
+  return `${name.slice(0, 150)}-sha256-${createHash("sha256").update(name).digest("hex")}`;
+}
+
+/** Path of the cache file of one attachment (`<cacheDir>/results/<`{@link cacheFileName}`>`). */
 export function cacheFilePath(cacheDir: string, network: string, containerId: string, ifName: string): string {
-  return join(cacheDir, "results", `${network}-${containerId}-${ifName}`);
+  return join(cacheDir, "results", cacheFileName(network, containerId, ifName));
 }
 
 /** Serialise a cache entry in libcni's key order (compact JSON, as Go's json.Marshal). */

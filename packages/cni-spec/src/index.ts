@@ -20,6 +20,7 @@ export { formatCniArgs, loadCniArgs, parseCniArgs } from "./args.js";
 export type { CachedAttachment, CacheFs } from "./cache.js";
 export {
   CACHE_KIND,
+  cacheFileName,
   cacheFilePath,
   decodeCacheEntry,
   encodeCacheEntry,

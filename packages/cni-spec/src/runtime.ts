@@ -238,7 +238,7 @@ export class CniRuntime {
       try {
         cached = await this.getCachedResult(list, rt);
       } catch {
-        await this.cacheDel(list.name, rt);
+        await this.cacheDel(list.name, rt).catch(() => undefined);
         cached = undefined;
       }
     }
@@ -247,7 +247,9 @@ export class CniRuntime {
       this.checkRt(list, rt);
       await this.invoke("DEL", plugin, this.buildPluginConfig(list, plugin, cached, rt), rt);
     }
-    await this.cacheDel(list.name, rt);
+    // As libcni: once every plugin has deleted, the DEL succeeds even if the cache entry cannot
+    // be removed (a failure here would make every retried DEL fail the same way).
+    await this.cacheDel(list.name, rt).catch(() => undefined);
   }
 
   /**

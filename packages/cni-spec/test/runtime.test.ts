@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -6,6 +7,7 @@ import {
   type CmdArgs,
   CniError,
   CniRuntime,
+  cacheFileName,
   chainExec,
   inProcessExec,
   loopbackPlugin,
@@ -147,6 +149,55 @@ describe("CniRuntime with in-process plugins", () => {
     ]);
     // CHECK after DEL: no cached result
     await expect(rt.checkNetworkList(list, RT)).rejects.toThrow(/no cached result/);
+  });
+
+  it("a 300-character container ID: cached under a shortened name, CHECK, DEL and GC work, nothing leaks", async () => {
+    const held = new Map<string, string>();
+    let next = 2;
+    const allocating: Plugin = {
+      add(a) {
+        const ip = `10.23.0.${next++}`;
+        held.set(`${a.containerId}/${a.ifName}`, ip);
+        return { cniVersion: "1.0.0", ips: [{ address: `${ip}/24`, gateway: "10.23.0.1" }] };
+      },
+      del(a) {
+        held.delete(`${a.containerId}/${a.ifName}`);
+      },
+      check(a) {
+        if (!held.has(`${a.containerId}/${a.ifName}`)) throw new CniError(11, "not allocated");
+      },
+    };
+    const cacheDir = join(dir, "long");
+    const rt = new CniRuntime({ exec: inProcessExec({ alloc: allocating }), cacheDir });
+    const list = parseNetConfList(
+      JSON.stringify({ cniVersion: "1.0.0", name: "longnet", plugins: [{ type: "alloc" }] }),
+    );
+    const id = `c${"0123456789abcdef".repeat(19)}`.slice(0, 300);
+    const att = { containerId: id, netns: "/var/run/netns/long", ifName: "eth0" };
+    expect(cacheFileName("longnet", id, "eth0")).toBe(
+      `${`longnet-${id}-eth0`.slice(0, 150)}-sha256-${createHash("sha256").update(`longnet-${id}-eth0`).digest("hex")}`,
+    );
+    // A name that fits stays libcni's.
+    expect(cacheFileName("longnet", id.slice(0, 200), "eth0")).toBe(`longnet-${id.slice(0, 200)}-eth0`);
+
+    const result = (await rt.addNetworkList(list, att)) as Result100;
+    expect(result.ips?.[0]?.address).toBe("10.23.0.2/24");
+    const files = await readdir(join(cacheDir, "results"));
+    expect(files).toHaveLength(1);
+    expect(Buffer.byteLength(files[0] as string)).toBeLessThanOrEqual(255);
+    expect((await rt.getCachedAttachments(id)).map((a) => a.containerId)).toEqual([id]);
+    expect(await rt.getCachedResult(list, att)).toEqual(result);
+    await rt.checkNetworkList(list, att);
+    await rt.delNetworkList(list, att);
+    expect(held.size).toBe(0);
+    expect(await readdir(join(cacheDir, "results"))).toEqual([]);
+    await rt.delNetworkList(list, att);
+
+    // GC finds a stale long-ID attachment through its cache entry and DELs it.
+    await rt.addNetworkList(list, att);
+    await rt.gcNetworkList(list, []);
+    expect(held.size).toBe(0);
+    expect(await readdir(join(cacheDir, "results"))).toEqual([]);
   });
 
   it("stops at the first failing plugin and reports which one, with its code", async () => {
