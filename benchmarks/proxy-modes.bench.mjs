@@ -9,21 +9,17 @@
 // Each (mode, N) runs on its own and is dropped before the next, so memory
 // holds one engine at a time. Timings are medians of repeated batches.
 // Run: pnpm build && node --expose-gc --max-old-space-size=12288 benchmarks/proxy-modes.bench.mjs
-import { ChangeTracker, proxyConfig, seededRandom } from "@knet/kube-proxy";
-import { IptablesEngine } from "@knet/kube-proxy-iptables";
-import { IpvsEngine } from "@knet/kube-proxy-ipvs";
-import { NftablesEngine } from "@knet/kube-proxy-nftables";
+import { registerBundledModes } from "@knet/cli";
+import { ChangeTracker, proxyConfig, proxyModes, seededRandom } from "@knet/kube-proxy";
 import { writeResults } from "./lib.mjs";
 
 const SIZES = (process.env.KNET_BENCH_SIZES ?? "100,1000,10000,100000").split(",").map(Number);
 const ENDPOINTS = 5;
 const config = proxyConfig({ nodeName: "node-1", nodeIPs: ["192.168.0.2"], clusterCIDR: "10.0.0.0/8" });
 const octets = (i) => `${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
-const ENGINES = {
-  iptables: (o) => new IptablesEngine(o),
-  nftables: (o) => new NftablesEngine(o),
-  ipvs: (o) => new IpvsEngine(o),
-};
+// Every mode the CLI bundles, from the kube-proxy mode registry.
+registerBundledModes();
+const ENGINES = Object.fromEntries(proxyModes().map((m) => [m.name, (o) => m.create(o)]));
 
 const service = (i) => ({
   apiVersion: "v1",

@@ -13,4 +13,5 @@
 
 export type { CommandFamily, Io } from "./cli.js";
 export { CliError, cliVersion, parseFlags } from "./cli.js";
+export { registerBundledModes } from "./engines.js";
 export { main } from "./main.js";

@@ -1,5 +1,6 @@
 import { CliError, type CommandFamily, cliVersion, type Io } from "./cli.js";
 import { families } from "./commands/index.js";
+import { registerBundledModes } from "./engines.js";
 
 function topUsage(list: readonly CommandFamily[]): string {
   const width = Math.max(...list.map((f) => f.name.length));
@@ -27,6 +28,7 @@ export async function main(
   io: Io,
   list: readonly CommandFamily[] = families,
 ): Promise<number> {
+  registerBundledModes();
   const [first, ...rest] = argv;
   if (first === undefined || first === "--help" || first === "-h" || first === "help") {
     io.out(topUsage(list));

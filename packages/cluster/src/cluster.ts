@@ -23,10 +23,14 @@ import {
   type Pod,
   type Service,
 } from "@knet/k8s";
-import { buildProxyState, type ProxyEngine, proxyConfig, seededRandom } from "@knet/kube-proxy";
-import { IptablesEngine } from "@knet/kube-proxy-iptables";
-import { IpvsEngine } from "@knet/kube-proxy-ipvs";
-import { NftablesEngine } from "@knet/kube-proxy-nftables";
+import {
+  buildProxyState,
+  findProxyMode,
+  type ProxyEngine,
+  proxyConfig,
+  proxyModeNames,
+  seededRandom,
+} from "@knet/kube-proxy";
 import { PolicyEngine } from "@knet/netpol";
 import {
   Addr,
@@ -37,7 +41,7 @@ import {
   type Topology,
 } from "@knet/netstack";
 import { type PolicyDecision, type ProxyDecision, policyHook, proxyHooks } from "./hooks.js";
-import { type ClusterOptions, type ProxyMode, type ResolvedClusterOptions, resolveOptions } from "./options.js";
+import { type ClusterOptions, type ResolvedClusterOptions, resolveOptions } from "./options.js";
 import { type NodeNet, nodeTopology, subnetEnv } from "./overlay.js";
 import { DeferredHooks, nodeConflist } from "./pod-network.js";
 
@@ -76,25 +80,6 @@ export interface ClusterService {
   readonly key: string;
   /** The Service object, defaulted, with clusterIP and nodePorts filled in. */
   readonly service: Service;
-}
-
-/** Makes the engine of a proxy mode for one node. */
-export type EngineFactory = (options: ConstructorParameters<typeof IptablesEngine>[0]) => ProxyEngine;
-
-const ENGINES: Partial<Record<ProxyMode, EngineFactory>> = {
-  iptables: (o) => new IptablesEngine(o),
-  nftables: (o) => new NftablesEngine(o),
-  ipvs: (o) => new IpvsEngine(o),
-};
-
-/** Register the engine factory of a proxy mode (used for modes that live in optional packages). */
-export function registerProxyMode(mode: ProxyMode, factory: EngineFactory): void {
-  ENGINES[mode] = factory;
-}
-
-/** The proxy modes with an engine available. */
-export function proxyModes(): ProxyMode[] {
-  return (Object.keys(ENGINES) as ProxyMode[]).filter((m) => ENGINES[m] !== undefined);
 }
 
 function keyOf(o: { metadata?: { namespace?: string; name?: string } }): string {
@@ -183,10 +168,10 @@ export class Cluster {
    */
   static async fromManifests(input: string | readonly KubeObject[], options: ClusterOptions = {}): Promise<Cluster> {
     const opts = resolveOptions(options);
-    const factory = ENGINES[opts.mode];
-    if (!factory) {
+    const mode = findProxyMode(opts.mode);
+    if (!mode) {
       throw new ClusterError(
-        `proxy mode ${JSON.stringify(opts.mode)} is not available (have: ${proxyModes().join(", ")})`,
+        `proxy mode ${JSON.stringify(opts.mode)} is not available (have: ${proxyModeNames().join(", ") || "none"}); register it with registerProxyMode() from @knet/kube-proxy`,
       );
     }
     const objects = (typeof input === "string" ? loadManifests(input) : input).map((o) => defaultObject(o));
@@ -348,7 +333,7 @@ export class Cluster {
     const nodes = new Map<string, ClusterNode>();
     for (const n of nets) {
       const config = proxyConfig({ nodeName: n.name, nodeIPs: [n.ip], clusterCIDR: opts.clusterCidr });
-      const proxy = factory({ config, random });
+      const proxy = mode.create({ config, random });
       proxy.sync(buildProxyState({ family: 4, nodeName: n.name }, { services: svcObjs, endpointSlices }), {
         full: true,
       });

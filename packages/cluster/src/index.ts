@@ -13,11 +13,11 @@
  *
  * @module
  */
-export type { ClusterNode, ClusterPod, ClusterService, EngineFactory } from "./cluster.js";
-export { Cluster, ClusterError, proxyModes, registerProxyMode } from "./cluster.js";
+export type { ClusterNode, ClusterPod, ClusterService } from "./cluster.js";
+export { Cluster, ClusterError } from "./cluster.js";
 export type { PolicyDecision, ProxyDecision } from "./hooks.js";
 export { policyHook, proxyHooks } from "./hooks.js";
-export type { ClusterOptions, OverlayMode, ProxyMode, ResolvedClusterOptions } from "./options.js";
+export type { ClusterOptions, OverlayMode, ResolvedClusterOptions } from "./options.js";
 export { resolveOptions } from "./options.js";
 export type { NodeNet } from "./overlay.js";
 export { FLANNEL, nodeTopology, subnetEnv, UNDERLAY_NS } from "./overlay.js";

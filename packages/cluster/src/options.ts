@@ -1,13 +1,15 @@
-/** The proxy mode every node of a simulated cluster runs. */
-export type ProxyMode = "iptables" | "nftables" | "ipvs";
+import { DEFAULT_PROXY_MODE } from "@knet/kube-proxy";
 
 /** How pod traffic crosses nodes. */
 export type OverlayMode = "vxlan" | "host-gw";
 
 /** Options of `Cluster.fromManifests`. */
 export interface ClusterOptions {
-  /** kube-proxy mode on every node (default `iptables`). */
-  readonly mode?: ProxyMode;
+  /**
+   * kube-proxy mode on every node: a name registered in `@knet/kube-proxy`'s
+   * mode registry (`registerProxyMode`). Default `iptables`.
+   */
+  readonly mode?: string;
   /** Cross-node pod traffic: flannel's `vxlan` (default) or `host-gw` routes. */
   readonly overlay?: OverlayMode;
   /** Pod network (kube-controller-manager `--cluster-cidr`, default `10.244.0.0/16`). */
@@ -32,7 +34,7 @@ export type ResolvedClusterOptions = Required<ClusterOptions>;
 /** Fill in the defaults of {@link ClusterOptions}. */
 export function resolveOptions(o: ClusterOptions = {}): ResolvedClusterOptions {
   return {
-    mode: o.mode ?? "iptables",
+    mode: o.mode ?? DEFAULT_PROXY_MODE,
     overlay: o.overlay ?? "vxlan",
     clusterCidr: o.clusterCidr ?? "10.244.0.0/16",
     serviceCidr: o.serviceCidr ?? "10.96.0.0/12",

@@ -2,6 +2,7 @@ import type { ChildProcess } from "node:child_process";
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { Cluster, traceRequest } from "@knet/cluster";
+import "./modes.js";
 import { renderBootstrap } from "@knet/kube-proxy-iptables";
 import { realize } from "@knet/netstack";
 import { hasCommand, isRoot, must, run } from "@knet/testkit";

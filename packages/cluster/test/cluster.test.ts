@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Cluster, type ClusterTrace, formatClusterTrace, traceRequest } from "@knet/cluster";
+import "./modes.js";
 import { Addr, Prefix } from "@knet/netstack";
 import { beforeAll, describe, expect, it } from "vitest";
 

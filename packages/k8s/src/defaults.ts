@@ -4,7 +4,9 @@
  * re-derive a default. Every function is pure: it returns a new object and is
  * idempotent (`f(f(x))` deep-equals `f(x)`).
  */
+
 import { cloneJson } from "./internal/json.js";
+import { type ExtensionObject, isBuiltinKind, kindDefinition } from "./kinds.js";
 import type {
   AdminNetworkPolicy,
   BaselineAdminNetworkPolicy,
@@ -305,25 +307,33 @@ export function defaultBaselineAdminNetworkPolicy(policy: BaselineAdminNetworkPo
   return p;
 }
 
-/** Apply the defaults of the object's kind (see the per-kind functions). */
-export function defaultObject<T extends KubeObject>(obj: T, options: DefaultingOptions = {}): T {
-  switch (obj.kind) {
+/**
+ * Apply the defaults of the object's kind (see the per-kind functions); objects
+ * of kinds other packages registered get their definition's `defaults`.
+ */
+export function defaultObject<T extends KubeObject | ExtensionObject>(obj: T, options: DefaultingOptions = {}): T {
+  if (!isBuiltinKind(obj.kind)) {
+    const hook = kindDefinition(obj.kind)?.defaults;
+    return hook !== undefined ? (hook(obj as ExtensionObject, options) as T) : obj;
+  }
+  const o = obj as KubeObject;
+  switch (o.kind) {
     case "Service":
-      return defaultService(obj, options) as T;
+      return defaultService(o, options) as T;
     case "Pod":
-      return defaultPod(obj, options) as T;
+      return defaultPod(o, options) as T;
     case "Node":
-      return defaultNode(obj) as T;
+      return defaultNode(o) as T;
     case "Namespace":
-      return defaultNamespace(obj) as T;
+      return defaultNamespace(o) as T;
     case "EndpointSlice":
-      return defaultEndpointSlice(obj, options) as T;
+      return defaultEndpointSlice(o, options) as T;
     case "NetworkPolicy":
-      return defaultNetworkPolicy(obj, options) as T;
+      return defaultNetworkPolicy(o, options) as T;
     case "AdminNetworkPolicy":
-      return defaultAdminNetworkPolicy(obj) as T;
+      return defaultAdminNetworkPolicy(o) as T;
     case "BaselineAdminNetworkPolicy":
-      return defaultBaselineAdminNetworkPolicy(obj) as T;
+      return defaultBaselineAdminNetworkPolicy(o) as T;
   }
   return obj;
 }

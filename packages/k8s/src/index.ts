@@ -53,8 +53,18 @@ export {
   podIPs,
   shouldPodBeInEndpoints,
 } from "./endpoint-slices.js";
+export type { ExtensionObject, KindDefinition, KindProblem } from "./kinds.js";
+export {
+  isBuiltinKind,
+  isNamespacedKind,
+  KindRegistryError,
+  kindDefinition,
+  registeredKinds,
+  registerKind,
+} from "./kinds.js";
 export { LabelIndex } from "./label-index.js";
 export type {
+  LoadedExtension,
   LoadedObject,
   LoadOptions,
   ManifestFormat,

@@ -7,7 +7,8 @@
 import { stringify } from "yaml";
 import { lineOfPath, type ParsedForLines, parseForLines } from "./internal/yaml/full.js";
 import { readStream, type StreamDocument } from "./internal/yaml/stream.js";
-import { KIND_API_VERSIONS, type KubeKind, type KubeObject } from "./objects.js";
+import { type ExtensionObject, isBuiltinKind, kindDefinition, registeredKinds } from "./kinds.js";
+import type { KubeObject } from "./objects.js";
 import { type DocumentRef, ManifestError, type ManifestProblem, type ObjectRef } from "./problem.js";
 
 /** A named piece of manifest text (a file's contents and its name for messages). */
@@ -26,10 +27,20 @@ export interface LoadedObject {
   readonly source: DocumentRef;
 }
 
+/** One loaded object of a kind another package registered (see `registerKind`). */
+export interface LoadedExtension {
+  /** The object, as written (not defaulted). */
+  readonly object: ExtensionObject;
+  /** Where it was found. */
+  readonly source: DocumentRef;
+}
+
 /** What {@link parseManifests} found: good objects and every problem. */
 export interface ParseResult {
-  /** Objects of known kinds, in document order. */
+  /** Objects of this package's own kinds, in document order. */
   readonly objects: readonly LoadedObject[];
+  /** Objects of kinds other packages registered, in document order. */
+  readonly extensions: readonly LoadedExtension[];
   /** Problems: syntax errors, non-objects, unknown kinds, wrong apiVersions. */
   readonly problems: readonly ManifestProblem[];
   /**
@@ -64,8 +75,6 @@ export interface LoadOptions extends ParseOptions {
   readonly skipUnknownKinds?: boolean;
 }
 
-const KNOWN = new Set(Object.keys(KIND_API_VERSIONS));
-
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
@@ -87,6 +96,7 @@ function admit(
   source: DocumentRef,
   objects: LoadedObject[],
   problems: ManifestProblem[],
+  extensions: LoadedExtension[],
   inferredKind?: string,
   inferredApiVersion?: string,
 ): void {
@@ -114,7 +124,7 @@ function admit(
     const itemKind = v.kind === "List" ? undefined : v.kind.slice(0, -"List".length);
     const itemApi = typeof v.apiVersion === "string" ? v.apiVersion : undefined;
     items.forEach((item, i) => {
-      admit(item, { ...source, item: i }, objects, problems, itemKind, itemApi);
+      admit(item, { ...source, item: i }, objects, problems, extensions, itemKind, itemApi);
     });
     return;
   }
@@ -126,17 +136,20 @@ function admit(
     problems.push({ code: "required", field: "apiVersion", message: "must be set (e.g. v1)", source, object });
     return;
   }
-  if (!KNOWN.has(v.kind)) {
+  const definition = kindDefinition(v.kind);
+  if (definition === undefined) {
     problems.push({
       code: "unknown-kind",
       field: "kind",
-      message: `unknown kind ${JSON.stringify(v.kind)} (${v.apiVersion}): knet reads ${[...KNOWN].join(", ")}`,
+      message: `unknown kind ${JSON.stringify(v.kind)} (${v.apiVersion}): knet reads ${registeredKinds()
+        .map((k) => k.kind)
+        .join(", ")}`,
       source,
       object,
     });
     return;
   }
-  const want = KIND_API_VERSIONS[v.kind as KubeKind];
+  const want = definition.apiVersion;
   if (v.apiVersion !== want) {
     problems.push({
       code: "api-version",
@@ -153,7 +166,13 @@ function admit(
       return;
     }
   }
-  objects.push({ object: v as unknown as KubeObject, source });
+  const shape = definition.shape?.(v) ?? [];
+  if (shape.length > 0) {
+    for (const p of shape) problems.push({ ...p, source, object });
+    return;
+  }
+  if (isBuiltinKind(v.kind)) objects.push({ object: v as unknown as KubeObject, source });
+  else extensions.push({ object: v as unknown as ExtensionObject, source });
 }
 
 /** Where each document came from, to find a field's line when a problem needs it. */
@@ -166,6 +185,7 @@ function parseOne(
   input: ManifestText | string,
   objects: LoadedObject[],
   problems: ManifestProblem[],
+  extensions: LoadedExtension[],
   origins: Map<string, Origin>,
   limits: { maxFullParseBytes: number },
 ): void {
@@ -190,7 +210,7 @@ function parseOne(
       continue;
     }
     if (doc.value === null || doc.value === undefined) continue; // an empty document
-    admit(doc.value, source, objects, problems);
+    admit(doc.value, source, objects, problems, extensions);
   }
 }
 
@@ -219,8 +239,9 @@ function locator(origins: ReadonlyMap<string, Origin>, maxBytes: number) {
 }
 
 /**
- * Parse manifests without throwing: every object of a known kind plus every
- * problem (syntax, shape, unknown kind, apiVersion). Accepts one text or many
+ * Parse manifests without throwing: every object of a registered kind (this
+ * package's in `objects`, other packages' in `extensions`) plus every problem
+ * (syntax, shape, unknown kind, apiVersion). Accepts one text or many
  * named texts (files). Objects are returned as written, not defaulted.
  */
 export function parseManifests(
@@ -229,12 +250,13 @@ export function parseManifests(
 ): ParseResult {
   const objects: LoadedObject[] = [];
   const problems: ManifestProblem[] = [];
+  const extensions: LoadedExtension[] = [];
   const origins = new Map<string, Origin>();
   const limits = { maxFullParseBytes: options.maxFullParseBytes ?? DEFAULT_MAX_FULL_PARSE_BYTES };
   const inputs = Array.isArray(input) ? input : [input as ManifestText | string];
-  for (const one of inputs) parseOne(one, objects, problems, origins, limits);
+  for (const one of inputs) parseOne(one, objects, problems, extensions, origins, limits);
   const locate = locator(origins, limits.maxFullParseBytes);
-  return { objects, problems: problems.length > 0 ? locate(problems) : problems, locate };
+  return { objects, extensions, problems: problems.length > 0 ? locate(problems) : problems, locate };
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { type DefaultingOptions, defaultObject } from "./defaults.js";
 import { Problems } from "./internal/checks.js";
+import { type ExtensionObject, isBuiltinKind, isNamespacedKind, kindDefinition } from "./kinds.js";
 import {
   validateAdminNetworkPolicyObject,
   validateBaselineAdminNetworkPolicyObject,
@@ -18,7 +19,7 @@ import {
   validateNodeObject,
   validatePodObject,
 } from "./internal/workload.js";
-import type { LoadedObject, ParseOptions, ParseResult } from "./load.js";
+import type { LoadedExtension, LoadedObject, ParseOptions, ParseResult } from "./load.js";
 import { parseManifests } from "./load.js";
 import type {
   AdminNetworkPolicy,
@@ -108,25 +109,33 @@ export function validateBaselineAdminNetworkPolicy(policy: BaselineAdminNetworkP
   );
 }
 
-/** Validate any supported object by its kind (pass it defaulted). */
-export function validateObject(obj: KubeObject, options: ValidationOptions = {}): ManifestProblem[] {
-  switch (obj.kind) {
+/**
+ * Validate any supported object by its kind (pass it defaulted); objects of
+ * kinds other packages registered go to their definition's `validate`.
+ */
+export function validateObject(obj: KubeObject | ExtensionObject, options: ValidationOptions = {}): ManifestProblem[] {
+  if (!isBuiltinKind(obj.kind)) {
+    const object = refOf(obj as KubeObject);
+    return (kindDefinition(obj.kind)?.validate?.(obj as ExtensionObject, options) ?? []).map((p) => ({ ...p, object }));
+  }
+  const o = obj as KubeObject;
+  switch (o.kind) {
     case "Service":
-      return validateService(obj, options);
+      return validateService(o, options);
     case "Pod":
-      return validatePod(obj);
+      return validatePod(o);
     case "Node":
-      return validateNode(obj);
+      return validateNode(o);
     case "Namespace":
-      return validateNamespace(obj);
+      return validateNamespace(o);
     case "EndpointSlice":
-      return validateEndpointSlice(obj);
+      return validateEndpointSlice(o);
     case "NetworkPolicy":
-      return validateNetworkPolicy(obj);
+      return validateNetworkPolicy(o);
     case "AdminNetworkPolicy":
-      return validateAdminNetworkPolicy(obj);
+      return validateAdminNetworkPolicy(o);
     case "BaselineAdminNetworkPolicy":
-      return validateBaselineAdminNetworkPolicy(obj);
+      return validateBaselineAdminNetworkPolicy(o);
   }
   return [];
 }
@@ -182,8 +191,10 @@ export interface ValidateManifestsOptions extends ValidationOptions, DefaultingO
 
 /** What {@link validateManifests} found. */
 export interface ValidationReport {
-  /** Every object of a known kind, defaulted, with its source. */
+  /** Every object of this package's kinds, defaulted, with its source. */
   readonly objects: readonly LoadedObject[];
+  /** Every object of a kind another package registered, defaulted, with its source. */
+  readonly extensions: readonly LoadedExtension[];
   /** Every problem: loading, per-object validation, duplicates across objects. */
   readonly problems: readonly ManifestProblem[];
   /** Objects per kind, in first-seen order. */
@@ -213,7 +224,7 @@ export function validateManifests(
   const problems: ManifestProblem[] = [...parsed.problems];
   const objects: LoadedObject[] = [];
   const counts = new Map<string, number>();
-  const seen = new Map<string, LoadedObject>();
+  const seen = new Map<string, { readonly source: LoadedObject["source"] }>();
   const allocated = { ips: new Map<string, string>(), nodePorts: new Map<number, string>() };
   for (const { object, source } of parsed.objects) {
     if (options.unknownFields !== "ignore") {
@@ -242,7 +253,29 @@ export function validateManifests(
           source,
           object: refOf(defaulted),
         });
-      } else seen.set(key, { object: defaulted, source });
+      } else seen.set(key, { source });
+    }
+  }
+  const extensions: LoadedExtension[] = [];
+  for (const { object, source } of parsed.extensions) {
+    const defaulted = defaultObject(object, options);
+    extensions.push({ object: defaulted, source });
+    counts.set(defaulted.kind, (counts.get(defaulted.kind) ?? 0) + 1);
+    for (const p of validateObject(defaulted, options)) problems.push({ ...p, source });
+    const md = defaulted.metadata;
+    if (typeof md?.name === "string" && md.name !== "") {
+      const ns = isNamespacedKind(defaulted.kind) === true ? (md.namespace ?? "") : "";
+      const key = `${defaulted.kind}/${ns}/${md.name}`;
+      const first = seen.get(key);
+      if (first !== undefined) {
+        problems.push({
+          code: "duplicate",
+          field: "metadata.name",
+          message: `Duplicate value: ${JSON.stringify(md.name)}: already defined in ${first.source.source !== undefined ? `${first.source.source} ` : ""}document ${first.source.document}`,
+          source,
+          object: refOf(defaulted as KubeObject),
+        });
+      } else seen.set(key, { source });
     }
   }
   // Document order: by file (first appearance), document, List item; stable within one.
@@ -259,7 +292,7 @@ export function validateManifests(
     .map((p, i) => ({ p, i, r: rank(p) }))
     .sort((a, b) => a.r[0] - b.r[0] || a.r[1] - b.r[1] || a.r[2] - b.r[2] || a.i - b.i)
     .map((x) => x.p);
-  return { objects, problems: sorted, counts };
+  return { objects, extensions, problems: sorted, counts };
 }
 
 /**

@@ -38,6 +38,7 @@ export type {
   SetPacket,
 } from "./evaluator.js";
 export { IptablesEvaluator } from "./evaluator.js";
+export { iptablesMode } from "./mode.js";
 export type {
   IptablesOptions,
   RenderBlock,

@@ -22,6 +22,7 @@ export type {
 } from "./ipvs-table.js";
 export { DEFAULT_TIMEOUTS, IpvsTable } from "./ipvs-table.js";
 export { renderIpvsadmList, renderIpvsadmSave, sortDests, sortServices } from "./ipvsadm.js";
+export { ipvsMode } from "./mode.js";
 export { RealServer } from "./real-server.js";
 export type { DestChange, SchedFlags, SchedPacket, Scheduler, SchedulerName } from "./scheduler.js";
 export { SCHEDULER_NAMES } from "./scheduler.js";

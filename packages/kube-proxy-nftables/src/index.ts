@@ -17,6 +17,7 @@ export type {
 } from "./evaluator.js";
 export { NftEvaluator, NftOutcome, seededRandom } from "./evaluator.js";
 export { formatCommand, formatNftScript, formatRule } from "./format.js";
+export { nftablesMode } from "./mode.js";
 export { parseNftListing } from "./parse-listing.js";
 export { parseRule } from "./parse-rule.js";
 export { parseNftScript } from "./parse-script.js";

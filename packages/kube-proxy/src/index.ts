@@ -39,6 +39,16 @@ export type {
   TraceStep,
 } from "./engine.js";
 export { ProxyModelError } from "./errors.js";
+export type { ArtifactFormat, ProxyModeDefinition } from "./mode-registry.js";
+export {
+  DEFAULT_PROXY_MODE,
+  findProxyMode,
+  ProxyModeError,
+  proxyMode,
+  proxyModeNames,
+  proxyModes,
+  registerProxyMode,
+} from "./mode-registry.js";
 export type { IptablesServiceChains, NftEndpointNames, NftServiceChains } from "./naming.js";
 export {
   endpointIptablesChain,

@@ -1,8 +1,9 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Cluster, type ClusterTrace, formatClusterTrace, proxyModes, traceRequest } from "@knet/cluster";
+import { Cluster, type ClusterTrace, formatClusterTrace, traceRequest } from "@knet/cluster";
 import { formatRr, rcodeName, resolve } from "@knet/coredns-lite";
+import { proxyModeNames } from "@knet/kube-proxy";
 import { explain } from "@knet/netpol";
 import { CliError, type CommandFamily, type Io, parseFlags } from "../cli.js";
 import { readObjects } from "../manifests.js";
@@ -66,7 +67,7 @@ export const demoCommand: CommandFamily = {
       "demo",
     );
     const objects = readObjects(values.filename ?? [demoManifests()], "demo", { skipUnknownKinds: true });
-    const modes = proxyModes().filter((m) => values.mode === undefined || m === values.mode);
+    const modes = proxyModeNames().filter((m) => values.mode === undefined || m === values.mode);
     const clusters = await Promise.all(modes.map((mode) => Cluster.fromManifests(objects, { mode })));
     const first = clusters[0];
     if (!first) return 2;

@@ -1,39 +1,30 @@
 import { defaultService, type EndpointSlice, endpointSlicesFor, type Node, type Pod, type Service } from "@knet/k8s";
 import {
   buildProxyState,
-  type EngineOptions,
+  DEFAULT_PROXY_MODE,
+  findProxyMode,
   type Protocol,
   type ProxyConfig,
   type ProxyEngine,
+  type ProxyModeDefinition,
   ProxyModelError,
   type ProxyPacket,
   proxyConfig,
+  proxyModes,
   seededRandom,
 } from "@knet/kube-proxy";
 import { Addr, AddrError } from "@knet/netstack";
 import { CliError, type CommandFamily, type Io, parseFlags } from "../cli.js";
 import { readObjects } from "../manifests.js";
-import { iptablesMode } from "./proxy-iptables.js";
-import { ipvsMode } from "./proxy-ipvs.js";
-import { nftablesMode } from "./proxy-nftables.js";
 
-/**
- * One kube-proxy mode of `knet proxy`. Each mode lives in its own file
- * (`proxy-<mode>.ts`) and is listed once in {@link PROXY_MODES}.
- */
-export interface ProxyMode {
-  /** The `--mode` value. */
-  readonly name: string;
-  /** One line for the usage text. */
-  readonly summary: string;
-  /** Build the engine; `render` prints its full sync's payload, `trace` evaluates through it. */
-  create(options: EngineOptions): ProxyEngine;
+/** The `--mode` names, alphabetically (the registry holds them in registration order). */
+function modeNames(): string[] {
+  return proxyModes()
+    .map((m) => m.name)
+    .sort();
 }
 
-/** The modes `--mode` accepts; the first is the default. */
-export const PROXY_MODES: readonly ProxyMode[] = [iptablesMode, ipvsMode, nftablesMode];
-
-const USAGE = `Usage: knet proxy <subcommand> -f FILE [-f FILE...] [flags]
+const usage = (): string => `Usage: knet proxy <subcommand> -f FILE [-f FILE...] [flags]
 
 Builds what kube-proxy writes on one node from Services, EndpointSlices (or Pods,
 from which EndpointSlices are derived) and Nodes, and traces packets through it.
@@ -46,7 +37,7 @@ Subcommands:
 
 Flags:
   -f, --filename FILE   manifest file ('-' for stdin); repeatable
-  --mode MODE           ${PROXY_MODES.map((m) => m.name).join(" | ")} (default ${PROXY_MODES[0]?.name})
+  --mode MODE           ${modeNames().join(" | ")} (default ${DEFAULT_PROXY_MODE})
   --node NAME           this node (default: the first Node in the manifests, else node-1)
   --node-ip IP          this node's IP (default: the Node's InternalIP addresses)
   --cluster-cidr CIDR   pod CIDR(s), comma-separated, for the local-traffic detector
@@ -54,7 +45,9 @@ Flags:
   --src IP, --dst IP:PORT, --proto P, --seed N (default 1), --json
 
 Modes:
-${PROXY_MODES.map((m) => `  ${m.name.padEnd(10)} ${m.summary}`).join("\n")}
+${modeNames()
+  .map((n) => `  ${n.padEnd(10)} ${findProxyMode(n)?.description ?? ""}`)
+  .join("\n")}
 `;
 
 const OPTIONS = {
@@ -71,9 +64,9 @@ const OPTIONS = {
   json: { type: "boolean" },
 } as const;
 
-function modeOf(name: string | undefined): ProxyMode {
-  const m = name === undefined ? PROXY_MODES[0] : PROXY_MODES.find((x) => x.name === name);
-  if (!m) throw new CliError(`proxy: unknown --mode '${name}': use ${PROXY_MODES.map((x) => x.name).join(", ")}`, 2);
+function modeOf(name: string | undefined): ProxyModeDefinition {
+  const m = findProxyMode(name ?? DEFAULT_PROXY_MODE);
+  if (!m) throw new CliError(`proxy: unknown --mode '${name}': use ${modeNames().join(", ")}`, 2);
   return m;
 }
 
@@ -126,7 +119,7 @@ function inputs(values: Record<string, unknown>, familyHint: 4 | 6 | undefined):
   return { config, services, endpointSlices: [...given, ...derived] };
 }
 
-function engineFor(mode: ProxyMode, inp: Inputs, seed: number): ProxyEngine {
+function engineFor(mode: ProxyModeDefinition, inp: Inputs, seed: number): ProxyEngine {
   const engine = mode.create({ config: inp.config, random: seededRandom(seed), now: () => 0 });
   try {
     engine.sync(buildProxyState(inp.config, { services: inp.services, endpointSlices: inp.endpointSlices }), {
@@ -211,7 +204,9 @@ function trace(argv: readonly string[], io: Io): number {
 export const proxyCommand: CommandFamily = {
   name: "proxy",
   summary: "kube-proxy rules for a node (render) and packet traces through them (trace)",
-  usage: USAGE,
+  get usage() {
+    return usage();
+  },
   async run(argv, io) {
     const [sub, ...rest] = argv;
     if (sub === "render") return render(rest, io);

@@ -1,8 +1,9 @@
-import { Cluster, ClusterError, formatClusterTrace, type ProxyMode, proxyModes, traceRequest } from "@knet/cluster";
+import { Cluster, ClusterError, formatClusterTrace, traceRequest } from "@knet/cluster";
+import { DEFAULT_PROXY_MODE, proxyModeNames } from "@knet/kube-proxy";
 import { CliError, type CommandFamily, parseFlags } from "../cli.js";
 import { readObjects } from "../manifests.js";
 
-const USAGE = `Usage: knet trace -f MANIFESTS --from NS/POD --to URL [flags]
+const usage = (): string => `Usage: knet trace -f MANIFESTS --from NS/POD --to URL [flags]
 
 Builds the cluster the manifests describe (simulated: no root needed) and
 follows one request from a pod: resolv.conf search expansion and every DNS
@@ -14,7 +15,7 @@ Flags:
   -f, --filename FILE   manifest file ('-' for stdin); repeatable
   --from NS/POD         the client pod
   --to URL              http://NAME[:PORT], udp://NAME:PORT, or IP:PORT
-  --mode MODE           kube-proxy mode: iptables | nftables | ipvs (default iptables)
+  --mode MODE           kube-proxy mode: ${proxyModeNames().join(" | ")} (default ${DEFAULT_PROXY_MODE})
   --overlay MODE        vxlan (default) | host-gw
   --resolver R          glibc (default) | musl search-list behaviour
   --seed N              seed for endpoint choice (default 1)
@@ -46,12 +47,14 @@ function oneOf<T extends string>(flag: string, value: string | undefined, allowe
 export const traceCommand: CommandFamily = {
   name: "trace",
   summary: "follow a request from a pod through DNS, kube-proxy, policy and the overlay",
-  usage: USAGE,
+  get usage() {
+    return usage();
+  },
   async run(argv, io) {
     const { values } = parseFlags(argv, OPTIONS, "trace");
     if (!values.from || !values.to)
       throw new CliError("trace: --from NS/POD and --to URL are required (see 'knet trace --help')", 2);
-    const mode = oneOf<ProxyMode>("--mode", values.mode, proxyModes());
+    const mode = oneOf("--mode", values.mode, proxyModeNames());
     const overlay = oneOf("--overlay", values.overlay, ["vxlan", "host-gw"] as const);
     const resolver = oneOf("--resolver", values.resolver, ["glibc", "musl"] as const);
     const seed = values.seed === undefined ? undefined : Number(values.seed);
