@@ -5,7 +5,6 @@
  */
 import { type DefaultingOptions, defaultObject } from "./defaults.js";
 import { Problems } from "./internal/checks.js";
-import { type ExtensionObject, isBuiltinKind, isNamespacedKind, kindDefinition } from "./kinds.js";
 import {
   validateAdminNetworkPolicyObject,
   validateBaselineAdminNetworkPolicyObject,
@@ -19,6 +18,7 @@ import {
   validateNodeObject,
   validatePodObject,
 } from "./internal/workload.js";
+import { type ExtensionObject, isBuiltinKind, isNamespacedKind, kindDefinition } from "./kinds.js";
 import type { LoadedExtension, LoadedObject, ParseOptions, ParseResult } from "./load.js";
 import { parseManifests } from "./load.js";
 import type {
