@@ -27,6 +27,7 @@ import {
   buildProxyState,
   findProxyMode,
   type ProxyEngine,
+  type ProxyHookDecision,
   proxyConfig,
   proxyModeNames,
   seededRandom,
@@ -40,7 +41,7 @@ import {
   Prefix,
   type Topology,
 } from "@knet/netstack";
-import { type PolicyDecision, type ProxyDecision, policyHook, proxyHooks } from "./hooks.js";
+import { describePacket, type PolicyDecision, type ProxyDecision, policyHook } from "./hooks.js";
 import { type ClusterOptions, type ResolvedClusterOptions, resolveOptions } from "./options.js";
 import { type NodeNet, nodeTopology, subnetEnv } from "./overlay.js";
 import { DeferredHooks, nodeConflist } from "./pod-network.js";
@@ -369,7 +370,14 @@ export class Cluster {
     });
     for (const n of nodes.values()) {
       const ns = dataplane.ns(n.name);
-      for (const reg of proxyHooks(n.name, n.proxy, random, (d) => cluster.proxyLog.push(d))) ns.registerHook(reg);
+      const observe = (d: ProxyHookDecision) =>
+        cluster.proxyLog.push({
+          node: n.name,
+          hook: d.hook,
+          packet: describePacket(d.packet),
+          evaluation: d.evaluation,
+        });
+      for (const reg of n.proxy.hooks({ random, observe })) ns.registerHook(reg);
       ns.registerHook(
         policyHook(
           n.name,

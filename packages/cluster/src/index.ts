@@ -16,7 +16,7 @@
 export type { ClusterNode, ClusterPod, ClusterService } from "./cluster.js";
 export { Cluster, ClusterError } from "./cluster.js";
 export type { PolicyDecision, ProxyDecision } from "./hooks.js";
-export { policyHook, proxyHooks } from "./hooks.js";
+export { describePacket, policyHook } from "./hooks.js";
 export type { ClusterOptions, OverlayMode, ResolvedClusterOptions } from "./options.js";
 export { resolveOptions } from "./options.js";
 export type { NodeNet } from "./overlay.js";

@@ -1,7 +1,9 @@
 import {
   diffProxyState,
+  type EngineHookOptions,
   type EngineOptions,
   type EvaluateOptions,
+  evaluationHooks,
   type ProxyConfig,
   type ProxyEngine,
   type ProxyEvaluation,
@@ -12,6 +14,7 @@ import {
   type SyncOptions,
   type SyncResult,
   seededRandom,
+  settleDecisive,
 } from "@knet/kube-proxy";
 import { type HookName, HookPriority, type HookRegistration, protoNumber } from "@knet/netstack";
 import { renderBootstrap } from "./bootstrap.js";
@@ -167,13 +170,22 @@ export class IptablesEngine implements ProxyEngine {
   }
 
   /**
-   * Netfilter hook registrations for `@knet/netstack`: one per table and
+   * The engine's attachment to a simulated node (the {@link ProxyEngine}
+   * contract): `evaluate()` at dstnat per new connection, masquerade at srcnat.
+   */
+  hooks(options: EngineHookOptions = {}): HookRegistration[] {
+    return evaluationHooks(this, options);
+  }
+
+  /**
+   * Netfilter hook registrations for `@knet/netstack` that walk the ruleset
+   * itself, chain by chain (for rulesets beyond kube-proxy's): one per table and
    * built-in chain, at the kernel's priorities (raw -300, mangle -150, nat
    * dstnat -100 / srcnat 100 as `type: "nat"`, filter 0), each walking that
    * chain of the simulated node's ruleset. Register them into a namespace's
    * `hooks` to make the simulated node forward through kube-proxy's rules.
    */
-  hooks(): HookRegistration[] {
+  netfilterHooks(): HookRegistration[] {
     const plan: [string, string, HookName, number, "filter" | "nat"][] = [
       ["raw", "PREROUTING", "prerouting", HookPriority.raw, "filter"],
       ["raw", "OUTPUT", "output", HookPriority.raw, "filter"],
@@ -274,6 +286,6 @@ export class IptablesEngine implements ProxyEngine {
         masquerade: v.snat !== undefined,
       };
     else outcome = { kind: "accept", masquerade: v.snat !== undefined };
-    return { outcome, trace: v.trace };
+    return { outcome, trace: options.trace === false ? v.trace : settleDecisive(v.trace, outcome) };
   }
 }

@@ -1,6 +1,6 @@
 import type { Random } from "@knet/kube-proxy";
 import { seededRandom } from "@knet/kube-proxy";
-import { Addr, type Family, Prefix } from "@knet/netstack";
+import { Addr, type Family, ipProtocolNumber, Prefix } from "@knet/netstack";
 import { CT, type MatchSpec, type RuleSpec, type TargetSpec } from "./rule-spec.js";
 import type { Rule, Ruleset, Table } from "./ruleset.js";
 
@@ -63,6 +63,8 @@ export interface IptablesTraceStep {
   readonly text: string;
   /** Whether the rule matched. */
   readonly matched: boolean;
+  /** Set when this step ended its walk with a NAT, a drop or a reject (see `settleDecisive`). */
+  readonly decisive?: boolean;
 }
 
 /** Result of {@link IptablesEvaluator.runChain}: one table's verdict at one hook. */
@@ -286,6 +288,12 @@ function portIn(port: number, r: { lo: number; hi: number }): boolean {
 const LOOP6 = Addr.parse("::1");
 const MCAST4 = Prefix.parse("224.0.0.0/4");
 const MCAST6 = Prefix.parse("ff00::/8");
+
+/** Mark the last step of `trace` as the one that ended its walk. */
+function flagLast(trace: IptablesTraceStep[]): void {
+  const last = trace[trace.length - 1];
+  if (last !== undefined) trace[trace.length - 1] = { ...last, decisive: true };
+}
 
 /**
  * Walks an iptables {@link Ruleset} for a packet exactly as the kernel's
@@ -674,6 +682,7 @@ export class IptablesEvaluator {
               rule: 0,
               text: `policy ${chain.policy === V_DROP ? "DROP" : "ACCEPT"}`,
               matched: true,
+              ...(chain.policy === V_DROP ? { decisive: true } : {}),
             });
           if (chain.policy === V_DROP) p.reason = `${table.name} ${chain.name} policy DROP`;
           return chain.policy === V_DROP ? V_DROP : V_ACCEPT;
@@ -789,10 +798,14 @@ export class IptablesEvaluator {
         case V_NAT:
           (r.action as Action)(p);
           this.rulesVisited += visited;
+          if (trace) flagLast(trace);
           return V_NAT;
         default:
           this.rulesVisited += visited;
-          if (r.verdict === V_DROP || r.verdict === V_REJECT) p.reason = r.reason;
+          if (r.verdict === V_DROP || r.verdict === V_REJECT) {
+            p.reason = r.reason;
+            if (trace) flagLast(trace);
+          }
           return r.verdict;
       }
     }
@@ -833,10 +846,7 @@ export class IptablesEvaluator {
     setSrc(p, src);
     setDst(p, dst);
     const proto = input.protocol ?? "tcp";
-    p.proto =
-      typeof proto === "number"
-        ? proto
-        : (({ tcp: 6, udp: 17, sctp: 132, icmp: 1 } as Record<string, number>)[proto] ?? 6);
+    p.proto = typeof proto === "number" ? proto : (ipProtocolNumber(proto) ?? 6);
     p.sport = input.sport ?? 40000;
     p.dport = input.dport ?? 0;
     p.mark = input.mark ?? 0;
@@ -924,13 +934,9 @@ export class IptablesEvaluator {
     p.proto =
       typeof input.protocol === "number"
         ? input.protocol
-        : input.protocol === "udp"
-          ? 17
-          : input.protocol === "sctp"
-            ? 132
-            : input.protocol === "icmp"
-              ? 1
-              : 6;
+        : input.protocol === undefined
+          ? 6
+          : (ipProtocolNumber(input.protocol) ?? 6);
     p.sport = input.sport ?? 0;
     p.dport = input.dport ?? 0;
     p.mark = input.mark ?? 0;

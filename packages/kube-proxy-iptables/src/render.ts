@@ -1,6 +1,4 @@
 import {
-  type CategorizedEndpoints,
-  categorizeEndpoints,
   type Endpoint,
   IPTABLES_OWNED_PREFIXES,
   type IptablesServiceChains,
@@ -12,6 +10,8 @@ import {
   type ProxyConfig,
   type ProxyState,
   type ServicePort,
+  type TrafficPlan,
+  trafficPlan,
   ZONE_LABEL,
 } from "@knet/kube-proxy";
 
@@ -89,8 +89,8 @@ export interface RenderCacheEntry {
   readonly sp: ServicePort;
   /** The endpoint list it was computed for. */
   readonly eps: readonly Endpoint[] | undefined;
-  /** Its categorised endpoints. */
-  readonly cat: CategorizedEndpoints;
+  /** Its traffic plan (categorised endpoints, paths, verdicts). */
+  readonly plan: TrafficPlan;
   /** Its per-service nat chains as last written (undefined until written). */
   chains: readonly string[] | undefined;
   /** Its rules in the shared chains (nat KUBE-SERVICES/KUBE-NODEPORTS, filter), joined; set on first render. */
@@ -288,7 +288,7 @@ export function renderRestore(options: IptablesOptions, input: RenderInput): Ren
       const previousChains = entry?.chains;
       if (entry === undefined || entry.sp !== sp || entry.eps !== eps) {
         // chains stay known across a re-categorisation: unchanged services (per `changed`) keep them as loaded
-        entry = { sp, eps, cat: categorizeEndpoints(eps ?? EMPTY, sp, node), chains: previousChains };
+        entry = { sp, eps, plan: trafficPlan(sp, eps ?? EMPTY, node), chains: previousChains };
         cache.entries.set(key, entry);
       }
       blockEntries.push(entry);
@@ -301,50 +301,37 @@ export function renderRestore(options: IptablesOptions, input: RenderInput): Ren
         if (entry.head.filter !== "") filterRules.line(entry.head.filter);
         continue;
       }
-      const { clusterEndpoints, localEndpoints, allReachableEndpoints, hasAnyEndpoints: hasEndpoints } = entry.cat;
+      const plan = entry.plan;
+      const {
+        clusterEndpoints,
+        localEndpoints,
+        allReachableEndpoints,
+        hasAnyEndpoints: hasEndpoints,
+      } = plan.categorized;
       const S = sp.spn;
       const P = sp.protocol;
       const names = chainsOf(sp);
       const port = sp.port;
       const clusterIP = sp.clusterIP.toString();
 
-      const usesClusterPolicyChain = clusterEndpoints.length > 0 && sp.usesClusterEndpoints;
-      const usesLocalPolicyChain = localEndpoints.length > 0 && sp.usesLocalEndpoints;
-      let internalPolicyChain = names.svc;
-      let hasInternalEndpoints = hasEndpoints;
-      if (sp.internalPolicyLocal) {
-        internalPolicyChain = names.svl;
-        if (localEndpoints.length === 0) hasInternalEndpoints = false;
-      }
-      let externalPolicyChain = names.svc;
-      let hasExternalEndpoints = hasEndpoints;
-      if (sp.externalPolicyLocal) {
-        externalPolicyChain = names.svl;
-        if (localEndpoints.length === 0) hasExternalEndpoints = false;
-      }
-      const usesExternalTrafficChain = hasEndpoints && sp.externallyAccessible;
-      const usesFWChain = hasEndpoints && sp.loadBalancerVIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0;
+      const usesClusterPolicyChain = plan.usesClusterPolicy;
+      const usesLocalPolicyChain = plan.usesLocalPolicy;
+      const internalPolicyChain = plan.internal.policy === "Local" ? names.svl : names.svc;
+      const hasInternalEndpoints = plan.internal.hasEndpoints;
+      const externalPolicyChain = plan.external.policy === "Local" ? names.svl : names.svc;
+      const hasExternalEndpoints = plan.external.hasEndpoints;
+      const usesExternalTrafficChain = plan.usesExternalPath;
+      // iptables mode writes the firewall chain only for a service with endpoints (nftables always).
+      const usesFWChain = hasEndpoints && plan.hasSourceRanges;
       const loadBalancerTrafficChain = usesFWChain ? names.fw : names.ext;
-
-      let internalFilterTarget = "";
-      let internalFilterComment = "";
-      let externalFilterTarget = "";
-      let externalFilterComment = "";
-      if (!hasEndpoints) {
-        internalFilterTarget = "REJECT";
-        internalFilterComment = `"${S} has no endpoints"`;
-        externalFilterTarget = "REJECT";
-        externalFilterComment = internalFilterComment;
-      } else {
-        if (!hasInternalEndpoints) {
-          internalFilterTarget = "DROP";
-          internalFilterComment = `"${S} has no local endpoints"`;
-        }
-        if (!hasExternalEndpoints) {
-          externalFilterTarget = "DROP";
-          externalFilterComment = `"${S} has no local endpoints"`;
-        }
-      }
+      const filterTarget = (w: "reject" | "drop" | undefined): string =>
+        w === "reject" ? "REJECT" : w === "drop" ? "DROP" : "";
+      const filterComment = (w: "reject" | "drop" | undefined): string =>
+        w === "reject" ? `"${S} has no endpoints"` : w === "drop" ? `"${S} has no local endpoints"` : "";
+      const internalFilterTarget = filterTarget(plan.internal.whenEmpty);
+      const internalFilterComment = filterComment(plan.internal.whenEmpty);
+      const externalFilterTarget = filterTarget(plan.external.whenEmpty);
+      const externalFilterComment = filterComment(plan.external.whenEmpty);
 
       const protoDport = `-m ${P} -p ${P} -d ${clusterIP} --dport ${port}`;
       // The service's rules in the shared chains depend only on the service port and
@@ -426,7 +413,7 @@ export function renderRestore(options: IptablesOptions, input: RenderInput): Ren
       }
       if (usesExternalTrafficChain) {
         chains.push(names.ext);
-        if (!sp.externalPolicyLocal) {
+        if (plan.masqueradeExternal) {
           natRules.line(
             `-A ${names.ext} -m comment --comment "masquerade traffic for ${S} external destinations" -j ${KUBE_MARK_MASQ}`,
           );

@@ -1,4 +1,4 @@
-import { Addr, Prefix } from "@knet/netstack";
+import { Addr, ipProtocolNumber, Prefix } from "@knet/netstack";
 
 /** A port range `lo..hi` (inclusive). */
 export interface PortRange {
@@ -125,27 +125,9 @@ export interface RuleSpec {
   readonly comment?: string;
 }
 
-const PROTOCOLS: Readonly<Record<string, number>> = {
-  all: 0,
-  icmp: 1,
-  igmp: 2,
-  tcp: 6,
-  udp: 17,
-  gre: 47,
-  esp: 50,
-  ah: 51,
-  icmpv6: 58,
-  "ipv6-icmp": 58,
-  sctp: 132,
-  udplite: 136,
-};
-
-/** Protocol number of a name or number (`tcp` -> 6). */
+/** Protocol number of a `-p` value: a name or number (`tcp` -> 6), or `all` (0). */
 export function protocolNumber(name: string): number | undefined {
-  const v = PROTOCOLS[name.toLowerCase()];
-  if (v !== undefined) return v;
-  if (/^\d+$/.test(name) && Number(name) <= 255) return Number(name);
-  return undefined;
+  return name.toLowerCase() === "all" ? 0 : ipProtocolNumber(name);
 }
 
 class SpecError extends Error {}

@@ -37,7 +37,7 @@ function cluster(): { dp: Dataplane; engine: IptablesEngine } {
       endpointSlices: [slice("web", ["10.1.0.2", "10.1.1.2"], { ports: [{ name: "p80", port: 8080 }] })],
     }),
   );
-  for (const reg of engine.hooks()) dp.ns("node").registerHook(reg);
+  for (const reg of engine.netfilterHooks()) dp.ns("node").registerHook(reg);
   return { dp, engine };
 }
 

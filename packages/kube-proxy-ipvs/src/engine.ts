@@ -1,9 +1,10 @@
 import {
-  categorizeEndpoints,
   diffProxyState,
   type Endpoint,
+  type EngineHookOptions,
   type EngineOptions,
   type EvaluateOptions,
+  evaluationHooks,
   type Protocol,
   type ProxyConfig,
   type ProxyEngine,
@@ -16,11 +17,13 @@ import {
   type SyncOptions,
   type SyncResult,
   seededRandom,
+  settleDecisive,
   type TraceStep,
+  trafficPlan,
   ZONE_LABEL,
 } from "@knet/kube-proxy";
 import { IptablesEvaluator, type IptablesVerdict, Ruleset } from "@knet/kube-proxy-iptables";
-import { Addr, type Prefix } from "@knet/netstack";
+import { Addr, type HookRegistration, type Prefix } from "@knet/netstack";
 import { IpsetState } from "./ipsets.js";
 import { type NoNodeAccess, renderIpvsBootstrap, renderIpvsIptables } from "./iptables-rules.js";
 import { IpvsTable, type IpvsTimeouts } from "./ipvs-table.js";
@@ -132,10 +135,11 @@ export class IpvsEngine implements ProxyEngine {
 
   private endpointsFor(sp: ServicePort, eps: readonly Endpoint[], onlyLocal: boolean): readonly Endpoint[] {
     const zone = this.config.nodeLabels[ZONE_LABEL];
-    const cat = categorizeEndpoints(eps, sp, { nodeName: this.config.nodeName, zone });
-    if (!onlyLocal) return cat.clusterEndpoints;
+    const plan = trafficPlan(sp, eps, { nodeName: this.config.nodeName, zone });
+    if (!onlyLocal) return plan.categorized.clusterEndpoints;
     // pkg/proxy/ipvs syncEndpoint: no local endpoints → the cluster list (kubernetes#97081)
-    return cat.localEndpoints.length > 0 ? cat.localEndpoints : cat.clusterEndpoints;
+    const local = plan.categorized.localEndpoints;
+    return local.length > 0 ? local : plan.categorized.clusterEndpoints;
   }
 
   /**
@@ -454,6 +458,20 @@ export class IpvsEngine implements ProxyEngine {
    * packet, which decide the masquerade.
    */
   evaluate(packet: ProxyPacket, options: EvaluateOptions = {}): ProxyEvaluation {
+    const { outcome, trace } = this.evaluateSteps(packet, options);
+    return { outcome, trace: options.trace === false ? trace : settleDecisive(trace, outcome) };
+  }
+
+  /**
+   * The engine's attachment to a simulated node (the {@link ProxyEngine}
+   * contract): `evaluate()` at dstnat per new connection, masquerade at srcnat.
+   */
+  hooks(options: EngineHookOptions = {}): HookRegistration[] {
+    return evaluationHooks(this, options);
+  }
+
+  /** The evaluation with every step that decided something flagged (see `settleDecisive`). */
+  private evaluateSteps(packet: ProxyPacket, options: EvaluateOptions): ProxyEvaluation {
     if (!this.full || !this.current) throw new Error("evaluate() before the first sync");
     const src = typeof packet.src === "string" ? Addr.parse(packet.src) : packet.src;
     const dst = typeof packet.dst === "string" ? Addr.parse(packet.dst) : packet.dst;
@@ -504,7 +522,14 @@ export class IpvsEngine implements ProxyEngine {
     if (res.kind === "unavailable") {
       const reason = `ipvs ${vsText()}: no destination available (ICMP port unreachable)`;
       if (wantTrace)
-        trace.push({ table: "ipvs", chain: vsText(), rule: 0, text: "no destination available", matched: false });
+        trace.push({
+          table: "ipvs",
+          chain: vsText(),
+          rule: 0,
+          text: "no destination available",
+          matched: false,
+          decisive: true,
+        });
       return { outcome: { kind: "reject", reason }, trace };
     }
     const dest = res.conn.dest;
@@ -515,6 +540,7 @@ export class IpvsEngine implements ProxyEngine {
         rule: 0,
         text: `-> ${dest.endpoint} Masq weight ${dest.weight}${res.viaTemplate ? " (persistence template)" : ""}`,
         matched: true,
+        decisive: true,
       });
     const after = this.withContext(this.matchName(vs), () =>
       (this.post as IptablesEvaluator).evaluate(

@@ -54,4 +54,4 @@ export {
 } from "./schedulers/locality.js";
 export { RoundRobin, WeightedRoundRobin } from "./schedulers/round-robin.js";
 export type { VirtualServerSpec } from "./virtual-server.js";
-export { PROTOCOL_NUMBERS, VirtualServer, virtualServerKey } from "./virtual-server.js";
+export { VirtualServer, virtualServerKey } from "./virtual-server.js";

@@ -1,5 +1,5 @@
 import type { IpsetLookup, SetPacket } from "@knet/kube-proxy-iptables";
-import type { Addr, Family, Prefix } from "@knet/netstack";
+import { type Addr, type Family, ipProtocolName, type Prefix } from "@knet/netstack";
 
 /** The ipset types kube-proxy's IPVS mode uses. */
 export type IpsetType = "hash:ip" | "hash:ip,port" | "hash:ip,port,ip" | "hash:ip,port,net" | "bitmap:port";
@@ -123,8 +123,6 @@ export function entryText(type: IpsetType, e: IpsetEntry): string {
       return `${ip},${e.protocol}:${e.port},${e.net?.toString() ?? ""}`;
   }
 }
-
-const PROTO_NAMES: Readonly<Record<number, string>> = { 6: "tcp", 17: "udp", 132: "sctp" };
 
 interface SetData {
   readonly info: IpsetInfo;
@@ -263,7 +261,7 @@ export class IpsetState implements IpsetLookup {
       const a = addr(2);
       return (hit as Prefix[]).some((n) => n.contains(a));
     }
-    const proto = PROTO_NAMES[p.proto];
+    const proto = PROTO_INDEX_BY_NUMBER[p.proto] !== undefined ? ipProtocolName(p.proto) : undefined;
     switch (d.info.type) {
       case "hash:ip":
         return d.entries.has(addr(0).toString());

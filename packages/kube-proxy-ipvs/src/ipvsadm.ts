@@ -1,6 +1,6 @@
-import type { Addr } from "@knet/netstack";
+import { type Addr, ipProtocolNumber } from "@knet/netstack";
 import type { RealServer } from "./real-server.js";
-import { PROTOCOL_NUMBERS, type VirtualServer } from "./virtual-server.js";
+import type { VirtualServer } from "./virtual-server.js";
 
 /** libipvs compares host-order addresses by a signed 32-bit difference (so 128.0.0.0 and up sort "low"). */
 function cmpAddr(a: Addr, b: Addr): number {
@@ -14,7 +14,7 @@ export function sortServices(services: Iterable<VirtualServer>): VirtualServer[]
   return [...services].sort(
     (x, y) =>
       familyOrder(x.addr) - familyOrder(y.addr) ||
-      PROTOCOL_NUMBERS[x.protocol] - PROTOCOL_NUMBERS[y.protocol] ||
+      (ipProtocolNumber(x.protocol) ?? 0) - (ipProtocolNumber(y.protocol) ?? 0) ||
       cmpAddr(x.addr, y.addr) ||
       x.port - y.port,
   );

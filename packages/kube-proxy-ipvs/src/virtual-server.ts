@@ -22,9 +22,6 @@ export interface VirtualServerSpec {
   readonly mhTableSize?: number;
 }
 
-/** The IP protocol number of each service protocol (tcp 6, udp 17, sctp 132). */
-export const PROTOCOL_NUMBERS: Readonly<Record<Protocol, number>> = { tcp: 6, udp: 17, sctp: 132 };
-
 /** The table key of a virtual server: protocol, address and port. */
 export function virtualServerKey(protocol: Protocol, addr: Addr, port: number): string {
   return `${protocol}/${addr.toString()}/${port}`;

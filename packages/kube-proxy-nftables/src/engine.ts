@@ -1,10 +1,10 @@
 import {
-  type CategorizedEndpoints,
-  categorizeEndpoints,
   compareServicePorts,
   diffProxyState,
+  type EngineHookOptions,
   type EngineOptions,
   type EvaluateOptions,
+  evaluationHooks,
   masqueradeMark,
   seededRandom as modelRandom,
   type ProxyConfig,
@@ -17,10 +17,13 @@ import {
   type ServicePort,
   type SyncOptions,
   type SyncResult,
+  settleDecisive,
   type TraceStep,
+  type TrafficPlan,
+  trafficPlan,
   ZONE_LABEL,
 } from "@knet/kube-proxy";
-import { Addr, Prefix } from "@knet/netstack";
+import { Addr, type HookRegistration, Prefix } from "@knet/netstack";
 import { NftEvaluator, type RandomInt } from "./evaluator.js";
 import { parseNftScript } from "./parse-script.js";
 import {
@@ -168,18 +171,18 @@ export class NftablesEngine implements ProxyEngine {
     return this.ctx;
   }
 
-  private categorize(state: ProxyState, key: string): CategorizedEndpoints {
+  private plan(state: ProxyState, key: string): TrafficPlan {
     const sp = state.servicePorts.get(key);
     if (sp === undefined) throw new Error(`no service port ${key}`);
     const zone = this.config.nodeLabels[ZONE_LABEL];
-    return categorizeEndpoints(state.endpoints.get(key) ?? [], sp, {
+    return trafficPlan(sp, state.endpoints.get(key) ?? [], {
       nodeName: this.config.nodeName,
       ...(zone !== undefined ? { zone } : {}),
     });
   }
 
   private renderOne(state: ProxyState, key: string): ServicePortRender {
-    return renderServicePort(this.ctx, state.servicePorts.get(key) as never, this.categorize(state, key), this.names);
+    return renderServicePort(this.ctx, state.servicePorts.get(key) as never, this.plan(state, key), this.names);
   }
 
   /**
@@ -384,6 +387,7 @@ export class NftablesEngine implements ProxyEngine {
       rule: s.rule + 1,
       text: s.text,
       matched: s.result !== "no-match",
+      ...(s.decisive === true ? { decisive: true } : {}),
     }));
     let outcome: ProxyOutcome;
     if (r.verdict === "drop" || r.verdict === "reject") {
@@ -393,7 +397,15 @@ export class NftablesEngine implements ProxyEngine {
     } else {
       outcome = { kind: "accept", masquerade: r.masquerade };
     }
-    return { outcome, trace };
+    return { outcome, trace: traceOn ? settleDecisive(trace, outcome) : trace };
+  }
+
+  /**
+   * The engine's attachment to a simulated node (the {@link ProxyEngine}
+   * contract): `evaluate()` at dstnat per new connection, masquerade at srcnat.
+   */
+  hooks(options: EngineHookOptions = {}): HookRegistration[] {
+    return evaluationHooks(this, options);
   }
 }
 

@@ -1,4 +1,4 @@
-import { Addr, seededRandom as mulberry32, Prefix } from "@knet/netstack";
+import { Addr, ipProtocolNumber, seededRandom as mulberry32, Prefix } from "@knet/netstack";
 import {
   type ChainFn,
   type CompiledChain,
@@ -15,7 +15,6 @@ import {
   encodeKey,
   literalNumber,
   type NftRuleset,
-  PROTO_NUMBERS,
   type RuleState,
   type SetState,
 } from "./ruleset.js";
@@ -58,6 +57,8 @@ export interface NftTraceStep {
   readonly text: string;
   /** `match` when the rule matched and fell through, `no-match`, or the verdict it gave. */
   readonly result: string;
+  /** Set when this rule translated the destination, masqueraded, dropped or rejected (see `settleDecisive`). */
+  readonly decisive?: boolean;
 }
 
 /** What happened to a packet. */
@@ -720,6 +721,8 @@ export class NftEvaluator {
       let jumped = false;
       for (let i = 0; i < rules.length; i++) {
         const ops = (rules[i] as CompiledRule).ops;
+        const dnat0 = r.dnatAddr;
+        const masq0 = r.masq;
         let v = NEXT;
         for (let j = 0; j < ops.length; j++) {
           v = (ops[j] as Op)(r);
@@ -727,12 +730,14 @@ export class NftEvaluator {
         }
         if (r.trace !== null) {
           const st = (rules[i] as CompiledRule).state;
+          const decisive = v === DROP || v === REJECT || r.dnatAddr !== dnat0 || r.masq !== masq0;
           r.trace.push({
             hook: r.hook,
             chain: ch.name,
             rule: i,
             text: formatRule(st.rule),
             result: RESULT_NAMES[v] ?? "?",
+            ...(decisive ? { decisive: true } : {}),
           });
         }
         if (v === NEXT || v === NOMATCH) continue;
@@ -777,6 +782,7 @@ export class NftEvaluator {
             rule: -1,
             text: `policy ${h.policy ?? "accept"}`,
             result: RESULT_NAMES[v] ?? "?",
+            ...(v === DROP ? { decisive: true } : {}),
           });
       }
       if (r.dnatAddr !== null) applyDnat(r);
@@ -846,7 +852,7 @@ export class NftEvaluator {
     r.src = src;
     r.dst = dst;
     const proto = p.proto;
-    r.l4 = proto === "tcp" ? 6 : typeof proto === "number" ? proto : (PROTO_NUMBERS[proto] ?? 0);
+    r.l4 = proto === "tcp" ? 6 : typeof proto === "number" ? proto : (ipProtocolNumber(proto) ?? 0);
     r.dport = p.dport;
     r.mark = p.mark === undefined ? 0 : p.mark >>> 0;
     r.ct = p.ct === undefined ? 8 : (CT_BITS[p.ct] ?? 8);

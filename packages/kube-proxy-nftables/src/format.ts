@@ -1,4 +1,4 @@
-import { Addr, Prefix } from "@knet/netstack";
+import { Addr, ipProtocolName, Prefix } from "@knet/netstack";
 import type {
   NftCommand,
   NftElement,
@@ -10,14 +10,6 @@ import type {
   NftStatement,
   NftVerdict,
 } from "./types.js";
-
-const PROTO_NAMES: Readonly<Record<string, string>> = {
-  "6": "tcp",
-  "17": "udp",
-  "132": "sctp",
-  "1": "icmp",
-  "58": "ipv6-icmp",
-};
 
 /** Format a verdict (`goto service-…`, `drop`). */
 export function formatVerdict(v: NftVerdict): string {
@@ -63,7 +55,7 @@ export function canonicalLiteral(type: string, v: NftLiteral): string {
       return Addr.parse(v).toString();
     }
     case "inet_proto":
-      return PROTO_NAMES[v] ?? v;
+      return (/^\d+$/.test(v) ? ipProtocolName(Number(v)) : undefined) ?? v;
     case "mark":
       return hex8(Number(v));
     default:

@@ -1,4 +1,4 @@
-import type { CategorizedEndpoints, Endpoint, ServicePort } from "@knet/kube-proxy";
+import type { Endpoint, ServicePort, TrafficPlan } from "@knet/kube-proxy";
 import { endpointNftNames, servicePortNftChains } from "@knet/kube-proxy";
 import type { Addr, Prefix } from "@knet/netstack";
 
@@ -215,7 +215,7 @@ export interface ServicePortRender {
 export function renderServicePort(
   ctx: NftRenderContext,
   sp: ServicePort,
-  cat: CategorizedEndpoints,
+  plan: TrafficPlan,
   cache: NameCache = newNameCache(),
 ): ServicePortRender {
   const T = head(ctx);
@@ -246,38 +246,25 @@ export function renderServicePort(
     cache.endpoints.set(ep, { sp, names: n });
     return n;
   };
-  const { clusterEndpoints, localEndpoints, allReachableEndpoints, hasAnyEndpoints } = cat;
+  const { clusterEndpoints, localEndpoints, allReachableEndpoints, hasAnyEndpoints } = plan.categorized;
   for (const ep of allReachableEndpoints) ensure(nameOf(ep).endpoint);
   const clusterPolicyChain = names.service;
-  const usesClusterPolicyChain = clusterEndpoints.length > 0 && sp.usesClusterEndpoints;
+  const usesClusterPolicyChain = plan.usesClusterPolicy;
   if (usesClusterPolicyChain) ensure(clusterPolicyChain);
   const localPolicyChain = names.local;
-  const usesLocalPolicyChain = localEndpoints.length > 0 && sp.usesLocalEndpoints;
+  const usesLocalPolicyChain = plan.usesLocalPolicy;
   if (usesLocalPolicyChain) ensure(localPolicyChain);
-  let internalTrafficChain = clusterPolicyChain;
-  let hasInternalEndpoints = hasAnyEndpoints;
-  if (sp.internalPolicyLocal) {
-    internalTrafficChain = localPolicyChain;
-    if (localEndpoints.length === 0) hasInternalEndpoints = false;
-  }
-  let externalPolicyChain = clusterPolicyChain;
-  let hasExternalEndpoints = hasAnyEndpoints;
-  if (sp.externalPolicyLocal) {
-    externalPolicyChain = localPolicyChain;
-    if (localEndpoints.length === 0) hasExternalEndpoints = false;
-  }
+  const internalTrafficChain = plan.internal.policy === "Local" ? localPolicyChain : clusterPolicyChain;
+  const hasInternalEndpoints = plan.internal.hasEndpoints;
+  const externalPolicyChain = plan.external.policy === "Local" ? localPolicyChain : clusterPolicyChain;
+  const hasExternalEndpoints = plan.external.hasEndpoints;
   const externalTrafficChain = names.external;
-  const usesExternalTrafficChain = hasAnyEndpoints && sp.externallyAccessible;
+  const usesExternalTrafficChain = plan.usesExternalPath;
   if (usesExternalTrafficChain) ensure(externalTrafficChain);
-  let internalVerdict = "";
-  let externalVerdict = "";
-  if (!hasAnyEndpoints) {
-    internalVerdict = "goto reject-chain";
-    externalVerdict = "goto reject-chain";
-  } else {
-    if (!hasInternalEndpoints) internalVerdict = "drop";
-    if (!hasExternalEndpoints) externalVerdict = "drop";
-  }
+  const verdict = (w: "reject" | "drop" | undefined): string =>
+    w === "reject" ? "goto reject-chain" : w === "drop" ? "drop" : "";
+  const internalVerdict = verdict(plan.internal.whenEmpty);
+  const externalVerdict = verdict(plan.external.whenEmpty);
   const spn = sp.spn;
   const port = String(sp.port);
   const cip = sp.clusterIP.toString();
@@ -290,7 +277,7 @@ export function renderServicePort(
     if (hasAnyEndpoints) el({ set: "service-ips", key, value: `goto ${externalTrafficChain}` });
     if (!hasExternalEndpoints) el({ set: "no-endpoint-services", key, value: externalVerdict, comment: spn });
   }
-  const usesFWChain = sp.loadBalancerVIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0;
+  const usesFWChain = plan.hasSourceRanges;
   if (usesFWChain) {
     ensure(names.firewall);
     const sources = sp.loadBalancerSourceRanges.map(String);
@@ -325,7 +312,7 @@ export function renderServicePort(
     }
   }
   if (usesExternalTrafficChain) {
-    if (!sp.externalPolicyLocal) {
+    if (plan.masqueradeExternal) {
       items.push(`add rule ${T} ${externalTrafficChain} ${masq}`);
     } else {
       if (ctx.localCIDR !== undefined) {

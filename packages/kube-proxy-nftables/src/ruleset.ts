@@ -1,4 +1,4 @@
-import { Addr, Prefix, parseIPv4 } from "@knet/netstack";
+import { Addr, ipProtocolNumber, Prefix, parseIPv4 } from "@knet/netstack";
 import { canonicalKey, fieldType, formatElement, formatRule, formatSetSpec } from "./format.js";
 import { parseRule } from "./parse-rule.js";
 import { NftParseError } from "./tokenize.js";
@@ -42,19 +42,9 @@ const ERRNO: Readonly<Record<string, string>> = {
   EINVAL: "Invalid argument",
 };
 
-/** Protocol numbers by the names nft prints and accepts. */
-export const PROTO_NUMBERS: Readonly<Record<string, number>> = {
-  tcp: 6,
-  udp: 17,
-  sctp: 132,
-  icmp: 1,
-  "ipv6-icmp": 58,
-  icmpv6: 58,
-};
-
 /** A one-word literal of a rule: a protocol name, `0x` hex or decimal. */
 export function literalNumber(t: string): number {
-  const p = PROTO_NUMBERS[t];
+  const p = /^[a-z]/.test(t) ? ipProtocolNumber(t) : undefined;
   if (p !== undefined) return p;
   return /^0x/.test(t) ? Number.parseInt(t, 16) : Number(t);
 }
@@ -90,7 +80,7 @@ export function encodeKey(types: readonly string[], key: readonly string[], out:
         break;
       }
       case "inet_proto": {
-        const p = PROTO_NUMBERS[v] ?? (/^[0-9]+$/.test(v) ? Number(v) : Number.NaN);
+        const p = ipProtocolNumber(v) ?? (/^[0-9]+$/.test(v) ? Number(v) : Number.NaN);
         if (!(p >= 0 && p < 256)) throw new NftParseError(`unknown protocol ${JSON.stringify(v)}`);
         out[o++] = p;
         break;

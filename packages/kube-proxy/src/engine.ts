@@ -1,4 +1,4 @@
-import type { Addr, HookRegistration } from "@knet/netstack";
+import type { Addr, HookRegistration, Packet } from "@knet/netstack";
 import type { ProxyConfig } from "./config.js";
 import type { ProxyState } from "./proxy-state.js";
 import type { Random } from "./random.js";
@@ -88,6 +88,12 @@ export interface TraceStep {
   readonly text: string;
   /** Whether the rule's matches held. */
   readonly matched: boolean;
+  /**
+   * Set on the one step that decided the outcome: the rule that translated the
+   * destination (for a DNAT), rejected or dropped the packet, or masqueraded it
+   * (for an accept that leaves source-NATed). Absent elsewhere.
+   */
+  readonly decisive?: boolean;
 }
 
 /** An evaluation: the outcome and every rule visited on the way. */
@@ -132,9 +138,27 @@ export interface ProxyEngine {
   /**
    * Netfilter hook functions that run the engine's current rules inside a
    * `@knet/netstack` namespace (register each with `NetNamespace.registerHook`).
-   * Optional while engines adopt the netstack pipeline.
+   * This is the only way an engine attaches to a simulated node.
    */
-  hooks?(): HookRegistration[];
+  hooks(options?: EngineHookOptions): HookRegistration[];
+}
+
+/** What the proxy hooks decided for one connection (see {@link EngineHookOptions.observe}). */
+export interface ProxyHookDecision {
+  /** Hook (`prerouting` for traffic arriving, `output` for the node's own). */
+  readonly hook: "prerouting" | "output";
+  /** The packet as it met the rules. */
+  readonly packet: Packet;
+  /** The engine's evaluation: outcome and rules visited. */
+  readonly evaluation: ProxyEvaluation;
+}
+
+/** Options of {@link ProxyEngine.hooks}. */
+export interface EngineHookOptions {
+  /** Random source for endpoint choice (default: the engine's). */
+  readonly random?: Random;
+  /** Told about every connection the rules translated, rejected, dropped or marked for masquerade. */
+  readonly observe?: (decision: ProxyHookDecision) => void;
 }
 
 /** Options every engine factory accepts. */

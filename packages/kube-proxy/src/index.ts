@@ -28,10 +28,12 @@ export { masqueradeMark, proxyConfig } from "./config.js";
 export type { Endpoint, SliceEndpoints } from "./endpoint.js";
 export { mergeEndpoints, SERVICE_NAME_LABEL, sliceEndpoints } from "./endpoint.js";
 export type {
+  EngineHookOptions,
   EngineOptions,
   EvaluateOptions,
   ProxyEngine,
   ProxyEvaluation,
+  ProxyHookDecision,
   ProxyOutcome,
   ProxyPacket,
   SyncOptions,
@@ -66,9 +68,12 @@ export {
 } from "./naming.js";
 export type { Clock, ProxierOptions } from "./proxier.js";
 export { Proxier, systemClock } from "./proxier.js";
+export { evaluationHooks, settleDecisive } from "./proxy-hooks.js";
 export type { ProxyObjects, ProxyState, ProxyStateChanges, ProxyStateDiff } from "./proxy-state.js";
 export { diffProxyState, endpointListsEqual, servicePortsEqual, sortServicePortKeys } from "./proxy-state.js";
 export type { Random } from "./random.js";
 export { seededRandom } from "./random.js";
 export type { Protocol, ServicePort, ServicePortName } from "./service-port.js";
 export { compareServicePorts, isIgnoredService, servicePortNameString, servicePortsFor } from "./service-port.js";
+export type { TrafficPath, TrafficPlan } from "./traffic-plan.js";
+export { trafficPlan } from "./traffic-plan.js";

@@ -374,6 +374,7 @@ function countingEngine(
     },
     render: () => "",
     evaluate: () => ({ outcome: { kind: "accept" as const, masquerade: false }, trace: [] }),
+    hooks: () => [],
   };
   return e;
 }

@@ -5,6 +5,7 @@ import type { Link } from "./link.js";
 import { type NamespaceContext, NetNamespace, NetstackError, neighKey } from "./net-namespace.js";
 import type { HookContext, HookName, HookResult, NatTarget, Verdict } from "./netfilter.js";
 import { BROADCAST_MAC, formatMac, formatPacket, isUnspecified, type Packet } from "./packet.js";
+import { type SockAddr, socketHookName } from "./socket-hooks.js";
 import type { DropReason, Outcome, Trace, TraceStep } from "./trace.js";
 
 /** Options of a {@link Dataplane}. */
@@ -42,6 +43,13 @@ export interface SendOptions {
    * text is built on the way: the outcome and final packet only, for speed.
    */
   readonly trace?: boolean;
+  /**
+   * The socket call that sends the packet, for the socket-level hooks:
+   * `connect` (default for TCP and SCTP) or `sendmsg` (default for UDP, an
+   * unconnected socket); `connected` for a packet of a socket already
+   * connected (or accepted), which meets no socket hook. ICMP meets none either.
+   */
+  readonly call?: "connect" | "sendmsg" | "connected";
 }
 
 /** Result of {@link Dataplane.exchange}: a request, the reply the receiver sends, and (TCP) the final ACK. */
@@ -54,6 +62,11 @@ export interface Exchange {
   readonly reply: Trace | undefined;
   /** TCP only: the handshake's final ACK. */
   readonly ack: Trace | undefined;
+  /**
+   * The reply's source as the sending application sees it, when a socket-level
+   * hook (`recvmsg` for UDP, `getpeername` for TCP/SCTP) rewrote it.
+   */
+  readonly peer?: SockAddr;
 }
 
 /** A small seeded generator (mulberry32) for reproducible hook randomness. */
@@ -222,8 +235,27 @@ export class Dataplane {
    */
   send(from: string, packet: Packet, options: SendOptions = {}): Trace {
     const w = new Walk(this, options.trace ?? true);
-    const outcome = w.start(this.ns(from), packet);
+    const ns = this.ns(from);
+    let p = packet;
+    if (ns.socketHooks.size > 0 && p.proto !== "icmp" && options.call !== "connected") {
+      const r = w.socketCall(ns, p, options.call ?? (p.proto === "udp" ? "sendmsg" : "connect"));
+      if ("kind" in r) return { steps: w.steps, outcome: r, packet: w.last, sent: w.sent };
+      p = r;
+    }
+    const outcome = w.start(ns, p);
     return { steps: w.steps, outcome, packet: w.last, sent: w.sent };
+  }
+
+  /**
+   * The address a socket in namespace `ns` reports for its peer: `recvmsg` (UDP)
+   * or `getpeername` (TCP, SCTP) hook functions may rewrite what arrived
+   * (a backend) back to what the application connected to (a service).
+   */
+  peerName(ns: string, proto: "tcp" | "udp" | "sctp", peer: SockAddr, local?: SockAddr): SockAddr {
+    const n = this.ns(ns);
+    if (n.socketHooks.size === 0) return peer;
+    const hook = socketHookName(proto === "udp" ? "recvmsg" : "getpeername", peer.addr.family);
+    return n.socketHooks.run(peer, { hook, ns, proto, local, random: this.random, now: this.clock.now() }).address;
   }
 
   /**
@@ -258,7 +290,7 @@ export class Dataplane {
         : rp.proto === "icmp"
           ? { ...base, icmpType: rp.family === 4 ? 0 : 129, icmpCode: 0 }
           : base;
-    const reply = this.send(o.ns, replyPacket, options);
+    const reply = this.send(o.ns, replyPacket, { ...options, call: "connected" });
     const s = request.sent;
     const back = reply.packet;
     const ok =
@@ -267,9 +299,14 @@ export class Dataplane {
       back.src.equals(s.dst) &&
       back.dst.equals(s.src) &&
       (s.proto === "icmp" || (back.sport === s.dport && back.dport === s.sport));
-    if (!ok || s.proto !== "tcp") return { ok, request, reply, ack: undefined };
-    const ack = this.send(from, { ...s, tcp: { ack: true } }, options);
-    return { ok: ack.outcome.kind === "delivered", request, reply, ack };
+    const peer =
+      ok && s.proto !== "icmp"
+        ? this.peerName(from, s.proto, { addr: back.src, port: back.sport }, { addr: back.dst, port: back.dport })
+        : undefined;
+    const seen = peer !== undefined && (!peer.addr.equals(back.src) || peer.port !== back.sport) ? { peer } : {};
+    if (!ok || s.proto !== "tcp") return { ok, request, reply, ack: undefined, ...seen };
+    const ack = this.send(from, { ...s, tcp: { ack: true } }, { ...options, call: "connected" });
+    return { ok: ack.outcome.kind === "delivered", request, reply, ack, ...seen };
   }
 
   /** Neighbour resolution on `dev` for `ip`: a permanent entry, else an ARP/ND answer from the L2 domain. */
@@ -365,6 +402,11 @@ function natText(what: string, a: Addr, port: number, b: Addr, bport: number, ic
   return icmp ? `${what} ${a} -> ${b}` : `${what} ${a}:${port} -> ${b}:${bport}`;
 }
 
+/** `addr:port`, IPv6 in brackets. */
+function sockText(a: SockAddr): string {
+  return a.addr.family === 6 ? `[${a.addr}]:${a.port}` : `${a.addr}:${a.port}`;
+}
+
 /** One packet's journey: the steps, hop budget and the latest packet. */
 class Walk {
   readonly steps: TraceStep[] = [];
@@ -393,6 +435,57 @@ class Walk {
           : { kind: "drop", ns, dev, note: `${reason}: ${detail}` },
       );
     return dev === undefined ? { kind: "dropped", reason, ns, detail } : { kind: "dropped", reason, ns, dev, detail };
+  }
+
+  /**
+   * The socket call's hook point (`connect`/`sendmsg`): the destination the
+   * application gave, perhaps rewritten, or a drop when a function refused.
+   */
+  socketCall(ns: NetNamespace, p: Packet, call: "connect" | "sendmsg"): Packet | Outcome {
+    this.last = p;
+    this.sent = p;
+    const hook = socketHookName(call, p.family);
+    if (ns.socketHooks.list(hook).length === 0) return p;
+    const r = ns.socketHooks.run(
+      { addr: p.dst, port: p.dport },
+      {
+        hook,
+        ns: ns.name,
+        proto: p.proto as "tcp" | "udp" | "sctp",
+        local: isUnspecified(p.src) ? undefined : { addr: p.src, port: p.sport },
+        random: this.dp.random,
+        now: this.dp.clock.now(),
+      },
+    );
+    if (this.rec) {
+      for (const d of r.decisions) {
+        const rule = d.result !== "reject" && d.result.rule !== undefined ? { rule: d.result.rule } : {};
+        this.step(
+          d.result === "reject"
+            ? { kind: "socket", ns: ns.name, socketHook: hook, owner: d.owner, note: `${call}() refused (EPERM)` }
+            : {
+                kind: "socket",
+                ns: ns.name,
+                socketHook: hook,
+                owner: d.owner,
+                ...rule,
+                rewrite: `dst ${sockText(d.from)} -> ${sockText(d.result.to)}`,
+                note: d.result.note ?? `${call}() destination rewritten`,
+              },
+        );
+      }
+    }
+    if (r.rejected) {
+      const by = r.decisions[r.decisions.length - 1]?.owner ?? "?";
+      return this.drop(ns.name, undefined, "socket-rejected", `${hook} refused by ${by} (EPERM)`, p);
+    }
+    const q =
+      r.address.addr.equals(p.dst) && r.address.port === p.dport
+        ? p
+        : { ...p, dst: r.address.addr, dport: r.address.port };
+    this.last = q;
+    this.sent = q;
+    return q;
   }
 
   start(ns: NetNamespace, packet: Packet): Outcome {

@@ -51,6 +51,19 @@ export type { PrefixParseOptions } from "./prefix.js";
 export { Prefix, wordMask } from "./prefix.js";
 export type { PrefixEntry } from "./prefix-table.js";
 export { PrefixTable } from "./prefix-table.js";
+export type { IpProtocol } from "./protocols.js";
+export { IP_PROTOCOLS, ipProtocolName, ipProtocolNumber } from "./protocols.js";
+export type {
+  SockAddr,
+  SocketCall,
+  SocketHookContext,
+  SocketHookFn,
+  SocketHookName,
+  SocketHookOutcome,
+  SocketHookRegistration,
+  SocketHookResult,
+} from "./socket-hooks.js";
+export { SOCKET_HOOK_NAMES, SocketHookTable, socketHookName } from "./socket-hooks.js";
 export type {
   DeviceSpec,
   FlatDevice,

@@ -5,6 +5,7 @@ import { type AddrScope, type IfAddr, Link, type LinkKind } from "./link.js";
 import { type HookRegistration, HookTable } from "./netfilter.js";
 import { formatMac, parseMac } from "./packet.js";
 import { Prefix } from "./prefix.js";
+import { type SocketHookRegistration, SocketHookTable } from "./socket-hooks.js";
 import type { Socket } from "./trace.js";
 
 /** Error from a namespace operation; `code` is the errno the kernel would return. */
@@ -129,6 +130,8 @@ export class NetNamespace {
   readonly fib = new Fib();
   /** Netfilter hook functions. */
   readonly hooks = new HookTable();
+  /** Socket-level hook functions (connect, sendmsg, recvmsg, getpeername) of the namespace's sockets. */
+  readonly socketHooks = new SocketHookTable();
   /** Connection tracking table. */
   readonly conntrack: Conntrack;
   /** Listening sockets. */
@@ -628,6 +631,14 @@ export class NetNamespace {
   /** Register a netfilter hook function; returns a function that removes it. */
   registerHook(reg: HookRegistration): () => void {
     return this.hooks.register(reg);
+  }
+
+  /**
+   * Attach a socket-level hook function (as a cgroup BPF program on the
+   * namespace's processes); returns a function that detaches it.
+   */
+  registerSocketHook(reg: SocketHookRegistration): () => void {
+    return this.socketHooks.register(reg);
   }
 
   /** Open a listening socket (`port` on every address unless `addr`). */

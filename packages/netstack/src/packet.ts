@@ -1,20 +1,13 @@
 import { Addr } from "./addr.js";
+import { ipProtocolNumber } from "./protocols.js";
 
 /** Transport protocol of a {@link Packet}. */
 export type Proto = "tcp" | "udp" | "sctp" | "icmp";
 
 /** IANA protocol number of a {@link Proto} (ICMP is 1 for IPv4, 58 for IPv6). */
 export function protoNumber(proto: Proto, family: 4 | 6 = 4): number {
-  switch (proto) {
-    case "tcp":
-      return 6;
-    case "udp":
-      return 17;
-    case "sctp":
-      return 132;
-    case "icmp":
-      return family === 4 ? 1 : 58;
-  }
+  if (proto === "icmp" && family === 6) return 58;
+  return ipProtocolNumber(proto) as number;
 }
 
 /** TCP flags carried by a packet (only those the dataplane looks at). */

@@ -1,6 +1,7 @@
 import type { Addr } from "./addr.js";
 import type { HookName, Verdict } from "./netfilter.js";
 import type { Packet } from "./packet.js";
+import type { SocketHookName } from "./socket-hooks.js";
 
 /**
  * Why a packet was dropped. Each names the kernel behaviour it stands for:
@@ -11,7 +12,8 @@ import type { Packet } from "./packet.js";
  * `martian` (127/8 off loopback without route_localnet), `ttl-exceeded`,
  * `link-down`, `not-for-host` (frame for another MAC), `no-tunnel` (no vxlan
  * device or FDB entry), `no-listener` (no socket: TCP RST / ICMP port unreachable),
- * `loop` (hop budget spent), `dummy` (a dummy device swallows what it sends).
+ * `loop` (hop budget spent), `dummy` (a dummy device swallows what it sends),
+ * `socket-rejected` (a socket-level hook refused the call: EPERM from `connect()`/`sendmsg()`).
  */
 export type DropReason =
   | "no-route"
@@ -31,10 +33,12 @@ export type DropReason =
   | "no-tunnel"
   | "no-listener"
   | "loop"
-  | "dummy";
+  | "dummy"
+  | "socket-rejected";
 
 /** What kind of event a {@link TraceStep} records. */
 export type StepKind =
+  | "socket"
   | "send"
   | "route"
   | "hook"
@@ -60,6 +64,8 @@ export interface TraceStep {
   readonly dev?: string;
   /** Netfilter hook, for `hook` and `nat` steps. */
   readonly hook?: HookName;
+  /** Socket-level hook point, for `socket` steps. */
+  readonly socketHook?: SocketHookName;
   /** Who registered the hook function (e.g. `kube-proxy-iptables`). */
   readonly owner?: string;
   /** Rule or chain the hook reports (e.g. `KUBE-SVC-XYZ`). */
@@ -123,7 +129,7 @@ export interface Trace {
 export function formatTrace(trace: Trace): string {
   const lines = trace.steps.map((s) => {
     const where = s.dev ? `${s.ns}/${s.dev}` : s.ns;
-    const hook = s.hook ? ` ${s.hook}` : "";
+    const hook = s.hook ? ` ${s.hook}` : s.socketHook ? ` ${s.socketHook}` : "";
     const who = s.owner ? ` [${s.owner}${s.rule ? ` ${s.rule}` : ""}]` : "";
     const verdict = s.verdict ? ` ${s.verdict}` : "";
     const rw = s.rewrite ? ` {${s.rewrite}}` : "";

@@ -21,6 +21,7 @@ import {
   type Random,
   seededRandom,
 } from "@knet/kube-proxy";
+import { type HookContext, makePacket } from "@knet/netstack";
 import { describe, expect, it } from "vitest";
 import { service, slice } from "./fixtures.js";
 
@@ -383,6 +384,40 @@ const cases: Record<string, (create: Create) => void> = {
     tracker.updateEndpointSlice(slice("a", []));
     engine.sync(tracker.state());
     expect(only(sample(engine, { src: POD, dst: "172.30.1.1", dport: 80 }, 3)).kind).toBe("reject");
+  },
+  "trace: one decisive step, the rule that translated, masqueraded or rejected": (create) => {
+    const e = syncedEngine(create, {
+      services: [
+        service({ name: "svc1", clusterIP: "172.30.0.41" }),
+        service({ name: "svc2", clusterIP: "172.30.0.42" }),
+      ],
+      endpointSlices: [slice("svc1", ["10.180.0.2"])],
+    });
+    const decisive = (packet: ProxyPacket) => e.evaluate(packet).trace.filter((s) => s.decisive === true);
+    const dnat = decisive({ src: POD, dst: "172.30.0.41", dport: 80 });
+    expect(dnat).toHaveLength(1);
+    expect(dnat[0]?.matched).toBe(true);
+    expect(decisive({ src: EXTERNAL, dst: "172.30.0.41", dport: 80 })).toHaveLength(1);
+    expect(decisive({ src: POD, dst: "172.30.0.42", dport: 80 })).toHaveLength(1);
+    expect(decisive({ src: POD, dst: "10.180.0.77", dport: 80 })).toHaveLength(0);
+  },
+  "hooks: the engine attaches through hooks(), which report what they decided": (create) => {
+    const e = syncedEngine(create, {
+      services: [service({ name: "svc1", clusterIP: "172.30.0.41" })],
+      endpointSlices: [slice("svc1", ["10.180.0.2"])],
+    });
+    const seen: string[] = [];
+    const regs = e.hooks({
+      random: seededRandom(3),
+      observe: (d) => seen.push(`${d.hook} ${d.evaluation.outcome.kind}`),
+    });
+    const pre = regs.find((r) => r.hook === "prerouting");
+    expect(regs.some((r) => r.hook === "postrouting")).toBe(true);
+    const ctx = { hook: "prerouting", ns: "node", inDev: "eth0", outDev: undefined } as unknown as HookContext;
+    const r = pre?.fn(makePacket({ src: POD, dst: "172.30.0.41", dport: 80 }), ctx);
+    expect(typeof r === "object" ? r.dnat?.addr.toString() : r).toBe("10.180.0.2");
+    expect(pre?.fn(makePacket({ src: POD, dst: "10.180.0.77", dport: 80 }), ctx)).toBe("continue");
+    expect(seen).toEqual(["prerouting dnat"]);
   },
 };
 
