@@ -15,6 +15,7 @@ import {
   type SyncResult,
   servicePortsFor,
   sliceEndpoints,
+  trafficPlan,
 } from "@knet/kube-proxy";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -450,3 +451,58 @@ describe("Proxier (sync loop)", () => {
 });
 
 export type { EngineOptions };
+
+describe("trafficPlan", () => {
+  const ports = {
+    cluster: servicePortsFor(service({ name: "svc", clusterIP: "10.96.0.1" }), 4)[0] as ServicePort,
+    iLocal: servicePortsFor(service({ name: "svc", clusterIP: "10.96.0.1", iTP: "Local" }), 4)[0] as ServicePort,
+    eLocal: servicePortsFor(
+      service({
+        name: "svc",
+        clusterIP: "10.96.0.1",
+        type: "NodePort",
+        eTP: "Local",
+        ports: [{ name: "p80", port: 80, nodePort: 30000 }],
+      }),
+      4,
+    )[0] as ServicePort,
+  };
+
+  it("decides every path from the categorized endpoints: reject with none anywhere, drop with none local", () => {
+    fc.assert(
+      fc.property(
+        fc.array(arbEndpoint, { maxLength: 12 }),
+        fc.constantFrom("cluster", "iLocal", "eLocal"),
+        (list, which) => {
+          const sp = ports[which as keyof typeof ports];
+          const eps = epsOf(list);
+          const plan = trafficPlan(sp, eps, { nodeName: "me", zone: "z1" });
+          expect(plan.categorized).toEqual(categorizeEndpoints(eps, sp, { nodeName: "me", zone: "z1" }));
+          const { hasAnyEndpoints, clusterEndpoints, localEndpoints } = plan.categorized;
+          for (const [path, local] of [
+            [plan.internal, sp.internalPolicyLocal],
+            [plan.external, sp.externalPolicyLocal],
+          ] as const) {
+            expect(path.policy).toBe(local ? "Local" : "Cluster");
+            expect(path.endpoints).toEqual(local ? localEndpoints : clusterEndpoints);
+            expect(path.hasEndpoints).toBe(hasAnyEndpoints && (!local || localEndpoints.length > 0));
+            expect(path.whenEmpty).toBe(path.hasEndpoints ? undefined : hasAnyEndpoints ? "drop" : "reject");
+          }
+          expect(plan.usesClusterPolicy).toBe(clusterEndpoints.length > 0 && sp.usesClusterEndpoints);
+          expect(plan.usesLocalPolicy).toBe(localEndpoints.length > 0 && sp.usesLocalEndpoints);
+          expect(plan.usesExternalPath).toBe(hasAnyEndpoints && sp.externallyAccessible);
+          expect(plan.masqueradeExternal).toBe(!sp.externalPolicyLocal);
+        },
+      ),
+    );
+  });
+
+  it("externalTrafficPolicy Local with endpoints only elsewhere: cluster IP works, node port drops", () => {
+    const eps = epsOf([{ ip: "10.0.0.7", node: "other", ready: true, serving: true, terminating: false }]);
+    const plan = trafficPlan(ports.eLocal, eps, { nodeName: "me" });
+    expect(plan.internal).toMatchObject({ policy: "Cluster", hasEndpoints: true, whenEmpty: undefined });
+    expect(plan.external).toMatchObject({ policy: "Local", hasEndpoints: false, whenEmpty: "drop" });
+    expect(plan.usesExternalPath).toBe(true);
+    expect(trafficPlan(ports.eLocal, [], { nodeName: "me" }).external.whenEmpty).toBe("reject");
+  });
+});
