@@ -13,8 +13,8 @@
  *
  * @module
  */
-export type { ClusterNode, ClusterPod, ClusterService } from "./cluster.js";
-export { Cluster, ClusterError } from "./cluster.js";
+export { Cluster } from "./cluster.js";
+export { ClusterError } from "./errors.js";
 export type { PolicyDecision, ProxyDecision } from "./hooks.js";
 export { describePacket, policyHook } from "./hooks.js";
 export type { ClusterOptions, OverlayMode, ResolvedClusterOptions } from "./options.js";
@@ -22,5 +22,17 @@ export { resolveOptions } from "./options.js";
 export type { NodeNet } from "./overlay.js";
 export { FLANNEL, nodeTopology, subnetEnv, UNDERLAY_NS } from "./overlay.js";
 export { DeferredHooks, nodeConflist } from "./pod-network.js";
+export type { ClusterBuild, ClusterExtension, ClusterStage, PodInterfaceSpec } from "./stages.js";
+export { CLUSTER_STAGES } from "./stages.js";
 export type { ClusterTrace, DnsExchange, TraceRequest } from "./trace.js";
 export { formatClusterTrace, traceRequest } from "./trace.js";
+export type {
+  ClusterNode,
+  ClusterPod,
+  ClusterService,
+  ExternalHost,
+  HttpRequest,
+  ProxiedRequest,
+  ProxyForward,
+  UserspaceProxy,
+} from "./types.js";

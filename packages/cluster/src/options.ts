@@ -1,4 +1,5 @@
 import { DEFAULT_PROXY_MODE } from "@knet/kube-proxy";
+import type { ClusterExtension } from "./stages.js";
 
 /** How pod traffic crosses nodes. */
 export type OverlayMode = "vxlan" | "host-gw";
@@ -26,10 +27,12 @@ export interface ClusterOptions {
   readonly mtu?: number;
   /** Seed for every random choice (endpoint selection, ports), so traces are reproducible. Default 1. */
   readonly seed?: number;
+  /** What packages add to the cluster (gateways, sidecars, external hosts...), run after the stages they name. */
+  readonly extensions?: readonly ClusterExtension[];
 }
 
-/** {@link ClusterOptions} with every default filled in. */
-export type ResolvedClusterOptions = Required<ClusterOptions>;
+/** {@link ClusterOptions} with every default filled in (extensions aside). */
+export type ResolvedClusterOptions = Required<Omit<ClusterOptions, "extensions">>;
 
 /** Fill in the defaults of {@link ClusterOptions}. */
 export function resolveOptions(o: ClusterOptions = {}): ResolvedClusterOptions {

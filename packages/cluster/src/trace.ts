@@ -11,12 +11,14 @@ import {
 import { explain } from "@knet/netpol";
 import { Addr, formatTrace, makePacket, type Trace } from "@knet/netstack";
 import type { Cluster } from "./cluster.js";
-import { ClusterError } from "./cluster.js";
+import { ClusterError } from "./errors.js";
 import type { PolicyDecision, ProxyDecision } from "./hooks.js";
+import { httpDefaults } from "./stages.js";
+import type { ClusterPod, ExternalHost, HttpRequest, ProxyForward, UserspaceProxy } from "./types.js";
 
 /** What {@link traceRequest} follows. */
 export interface TraceRequest {
-  /** The client pod, `namespace/name`. */
+  /** The client: a pod, `namespace/name`, or a host outside the cluster by name (see `ClusterBuild.addExternalHost`). */
   readonly from: string;
   /** The target: a URL (`http://api.shop.svc.cluster.local:80`, `http://10.96.0.1`), or `host:port`. */
   readonly to: string;
@@ -24,6 +26,8 @@ export interface TraceRequest {
   readonly protocol?: "tcp" | "udp";
   /** Which resolver's search-list behaviour to model (default glibc). */
   readonly resolver?: ResolverFlavour;
+  /** The HTTP request carried (for user-space proxies that route on it); default `GET /` with the target's Host. */
+  readonly http?: Partial<HttpRequest>;
 }
 
 /** One DNS query the pod's resolver sent, and the answer. */
@@ -44,7 +48,7 @@ export interface DnsExchange {
 export interface ClusterTrace {
   /** The request as asked. */
   readonly request: TraceRequest;
-  /** Client pod, its node and address. */
+  /** The client: its pod (or external host) name, its node (`external` outside the cluster) and address. */
   readonly client: { readonly pod: string; readonly node: string; readonly ip: string };
   /** Target host, port and protocol as parsed. */
   readonly target: { readonly host: string; readonly port: number; readonly protocol: "tcp" | "udp" };
@@ -72,9 +76,41 @@ export interface ClusterTrace {
     | undefined;
   /** Connected (SYN delivered to a listener and the SYN-ACK made it back). */
   readonly connected: boolean;
+  /** The HTTP request this leg carried, when the target is http. */
+  readonly http: HttpRequest | undefined;
+  /**
+   * When the connection reached a user-space proxy (a gateway, a sidecar): which
+   * one, what it decided, and the trace of the connection it opened.
+   */
+  readonly proxied:
+    | { readonly by: string; readonly decision: ProxyForward; readonly upstream: ClusterTrace | undefined }
+    | undefined;
   /** One line: what happened. */
   readonly summary: string;
 }
+
+/** Who sends a traced request: a pod, or a host outside the cluster (or a proxy in one of them). */
+type Client =
+  | { readonly kind: "pod"; readonly pod: ClusterPod }
+  | { readonly kind: "external"; readonly host: ExternalHost };
+
+function clientOf(cluster: Cluster, from: string): Client {
+  const host = cluster.externalHosts.get(from);
+  if (host !== undefined) return { kind: "external", host };
+  return { kind: "pod", pod: cluster.pod(from) };
+}
+
+/** The client behind a namespace (where a user-space proxy opens its connection). */
+function clientInNs(cluster: Cluster, netns: string): Client {
+  const pod = [...cluster.pods.values()].find((p) => p.netns === netns);
+  if (pod !== undefined) return { kind: "pod", pod };
+  const host = [...cluster.externalHosts.values()].find((h) => h.netns === netns);
+  if (host !== undefined) return { kind: "external", host };
+  throw new ClusterError(`a user-space proxy listens in ${netns}, which is neither a pod nor an external host`);
+}
+
+/** How many user-space proxies one request may pass before the trace stops (a loop guard). */
+const MAX_PROXY_HOPS = 8;
 
 function parseTarget(
   to: string,
@@ -98,16 +134,30 @@ function parseTarget(
 }
 
 /**
- * Follow a request from a pod: resolv.conf search expansion and each DNS
- * query with its answer (and how the query itself reached kube-dns), then the
- * first packet through the pod's route, veth and bridge, the node's kube-proxy
- * rules (backend chosen), NetworkPolicy, the overlay (VXLAN encapsulation
- * across nodes) to delivery, or the exact drop and why, and the reply.
+ * Follow a request from a pod (or a host outside the cluster): resolv.conf
+ * search expansion and each DNS query with its answer (and how the query
+ * itself reached kube-dns), then the first packet through the pod's route, veth
+ * and bridge, the node's kube-proxy rules (backend chosen), NetworkPolicy, the
+ * overlay (VXLAN encapsulation across nodes) to delivery, or the exact drop and
+ * why, and the reply. A connection that reaches a user-space proxy continues
+ * with the connection the proxy opens (`proxied.upstream`).
  */
 export function traceRequest(cluster: Cluster, req: TraceRequest): ClusterTrace {
-  const client = cluster.pod(req.from);
+  return traceLeg(cluster, clientOf(cluster, req.from), req, req.http, 0);
+}
+
+function traceLeg(
+  cluster: Cluster,
+  client: Client,
+  req: TraceRequest,
+  httpIn: Partial<HttpRequest> | undefined,
+  hops: number,
+): ClusterTrace {
   const target = parseTarget(req.to, req.protocol);
+  const isHttp = /^https?:\/\//.test(req.to) || httpIn !== undefined;
+  const http = isHttp && target.protocol === "tcp" ? httpDefaults(httpIn, target.host, target.port) : undefined;
   const dp = cluster.dataplane;
+  const netns = client.kind === "pod" ? client.pod.netns : client.host.netns;
   cluster.takeDecisions();
 
   let address: string | undefined;
@@ -117,8 +167,11 @@ export function traceRequest(cluster: Cluster, req: TraceRequest): ClusterTrace 
   let dnsPath: ClusterTrace["dnsPath"];
   if (Addr.isValid(target.host)) {
     address = target.host;
+  } else if (client.kind === "external") {
+    // Outside the cluster there is no cluster DNS: only the host's own names.
+    address = client.host.hosts[target.host];
   } else {
-    const rc = resolvConfFor(client.pod, {
+    const rc = resolvConfFor(client.pod.pod, {
       clusterDomain: cluster.options.clusterDomain,
       clusterDNS: [cluster.clusterDnsIp()],
     }).resolvConf;
@@ -135,8 +188,7 @@ export function traceRequest(cluster: Cluster, req: TraceRequest): ClusterTrace 
       }
     }
     const ns = rc.nameservers[0];
-    if (ns)
-      dnsPath = dp.send(client.netns, makePacket({ dst: ns, proto: "udp", sport: cluster.ephemeralPort(), dport: 53 }));
+    if (ns) dnsPath = dp.send(netns, makePacket({ dst: ns, proto: "udp", sport: cluster.ephemeralPort(), dport: 53 }));
     cluster.takeDecisions();
   }
 
@@ -145,14 +197,16 @@ export function traceRequest(cluster: Cluster, req: TraceRequest): ClusterTrace 
   let backend: ClusterTrace["backend"];
   let connected = false;
   let summary: string;
+  let proxy: UserspaceProxy | undefined;
+  const who = client.kind === "pod" ? client.pod.key : client.host.name;
   if (address === undefined) {
-    summary = `could not resolve ${target.host}: ${dns.map((d) => `${d.name} ${d.rcode}`).join(", ") || "no query"}`;
+    summary =
+      client.kind === "external"
+        ? `could not resolve ${target.host} outside the cluster (give the external host a hosts entry, or an address)`
+        : `could not resolve ${target.host}: ${dns.map((d) => `${d.name} ${d.rcode}`).join(", ") || "no query"}`;
   } else {
     const sport = cluster.ephemeralPort();
-    const ex = dp.exchange(
-      client.netns,
-      makePacket({ dst: address, proto: target.protocol, sport, dport: target.port }),
-    );
+    const ex = dp.exchange(netns, makePacket({ dst: address, proto: target.protocol, sport, dport: target.port }));
     path = ex.request;
     reply = ex.reply;
     connected = ex.ok;
@@ -161,17 +215,48 @@ export function traceRequest(cluster: Cluster, req: TraceRequest): ClusterTrace 
       const pod = [...cluster.pods.values()].find((p) => p.netns === o.ns);
       const arrived = ex.request.packet;
       if (pod) backend = { pod: pod.key, node: pod.node, ip: pod.ip.toString(), port: arrived.dport };
+      if (connected && target.protocol === "tcp")
+        proxy = cluster.userspaceProxies.find((x) => x.netns === o.ns && x.port === arrived.dport);
       summary = connected
-        ? `connected: ${client.key} -> ${target.host}:${target.port} reached ${backend ? `${backend.pod} (${backend.ip}:${backend.port} on ${backend.node})` : o.ns}`
+        ? `connected: ${who} -> ${target.host}:${target.port} reached ${backend ? `${backend.pod} (${backend.ip}:${backend.port} on ${backend.node})` : o.ns}`
         : `delivered to ${o.ns}/${o.dev} but ${o.socket ? "the reply did not come back" : `nothing listens on ${target.protocol}/${arrived.dport}`}`;
     } else {
       summary = `dropped in ${o.ns}${o.dev ? `/${o.dev}` : ""}: ${o.reason} (${o.detail})`;
     }
   }
   const decisions = cluster.takeDecisions();
+  let proxied: ClusterTrace["proxied"];
+  if (proxy !== undefined && path !== undefined) {
+    const arrived = path.packet;
+    const decision = proxy.forward({
+      http,
+      client: { ip: arrived.src.toString(), port: arrived.sport },
+      local: { ip: arrived.dst.toString(), port: arrived.dport },
+    });
+    let upstream: ClusterTrace | undefined;
+    if (decision.kind === "forward") {
+      if (hops + 1 >= MAX_PROXY_HOPS) {
+        summary = `${summary}; ${proxy.name} forwards to ${decision.to}, but the request passed ${MAX_PROXY_HOPS} proxies (a loop?)`;
+      } else {
+        const onward: TraceRequest = {
+          from: req.from,
+          to: decision.to,
+          ...(req.resolver ? { resolver: req.resolver } : {}),
+        };
+        upstream = traceLeg(cluster, clientInNs(cluster, proxy.netns), onward, decision.http ?? http, hops + 1);
+        summary = `${summary}; ${proxy.name} forwards${decision.note ? ` (${decision.note})` : ""}: ${upstream.summary}`;
+      }
+    } else {
+      summary = `${summary}; ${proxy.name} answers ${decision.status}${decision.note ? ` (${decision.note})` : ""}`;
+    }
+    proxied = { by: proxy.name, decision, upstream };
+  }
   return {
     request: req,
-    client: { pod: client.key, node: client.node, ip: client.ip.toString() },
+    client:
+      client.kind === "pod"
+        ? { pod: client.pod.key, node: client.pod.node, ip: client.pod.ip.toString() }
+        : { pod: client.host.name, node: "external", ip: client.host.ip.toString() },
     target,
     resolvConf,
     candidates,
@@ -184,6 +269,8 @@ export function traceRequest(cluster: Cluster, req: TraceRequest): ClusterTrace 
     policy: decisions.policy,
     backend,
     connected,
+    http,
+    proxied,
     summary:
       path && !connected && decisions.policy.some((d) => !d.verdict[d.direction].allowed)
         ? `${summary} — denied by NetworkPolicy`
@@ -245,6 +332,23 @@ export function formatClusterTrace(t: ClusterTrace): string {
   if (t.reply) {
     out.push(section("Reply"));
     out.push(formatTrace(t.reply));
+  }
+  if (t.proxied !== undefined) {
+    const d = t.proxied.decision;
+    out.push(section(`User-space proxy ${t.proxied.by}`));
+    out.push(
+      d.kind === "forward"
+        ? `  forwards to ${d.to}${d.note ? ` (${d.note})` : ""}${d.http ? `: ${d.http.method} ${d.http.path}` : ""}`
+        : `  answers ${d.status}${d.note ? ` (${d.note})` : ""}`,
+    );
+    if (t.proxied.upstream !== undefined)
+      out.push(
+        formatClusterTrace(t.proxied.upstream)
+          .trimEnd()
+          .split("\n")
+          .map((l) => `  ${l}`)
+          .join("\n"),
+      );
   }
   out.push(section("Result"));
   out.push(t.summary);
