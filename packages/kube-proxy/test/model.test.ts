@@ -19,7 +19,7 @@ import {
 } from "@knet/kube-proxy";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { service, slice } from "./contract/fixtures.js";
+import { service, slice } from "../src/contract/fixtures.js";
 
 describe("servicePortsFor", () => {
   it("builds one record per port for the proxier's family, with kube-proxy's derived fields", () => {

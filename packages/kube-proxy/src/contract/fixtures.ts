@@ -1,18 +1,31 @@
+/** Small builders of Services and EndpointSlices for engine tests (part of `@knet/kube-proxy/contract`). */
 import type { EndpointSlice, Service } from "@knet/k8s";
 
 /** Options of {@link service}. */
 export interface ServiceFixture {
+  /** Namespace (default ns1). */
   readonly ns?: string;
+  /** Name. */
   readonly name: string;
+  /** `spec.clusterIP(s)`: one address, or one per family. */
   readonly clusterIP: string | readonly string[];
+  /** Ports (default one `p80` 80/TCP). */
   readonly ports?: readonly { name?: string; port: number; protocol?: string; nodePort?: number }[];
+  /** `spec.type` (default ClusterIP). */
   readonly type?: "ClusterIP" | "NodePort" | "LoadBalancer" | "ExternalName";
+  /** `spec.externalIPs`. */
   readonly externalIPs?: readonly string[];
+  /** `status.loadBalancer.ingress` IPs. */
   readonly lbIngress?: readonly string[];
+  /** `spec.loadBalancerSourceRanges`. */
   readonly sourceRanges?: readonly string[];
+  /** `spec.externalTrafficPolicy`. */
   readonly eTP?: "Local" | "Cluster";
+  /** `spec.internalTrafficPolicy`. */
   readonly iTP?: "Local" | "Cluster";
+  /** `spec.healthCheckNodePort`. */
   readonly healthCheckNodePort?: number;
+  /** ClientIP session affinity with this timeout. */
   readonly affinitySeconds?: number;
 }
 
@@ -51,11 +64,17 @@ export function service(f: ServiceFixture): Service {
 
 /** One endpoint of {@link slice}. */
 export interface EndpointFixture {
+  /** Address. */
   readonly ip: string;
+  /** `nodeName`. */
   readonly node?: string;
+  /** `conditions.ready` (default true). */
   readonly ready?: boolean;
+  /** `conditions.serving`. */
   readonly serving?: boolean;
+  /** `conditions.terminating`. */
   readonly terminating?: boolean;
+  /** Zone hints. */
   readonly zones?: readonly string[];
 }
 

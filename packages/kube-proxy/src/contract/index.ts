@@ -1,7 +1,7 @@
 /**
- * The contract every proxy engine runs (`@knet/kube-proxy/contract`, test-only).
- * It asserts engine-independent outcomes through {@link ProxyEngine.evaluate}:
- * which backends a packet can reach, reject versus drop, masquerade or not.
+ * The contract every proxy engine runs, published as `@knet/kube-proxy/contract` so an
+ * engine outside this repository runs the same suite (under its own vitest). It asserts
+ * engine-independent outcomes through `ProxyEngine.evaluate`: which backends a packet can reach, reject versus drop, masquerade or not.
  *
  * ```ts
  * import { runProxyContract } from "@knet/kube-proxy/contract";
