@@ -4,5 +4,5 @@ import type { Random } from "./plugin.js";
 
 /** A random source in [0, 1) from a 32-bit seed. */
 export function seededRandom(seed: number): Random {
-  return mulberry32(seed);
+  return mulberry32(seed).next;
 }

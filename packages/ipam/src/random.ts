@@ -16,7 +16,7 @@ export interface Random {
  * Not cryptographic; allocation order is not a secret.
  */
 export function seededRandom(seed = 1): Random {
-  const next = mulberry32(seed);
+  const { next } = mulberry32(seed);
   return { int: (n: number): number => Math.floor(next() * n) };
 }
 

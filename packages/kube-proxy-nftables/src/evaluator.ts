@@ -91,7 +91,7 @@ export type RandomInt = (n: number) => number;
 
 /** A seeded random source (netstack's mulberry32), for reproducible endpoint choice. */
 export function seededRandom(seed = 1): RandomInt {
-  const next = mulberry32(seed);
+  const { next } = mulberry32(seed);
   return (n: number): number => Math.floor(next() * n);
 }
 

@@ -1,7 +1,6 @@
-import type { Addr, HookRegistration, Packet } from "@knet/netstack";
+import type { Addr, HookRegistration, Packet, Random } from "@knet/netstack";
 import type { ProxyConfig } from "./config.js";
 import type { ProxyState } from "./proxy-state.js";
-import type { Random } from "./random.js";
 import type { Protocol } from "./service-port.js";
 
 /** Options of {@link ProxyEngine.sync}. */

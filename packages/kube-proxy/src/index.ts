@@ -19,6 +19,9 @@
  * @module
  */
 
+// One seeded random source for every package: netstack's (re-exported, the same thing under the same name).
+export type { Random } from "@knet/netstack";
+export { seededRandom } from "@knet/netstack";
 export type { CategorizedEndpoints, NodeTopology } from "./categorize.js";
 export { categorizeEndpoints, ZONE_LABEL } from "./categorize.js";
 export type { ChangeTrackerOptions } from "./change-tracker.js";
@@ -66,13 +69,11 @@ export {
   servicePortIptablesChains,
   servicePortNftChains,
 } from "./naming.js";
-export type { Clock, ProxierOptions } from "./proxier.js";
+export type { ProxierOptions, Timers } from "./proxier.js";
 export { Proxier, systemClock } from "./proxier.js";
 export { evaluationHooks, settleDecisive } from "./proxy-hooks.js";
 export type { ProxyObjects, ProxyState, ProxyStateChanges, ProxyStateDiff } from "./proxy-state.js";
 export { diffProxyState, endpointListsEqual, servicePortsEqual, sortServicePortKeys } from "./proxy-state.js";
-export type { Random } from "./random.js";
-export { seededRandom } from "./random.js";
 export type { Protocol, ServicePort, ServicePortName } from "./service-port.js";
 export { compareServicePorts, isIgnoredService, servicePortNameString, servicePortsFor } from "./service-port.js";
 export type { TrafficPath, TrafficPlan } from "./traffic-plan.js";

@@ -1,19 +1,18 @@
 import type { EndpointSlice, Service } from "@knet/k8s";
+import type { Clock } from "@knet/netstack";
 import type { ChangeTracker } from "./change-tracker.js";
 import type { ProxyEngine, SyncResult } from "./engine.js";
 
-/** Time and timers, injected so the sync loop runs on a fake clock in tests. */
-export interface Clock {
-  /** Milliseconds since some epoch. */
-  now(): number;
-  /** Call `fn` after `ms` milliseconds; returns a handle for {@link Clock.clearTimeout}. */
+/** Time (netstack's `Clock`, ms) and timers, injected so the sync loop runs on a fake clock in tests. */
+export interface Timers extends Clock {
+  /** Call `fn` after `ms` milliseconds; returns a handle for {@link Timers.clearTimeout}. */
   setTimeout(fn: () => void, ms: number): unknown;
   /** Cancel a timer. */
   clearTimeout(handle: unknown): void;
 }
 
 /** The real clock (`Date.now`, `setTimeout`). */
-export const systemClock: Clock = {
+export const systemClock: Timers = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
@@ -26,7 +25,7 @@ export interface ProxierOptions {
   /** Where Service/EndpointSlice events are recorded. */
   readonly tracker: ChangeTracker;
   /** Clock (default {@link systemClock}). */
-  readonly clock?: Clock;
+  readonly clock?: Timers;
   /** Minimum time between syncs, ms (default: the engine config's `minSyncPeriodMs`). */
   readonly minSyncPeriodMs?: number;
   /** Periodic sync interval, ms (default: the engine config's `syncPeriodMs`). */
@@ -49,7 +48,7 @@ export interface ProxierOptions {
 export class Proxier {
   private readonly engine: ProxyEngine;
   private readonly tracker: ChangeTracker;
-  private readonly clock: Clock;
+  private readonly clock: Timers;
   private readonly minMs: number;
   private readonly maxMs: number;
   private readonly burst: number;

@@ -5,6 +5,7 @@ import type { Link } from "./link.js";
 import { type NamespaceContext, NetNamespace, NetstackError, neighKey } from "./net-namespace.js";
 import type { HookContext, HookName, HookResult, NatTarget, Verdict } from "./netfilter.js";
 import { BROADCAST_MAC, formatMac, formatPacket, isUnspecified, type Packet } from "./packet.js";
+import { type Random, seededRandom } from "./random.js";
 import { type SockAddr, socketHookName } from "./socket-hooks.js";
 import type { DropReason, Outcome, Trace, TraceStep } from "./trace.js";
 
@@ -12,8 +13,8 @@ import type { DropReason, Outcome, Trace, TraceStep } from "./trace.js";
 export interface DataplaneOptions {
   /** Clock for conntrack timeouts and FDB ageing; default a {@link ManualClock} at 0. */
   readonly clock?: Clock;
-  /** Random source in [0, 1) handed to hook functions; default a seeded generator (seed 1). */
-  readonly random?: () => number;
+  /** Random source handed to hook functions; default `seededRandom(1)`. */
+  readonly random?: Random;
   /** Receive events (L2 or L3) one packet may cause before it is dropped as a loop; default 64. */
   readonly maxHops?: number;
 }
@@ -69,20 +70,6 @@ export interface Exchange {
   readonly peer?: SockAddr;
 }
 
-/** A small seeded generator (mulberry32) for reproducible hook randomness. */
-export function seededRandom(seed: number): () => number {
-  // The state is kept as an int32 (same bits as the uint32 of the reference
-  // algorithm): a small integer stays unboxed, so drawing a number allocates nothing.
-  let a = seed | 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Frame {
   readonly src: number;
   readonly dst: number;
@@ -129,7 +116,8 @@ export class Dataplane {
   /** An empty dataplane. */
   constructor(options: DataplaneOptions = {}) {
     this.clock = options.clock ?? new ManualClock();
-    this.random = options.random ?? seededRandom(1);
+    const random = options.random ?? seededRandom(1);
+    this.random = () => random.next();
     this.maxHops = options.maxHops ?? 64;
     this.nsCtx = {
       clock: this.clock,

@@ -25,7 +25,7 @@ export { Addr, AddrError, formatIPv4, formatIPv6, parseIPv4 } from "./addr.js";
 export type { Clock, CtMatch, CtState, CtTuple, TcpCtState } from "./conntrack.js";
 export { Conntrack, ConntrackEntry, CT_TIMEOUTS, formatEntry, ManualClock } from "./conntrack.js";
 export type { DataplaneOptions, Exchange, SendOptions, VxlanOptions } from "./dataplane.js";
-export { Dataplane, seededRandom } from "./dataplane.js";
+export { Dataplane } from "./dataplane.js";
 export type { Route, RouteProto, RouteScope, RouteType, TableName } from "./fib.js";
 export { Fib, formatRoute } from "./fib.js";
 export type { FlannelOptions } from "./flannel.js";
@@ -53,6 +53,8 @@ export type { PrefixEntry } from "./prefix-table.js";
 export { PrefixTable } from "./prefix-table.js";
 export type { IpProtocol } from "./protocols.js";
 export { IP_PROTOCOLS, ipProtocolName, ipProtocolNumber } from "./protocols.js";
+export type { Random } from "./random.js";
+export { seededRandom } from "./random.js";
 export type {
   SockAddr,
   SocketCall,

@@ -18,11 +18,11 @@ function withSysctls(t: Topology, seed: number): Topology {
   return {
     ...t,
     namespaces: t.namespaces.map((n) => {
-      const rp = rnd() < 0.3 ? (rnd() < 0.5 ? 1 : 2) : 0;
+      const rp = rnd.next() < 0.3 ? (rnd.next() < 0.5 ? 1 : 2) : 0;
       return {
         ...n,
         sysctls: {
-          "net.ipv4.ip_forward": rnd() < 0.75 ? 1 : 0,
+          "net.ipv4.ip_forward": rnd.next() < 0.75 ? 1 : 0,
           ...(rp !== 0 ? { "net.ipv4.conf.all.rp_filter": rp } : {}),
         },
       };
@@ -45,7 +45,7 @@ describe.skipIf(!isRoot || !hasCommand("ping"))("ping: simulator vs kernel on ra
       );
       const pairs: { from: string; to: string }[] = [];
       for (const n of dp.namespaces()) {
-        for (const a of addrs) if (a.ns !== n.name && rnd() < 0.6) pairs.push({ from: n.name, to: a.addr });
+        for (const a of addrs) if (a.ns !== n.name && rnd.next() < 0.6) pairs.push({ from: n.name, to: a.addr });
       }
       const real = realize(topology, { prefix: `knet-pg${process.pid % 10000}s${seed}-` });
       cleanup.push(...real.teardown.map((c) => [...c]));

@@ -38,8 +38,8 @@ const POOL = [
 
 export function randomTopology(seed: number): RandomTopology {
   const rnd = seededRandom(seed);
-  const int = (lo: number, hi: number): number => lo + Math.floor(rnd() * (hi - lo + 1));
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
+  const int = (lo: number, hi: number): number => lo + Math.floor(rnd.next() * (hi - lo + 1));
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd.next() * xs.length)] as T;
   const n = int(2, 6);
   const names = Array.from({ length: n }, (_, i) => `n${i}`);
   const links: LinkSpec[] = [];
@@ -51,15 +51,15 @@ export function randomTopology(seed: number): RandomTopology {
     const p = Prefix.parse(`${base}/${len}`, { mask: true });
     // Sometimes a secondary address on the same subnet, or a second subnet on the same device.
     const extra: string[] = [];
-    if (len === 24 && rnd() < 0.3) extra.push(`${p.nth(int(3, 250))}/${len}`);
-    if (rnd() < 0.2) extra.push(`172.31.${sub}.1/24`);
+    if (len === 24 && rnd.next() < 0.3) extra.push(`${p.nth(int(3, 250))}/${len}`);
+    if (rnd.next() < 0.2) extra.push(`172.31.${sub}.1/24`);
     links.push({
       kind: "veth",
       a: { ns: a, name: `v${sub}a`, addresses: [`${p.nth(1)}/${len}`, ...extra] },
       b: { ns: b, name: `v${sub}b`, addresses: [`${p.nth(2)}/${len}`] },
     });
   };
-  for (let i = 1; i < n; i++) veth(names[int(0, i - 1)] as string, names[i] as string, rnd() < 0.7 ? 24 : 30);
+  for (let i = 1; i < n; i++) veth(names[int(0, i - 1)] as string, names[i] as string, rnd.next() < 0.7 ? 24 : 30);
   for (let k = int(0, 2); k > 0; k--) {
     const a = pick(names);
     const b = pick(names);
@@ -70,7 +70,7 @@ export function randomTopology(seed: number): RandomTopology {
   links.push({ kind: "bridge", ns: brNs, name: "br0", addresses: ["10.250.0.1/24"] });
   let port = 0;
   for (const other of names) {
-    if (other === brNs || port >= 3 || rnd() < 0.3) continue;
+    if (other === brNs || port >= 3 || rnd.next() < 0.3) continue;
     port++;
     links.push({
       kind: "veth",
@@ -100,9 +100,9 @@ export function randomTopology(seed: number): RandomTopology {
     }
     for (let k = int(3, 9); k > 0; k--) {
       let dst = pick(POOL);
-      if (rnd() < 0.35 && dst.length < 28)
+      if (rnd.next() < 0.35 && dst.length < 28)
         dst = Prefix.parse(`${dst.addr.add(int(0, 255) * 256)}/${int(dst.length + 1, 28)}`, { mask: true });
-      const r = rnd();
+      const r = rnd.next();
       const metric = pick([undefined, 0, 10, 100]);
       let spec: TopologyRoute;
       const dstText = dst.length === 0 ? "default" : dst.toString();
@@ -116,7 +116,7 @@ export function randomTopology(seed: number): RandomTopology {
       } else if (peers.length > 0) {
         const g = pick(peers);
         spec =
-          rnd() < 0.5
+          rnd.next() < 0.5
             ? { ns, dst: dstText, via: g.gw.toString(), ...m }
             : { ns, dst: dstText, via: g.gw.toString(), dev: g.dev, ...m };
       } else continue;
@@ -131,7 +131,7 @@ export function randomTopology(seed: number): RandomTopology {
   }
   // Sometimes one device is set down at the end: its routes die, lookups fall back.
   let links1 = links;
-  if (rnd() < 0.5) {
+  if (rnd.next() < 0.5) {
     const k = int(0, links.length - 1);
     const l = links[k] as LinkSpec;
     const down = l.kind === "veth" ? { ...l, a: { ...l.a, up: false } } : { ...l, up: false };
@@ -149,10 +149,10 @@ export function randomTopology(seed: number): RandomTopology {
       if (p.family !== 4) continue;
       set.add(p.first().toString());
       set.add(p.last().toString());
-      set.add(p.nth(BigInt(Math.floor(rnd() * Number(p.size())))).toString());
+      set.add(p.nth(BigInt(Math.floor(rnd.next() * Number(p.size())))).toString());
     }
     for (const ifa of everyAddr) if (ifa.addr.family === 4) set.add(ifa.addr.toString());
-    while (set.size < 90) set.add(Addr.v4(Math.floor(rnd() * 0xffffffff)).toString());
+    while (set.size < 90) set.add(Addr.v4(Math.floor(rnd.next() * 0xffffffff)).toString());
     destinations.set(
       ns,
       [...set].filter((a) => !a.startsWith("0.") && !(Number(a.split(".")[0]) >= 224)),
