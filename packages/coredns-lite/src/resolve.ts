@@ -5,7 +5,7 @@
  */
 import type { DnsIndex } from "./index/dns-index.js";
 import { assembleChased } from "./plugins/kubernetes/handler.js";
-import { KubernetesLookup } from "./plugins/kubernetes/lookup.js";
+import { inQuestionCase, KubernetesLookup } from "./plugins/kubernetes/lookup.js";
 import { type KubernetesOptions, resolveOptions } from "./plugins/kubernetes/options.js";
 import { Rcode, RRType, typeCode } from "./wire/constants.js";
 import { type DnsResponse, emptyResponse, type Rr } from "./wire/message.js";
@@ -37,11 +37,14 @@ export function anyAnswer(qname: string): DnsResponse {
   };
 }
 
-/** Give owner names that spell the question in lower case the question's own case. */
+/**
+ * Give answer records whose owner spells the question in lower case the question's
+ * own spelling (CoreDNS's plugins write `state.QName()`, the name as asked). Always a
+ * new response object.
+ */
 export function echoCase(res: DnsResponse, lower: string, original: string): DnsResponse {
-  if (lower === original) return res;
-  const fix = (rrs: readonly Rr[]): Rr[] => rrs.map((r) => (r.name === lower ? ({ ...r, name: original } as Rr) : r));
-  return { ...res, answer: fix(res.answer), authority: fix(res.authority), additional: fix(res.additional) };
+  const answer = res.answer.map((r) => (r.name === lower ? ({ ...r, name: original } as Rr) : r));
+  return { ...res, answer };
 }
 
 /**
@@ -58,6 +61,5 @@ export function resolve(index: DnsIndex, query: DnsQuery, options: ResolveOption
   const r = lookup.lookup(name, type);
   if (r === undefined) return emptyResponse(Rcode.REFUSED);
   const upstream = options.upstream;
-  const res = assembleChased(r, (t) => upstream?.(t, type));
-  return echoCase(res, name, original);
+  return assembleChased(inQuestionCase(r, name, original), (t) => upstream?.(t, type));
 }

@@ -112,6 +112,49 @@ export const ROWS: readonly Row[] = [
   ok("24", n("ext.testns.svc"), "A", [`${n("ext.testns.svc")} 5 CNAME ext.example.test.`, UPSTREAM_A], [], "forward"),
   ok("25", n("ext2svc.testns.svc"), "A", [`${n("ext2svc.testns.svc")} 5 CNAME ${svc1}`, `${svc1} 5 A 10.0.0.1`]),
   nx("26", n("x.ext.testns.svc"), "CNAME"),
+  // ExternalName answers only its exact name (CoreDNS v1.11+): extra labels, _port._protocol included, are NXDOMAIN.
+  nx("26b", n("_http._tcp.ext.testns.svc"), "SRV"),
+  nx("26c", n("x.ext.testns.svc"), "A"),
+  nx("26d", n("_http._tcp.ext.testns.svc"), "A"),
+  // The question's spelling: owners as asked; names built under the zone end in the zone as asked;
+  // names from objects (ExternalName targets and their chain) as the objects spell them.
+  ok(
+    "7-case",
+    "_HTTP._tcp.SVC1.TestNS.svc.Cluster.Local.",
+    "SRV",
+    ["_HTTP._tcp.SVC1.TestNS.svc.Cluster.Local. 5 SRV 0 100 80 svc1.testns.svc.Cluster.Local."],
+    ["svc1.testns.svc.Cluster.Local. 5 A 10.0.0.1"],
+  ),
+  ok(
+    "16-case",
+    "_http._tcp.hdls1.testns.svc.CLUSTER.local.",
+    "SRV",
+    ["172-0-0-2", "172-0-0-3", "5678-abcd--1", "5678-abcd--2", "dup-name"].map(
+      (h) => `_http._tcp.hdls1.testns.svc.CLUSTER.local. 5 SRV 0 16 80 ${h}.hdls1.testns.svc.CLUSTER.local.`,
+    ),
+    [
+      "172-0-0-2.hdls1.testns.svc.CLUSTER.local. 5 A 172.0.0.2",
+      "172-0-0-3.hdls1.testns.svc.CLUSTER.local. 5 A 172.0.0.3",
+      "dup-name.hdls1.testns.svc.CLUSTER.local. 5 A 172.0.0.4",
+      "dup-name.hdls1.testns.svc.CLUSTER.local. 5 A 172.0.0.5",
+      "5678-abcd--1.hdls1.testns.svc.CLUSTER.local. 5 AAAA 5678:abcd::1",
+      "5678-abcd--2.hdls1.testns.svc.CLUSTER.local. 5 AAAA 5678:abcd::2",
+    ],
+  ),
+  ok("25-case", "EXT2SVC.testns.svc.cluster.LOCAL.", "A", [
+    `EXT2SVC.testns.svc.cluster.LOCAL. 5 CNAME ${svc1}`,
+    `${svc1} 5 A 10.0.0.1`,
+  ]),
+  ok("28-case", "Cluster.Local.", "SOA", [
+    "Cluster.Local. 5 SOA ns.dns.Cluster.Local. hostmaster.Cluster.Local. S 7200 1800 86400 5",
+  ]),
+  nx(
+    "5-case",
+    "svc0.TESTNS.svc.CLUSTER.LOCAL.",
+    "A",
+    "default",
+    "CLUSTER.LOCAL. 5 SOA ns.dns.CLUSTER.LOCAL. hostmaster.CLUSTER.LOCAL. S 7200 1800 86400 5",
+  ),
   ok("27", n("dns-version"), "TXT", [`${n("dns-version")} 28800 TXT "1.1.0"`]),
   ok("28", Z, "SOA", [SOA]),
   ok("29", Z, "NS", [`${Z} 5 NS ns.dns.${Z}`]),

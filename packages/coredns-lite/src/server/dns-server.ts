@@ -22,6 +22,7 @@ import {
 } from "../plugin.js";
 import { MetricsRegistry } from "../plugins/metrics/registry.js";
 import { seededRandom } from "../random.js";
+import { echoCase } from "../resolve.js";
 import { CLASS_IN, Rcode } from "../wire/constants.js";
 import { IGNORE, type ParsedQuery, parseQuery, readName } from "../wire/decode.js";
 import { encodeResponse, Flag, type OptRecord } from "../wire/encode.js";
@@ -145,6 +146,7 @@ class Request implements DnsRequest {
   private readonly peer: Peer | undefined;
   private readonly buf: Uint8Array | undefined;
   private original: string | undefined;
+  private readonly mixedCase: boolean;
 
   constructor(q: ParsedQuery, buf: Uint8Array, transport: "udp" | "tcp", peer: Peer | undefined) {
     this.name = q.key;
@@ -154,6 +156,7 @@ class Request implements DnsRequest {
     this.transport = transport;
     this.peer = peer;
     this.buf = buf;
+    this.mixedCase = q.mixedCase;
   }
 
   get remote(): string | undefined {
@@ -163,7 +166,8 @@ class Request implements DnsRequest {
   }
 
   get originalName(): string {
-    if (this.original === undefined) this.original = this.buf === undefined ? this.name : readName(this.buf, 12).name;
+    if (this.original === undefined)
+      this.original = this.buf === undefined || !this.mixedCase ? this.name : readName(this.buf, 12).name;
     return this.original;
   }
 }
@@ -299,17 +303,20 @@ export class DnsServer {
       return this.encode(emptyResponse(Rcode.REFUSED), q, buf, transport);
     }
     let res: DnsResponse | Promise<DnsResponse>;
+    const req = new Request(q, buf, transport, remote);
     try {
-      res = this.chain.entry(new Request(q, buf, transport, remote));
+      res = this.chain.entry(req);
     } catch {
       res = emptyResponse(Rcode.SERVFAIL);
     }
     if (res instanceof Promise) {
       return res.then(
-        (r) => this.encode(r, q, buf, transport),
+        (r) => this.encode(q.mixedCase ? echoCase(r, q.key, req.originalName) : r, q, buf, transport),
         () => this.encode(emptyResponse(Rcode.SERVFAIL), q, buf, transport),
       );
     }
+    // A question spelled with capitals gets its own response object (never a template made for another spelling).
+    if (q.mixedCase) return this.encode(echoCase(res, q.key, req.originalName), q, buf, transport);
     return this.encode(res, q, buf, transport, 0, key);
   }
 
@@ -334,7 +341,7 @@ export class DnsServer {
         const full = encodeResponse(res, {
           id: 0,
           recursionDesired: false,
-          rawQuestion: { bytes: buf.subarray(12, q.questionEnd), lowerName: q.key },
+          rawQuestion: { bytes: buf.subarray(12, q.questionEnd) },
         });
         t = {
           key: q.key,
@@ -357,7 +364,7 @@ export class DnsServer {
           id: q.id,
           recursionDesired: (copyFlags & Flag.RD) !== 0,
           checkingDisabled: (copyFlags & Flag.CD) !== 0,
-          rawQuestion: { bytes: buf.subarray(12, q.questionEnd), lowerName: q.key },
+          rawQuestion: { bytes: buf.subarray(12, q.questionEnd) },
           limit,
           ...(opt === undefined ? {} : { opt }),
         });

@@ -32,6 +32,8 @@ export interface ParsedQuery {
   readonly ednsVersion: number;
   /** The DO bit. */
   readonly dnssecOk: boolean;
+  /** True when the question name has an upper-case letter (its spelling differs from `key`). */
+  readonly mixedCase: boolean;
 }
 
 /** `parseQuery` outcome for packets that get no answer at all. */
@@ -99,6 +101,7 @@ export function parseQuery(buf: Uint8Array): ParsedQuery | number {
   let key = "";
   let total = 1;
   let plain = true;
+  let mixedCase = false;
   let w = 0;
   for (;;) {
     if (pos >= n) return 1;
@@ -112,8 +115,10 @@ export function parseQuery(buf: Uint8Array): ParsedQuery | number {
     if (total > 255 || pos + 1 + len > n) return 1;
     for (let i = pos + 1; i <= pos + len; i++) {
       let c = buf[i] as number;
-      if (c >= 0x41 && c <= 0x5a) c += 32;
-      else if (c <= 0x20 || c >= 0x7f || escapedChar(c)) plain = false;
+      if (c >= 0x41 && c <= 0x5a) {
+        c += 32;
+        mixedCase = true;
+      } else if (c <= 0x20 || c >= 0x7f || escapedChar(c)) plain = false;
       SCRATCH[w++] = c;
     }
     SCRATCH[w++] = 0x2e;
@@ -170,7 +175,7 @@ export function parseQuery(buf: Uint8Array): ParsedQuery | number {
   // Bytes after the last record: FORMERR, as Knot and BIND answer (miekg/dns ignores them).
   if (pos !== n) return 1;
   const id = ((buf[0] as number) << 8) | (buf[1] as number);
-  return { id, flags, key, qtype, qclass, questionEnd, edns, udpSize, ednsVersion, dnssecOk };
+  return { id, flags, key, qtype, qclass, questionEnd, edns, udpSize, ednsVersion, dnssecOk, mixedCase };
 }
 
 /** Read the name at `off` (following pointers); the text keeps its case. Throws on malformed names. */

@@ -1,11 +1,14 @@
 /**
  * The general message encoder: name compression (RFC 1035 4.1.4, owner names
- * and the names inside NS/CNAME/PTR/SOA/MX data; never SRV targets, RFC 2782),
+ * and the names inside NS/CNAME/PTR/SOA/MX data; never SRV targets, RFC 2782)
+ * that points only at a suffix spelled in exactly the same case, as miekg/dns
+ * does, so every name reads back as it was given,
  * and truncation to a size limit the way miekg/dns does it: whole records are
  * kept while they fit, then everything after is dropped and TC is set.
  */
 import { Addr } from "@knet/netstack";
 import { CLASS_IN, RRType } from "./constants.js";
+import { readName } from "./decode.js";
 import type { DnsResponse, Question, Rr } from "./message.js";
 import { labelBytes, NameError, splitLabels } from "./name.js";
 
@@ -90,7 +93,7 @@ export class WireWriter {
     });
     if (wire > 255) throw new NameError(`name "${name}" is ${wire} bytes on the wire; the limit is 255`);
     for (let i = 0; i < labels.length; i++) {
-      const key = labels.slice(i).join(".").toLowerCase();
+      const key = labels.slice(i).join(".");
       const ptr = this.comp.get(key);
       if (compress && ptr !== undefined) {
         this.u16(0xc000 | ptr);
@@ -104,9 +107,9 @@ export class WireWriter {
     this.u8(0);
   }
 
-  /** Remember that the name at `offset` (already written) spells `lowerName`. */
-  registerName(lowerName: string, offset: number): void {
-    const labels = splitLabels(lowerName);
+  /** Remember that the name at `offset` (already written) spells `name`. */
+  registerName(name: string, offset: number): void {
+    const labels = splitLabels(name);
     let o = offset;
     for (let i = 0; i < labels.length; i++) {
       const key = labels.slice(i).join(".");
@@ -203,7 +206,7 @@ export interface EncodeOptions {
   /** The question to echo (its case is kept); absent for header-only errors. */
   readonly question?: Question;
   /** Raw question bytes from the query (name+type+class), echoed byte for byte instead of `question`. */
-  readonly rawQuestion?: { readonly bytes: Uint8Array; readonly lowerName: string };
+  readonly rawQuestion?: { readonly bytes: Uint8Array };
   /** Append this OPT record. */
   readonly opt?: OptRecord;
   /** Size limit (UDP payload); records that do not fit are dropped and TC set. Default 65535. */
@@ -224,7 +227,7 @@ export function encodeResponse(res: DnsResponse, options: EncodeOptions): Uint8A
   w.u16(0);
   if (options.rawQuestion !== undefined) {
     w.bytes(options.rawQuestion.bytes);
-    w.registerName(options.rawQuestion.lowerName, 12);
+    w.registerName(readName(options.rawQuestion.bytes, 0).name, 12);
   } else if (options.question !== undefined) {
     w.name(options.question.name, false);
     w.u16(options.question.type);

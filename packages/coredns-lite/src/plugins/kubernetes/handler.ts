@@ -8,7 +8,7 @@
 import type { DnsIndex } from "../../index/dns-index.js";
 import type { ChainContext, DnsRequest, Handler, Next } from "../../plugin.js";
 import type { DnsResponse, Rr } from "../../wire/message.js";
-import { type Chase, KubernetesLookup, type LookupResult } from "./lookup.js";
+import { type Chase, inQuestionCase, KubernetesLookup, type LookupResult } from "./lookup.js";
 import type { ResolvedKubernetesOptions } from "./options.js";
 
 const MEMO_LIMIT = 50_000;
@@ -84,10 +84,14 @@ export class KubernetesHandler implements Handler {
   private readonly responses = new WeakMap<LookupResult, DnsResponse>();
 
   serveDNS(req: DnsRequest, next: Next, ctx: ChainContext): DnsResponse | Promise<DnsResponse> {
-    const r = this.result(req.name, req.type);
-    if (r === null) return next(req);
-    if (r.rcode === 3 && this.lookup.fallsThrough(req.name)) return next(req);
+    const found = this.result(req.name, req.type);
+    if (found === null) return next(req);
+    if (found.rcode === 3 && this.lookup.fallsThrough(req.name)) return next(req);
+    const original = req.originalName;
+    // A question spelled with capitals gets names in its spelling: a fresh result, not the memoised one.
+    const r = original === req.name ? found : inQuestionCase(found, req.name, original);
     if (hasChase(r)) return this.chase(r, req, ctx);
+    if (r !== found) return toResponse(r);
     let res = this.responses.get(r);
     if (res === undefined) {
       res = toResponse(r);

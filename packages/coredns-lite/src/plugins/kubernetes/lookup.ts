@@ -112,6 +112,37 @@ export function reverseName(ip: string): string {
   return `${nibbles.join(".")}.ip6.arpa.`;
 }
 
+/**
+ * `r` (computed for the lower-case `lower`) as CoreDNS spells it for the question
+ * `original`: answer owners are the question as asked, and every name CoreDNS
+ * builds under the zone (SRV targets and their glue, NS names, the SOA) ends in the
+ * zone as the question spells it; ExternalName targets, names in their chain and
+ * PTR targets stay as the objects and the configuration spell them.
+ */
+export function inQuestionCase(r: LookupResult, lower: string, original: string): LookupResult {
+  if (lower === original || r.zone === ".") return r;
+  const zone = r.zone;
+  const spelled = original.slice(original.length - zone.length);
+  const z = (n: string): string =>
+    n === zone ? spelled : n.endsWith(`.${zone}`) ? n.slice(0, n.length - zone.length) + spelled : n;
+  const data = (rr: Rr): Rr => {
+    if (rr.type === RRType.SRV || rr.type === RRType.NS)
+      return { ...rr, target: z((rr as { target: string }).target) } as Rr;
+    if (rr.type === RRType.SOA) {
+      const soa = rr as Extract<Rr, { mname: string }>;
+      return { ...soa, mname: z(soa.mname), rname: z(soa.rname) };
+    }
+    return rr;
+  };
+  const answer = r.answer.map((a) => {
+    if ("chase" in a) return a;
+    const d = data(a);
+    return a.name === lower ? ({ ...d, name: original } as Rr) : d;
+  });
+  const other = (rr: Rr): Rr => ({ ...data(rr), name: z(rr.name) }) as Rr;
+  return { ...r, answer, authority: r.authority.map(other), additional: r.additional.map(other) };
+}
+
 /** Computes answers from an index; stateless apart from the index it reads. */
 export class KubernetesLookup {
   private readonly index: DnsIndex;
@@ -288,7 +319,8 @@ export class KubernetesLookup {
     const path = `${svc.name}.${svc.namespace}.svc.${zone}`;
     const out: Found[] = [];
     if (svc.kind === "ExternalName") {
-      if (r.endpoint !== "" || svc.externalName === undefined) return NX;
+      // Only the exact name: no endpoint label, no _port._protocol (CoreDNS v1.11+).
+      if (r.endpoint !== "" || r.port !== "" || r.protocol !== "" || svc.externalName === undefined) return NX;
       const target = svc.externalName.toLowerCase().replace(/\.?$/, ".");
       if (hostType(svc.externalName) !== RRType.CNAME) return NX;
       return [{ host: target, hostType: RRType.CNAME, port: -1, key: path }];
