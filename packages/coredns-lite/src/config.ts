@@ -4,6 +4,35 @@
  */
 import { ConfigError, type Directive } from "./plugin.js";
 
+const UNIT_MS: Readonly<Record<string, number>> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+/**
+ * A duration as Go's `time.ParseDuration` reads it (`5s`, `500ms`, `1m30s`, `1.5h`, `0`)
+ * in milliseconds, or undefined when the text is not one (negative durations included).
+ */
+export function durationMs(text: string): number | undefined {
+  if (text === "0") return 0;
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
+  let total = 0;
+  let pos = 0;
+  while (pos < text.length) {
+    re.lastIndex = pos;
+    const m = re.exec(text);
+    if (m === null) return undefined;
+    total += Number(m[1]) * (UNIT_MS[m[2] as string] as number);
+    pos = re.lastIndex;
+  }
+  return pos === 0 ? undefined : total;
+}
+
 /** One server block. */
 export interface ServerBlock {
   /** Zones, absolute and lower case (`.` for all). */

@@ -19,11 +19,14 @@
 export type { ServerBlock } from "./config.js";
 export { parseCorefile } from "./config.js";
 export type {
+  ClusterEndpointView,
   DnsIndexOptions,
   EndpointView,
   IndexedObject,
   PodView,
   PortView,
+  ServiceImport,
+  ServiceImportView,
   ServiceView,
 } from "./index/dns-index.js";
 export { DnsIndex } from "./index/dns-index.js";
@@ -38,6 +41,7 @@ export type {
   Plugin,
   PluginInstance,
   Random,
+  ServerContext,
   SetupEnv,
 } from "./plugin.js";
 export { ConfigError } from "./plugin.js";

@@ -89,16 +89,34 @@ export interface SetupEnv {
   readonly directives: readonly Directive[];
   /** Metric registry shared by `metrics` and the server. */
   readonly metrics: MetricsRegistry;
+  /**
+   * Report an error the server cannot run on (a forwarding loop): logged as `[FATAL]`,
+   * then the server stops and its `onFatal` is called, as CoreDNS exits.
+   */
+  readonly fatal: (message: string) => void;
+}
+
+/** What a plugin sees of the running server when it starts. */
+export interface ServerContext {
+  /** The bound DNS address. */
+  address(): { host: string; port: number };
+  /**
+   * Re-read the Corefile the server was started from and apply it if it changed
+   * (`reload`); a Corefile that fails to load is logged and the running one kept.
+   */
+  reloadIfChanged(): Promise<void>;
 }
 
 /** A configured plugin: maybe a handler, maybe something to start (an HTTP listener). */
 export interface PluginInstance {
   /** The handler, for plugins in the request path. */
   readonly handler?: Handler;
-  /** Start listeners; resolves once bound. */
-  start?(): Promise<void>;
+  /** Start listeners and background work once the server listens; resolves once bound. */
+  start?(server: ServerContext): Promise<void>;
   /** Stop listeners. */
   stop?(): Promise<void>;
+  /** Runs when the server is asked to stop, while it still answers (`health`'s lameduck). */
+  shutdown?(): Promise<void>;
   /** An HTTP listener the plugin runs (`metrics`, `health`, `ready`), to read its bound address. */
   readonly endpoint?: { address(): { host: string; port: number } };
   /** `ready` plugins report here (the `ready` endpoint answers 200 when all are ready). */

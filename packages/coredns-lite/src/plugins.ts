@@ -12,11 +12,14 @@ import { healthPlugin } from "./plugins/health/setup.js";
 import { kubernetesPlugin } from "./plugins/kubernetes/setup.js";
 import { loadbalancePlugin } from "./plugins/loadbalance/setup.js";
 import { logPlugin } from "./plugins/log/setup.js";
+import { loopPlugin } from "./plugins/loop/setup.js";
 import { metricsPlugin } from "./plugins/metrics/setup.js";
 import { readyPlugin } from "./plugins/ready/setup.js";
+import { reloadPlugin } from "./plugins/reload/setup.js";
 
-/** Every plugin, in request order (ready, health, metrics, errors, log, any, loadbalance, cache, autopath, kubernetes, forward). */
+/** Every plugin, in request order (reload, ready, health, metrics, errors, log, any, loadbalance, cache, autopath, kubernetes, loop, forward). */
 export const plugins: readonly Plugin[] = [
+  reloadPlugin,
   readyPlugin,
   healthPlugin,
   metricsPlugin,
@@ -27,5 +30,6 @@ export const plugins: readonly Plugin[] = [
   cachePlugin,
   autopathPlugin,
   kubernetesPlugin,
+  loopPlugin,
   forwardPlugin,
 ];

@@ -1,7 +1,8 @@
 /**
  * `resolve()`: the answer cluster DNS gives, computed without any socket. It is
- * the default server chain in miniature: ANY gets the RFC 8482 answer, names in
- * the zones get the kubernetes plugin's answer, others are REFUSED.
+ * the default server chain in miniature: names in the zones get the kubernetes
+ * plugin's answer (ANY too, as NODATA or NXDOMAIN: the default chain has no `any`
+ * plugin), others are REFUSED.
  */
 import type { DnsIndex } from "./index/dns-index.js";
 import { assembleChased } from "./plugins/kubernetes/handler.js";
@@ -56,7 +57,6 @@ export function resolve(index: DnsIndex, query: DnsQuery, options: ResolveOption
   if (type === undefined) throw new RangeError(`unknown query type "${String(query.type)}"`);
   const original = fqdn(query.name);
   const name = original.toLowerCase();
-  if (type === RRType.ANY) return anyAnswer(original);
   const lookup = new KubernetesLookup(index, resolveOptions(options));
   const r = lookup.lookup(name, type);
   if (r === undefined) return emptyResponse(Rcode.REFUSED);

@@ -31,6 +31,7 @@ example.test:5353 { log }
 
   it("has the plugin order of plugin.cfg", () => {
     expect(plugins.map((p) => p.name)).toEqual([
+      "reload",
       "ready",
       "health",
       "metrics",
@@ -41,6 +42,7 @@ example.test:5353 { log }
       "cache",
       "autopath",
       "kubernetes",
+      "loop",
       "forward",
     ]);
   });
@@ -51,8 +53,8 @@ example.test:5353 { log }
     expect(make("cluster.local {\n  kubernetes {\n    ttl 3601\n  }\n}")).toThrow(/ttl/);
     expect(make("cluster.local {\n  rewrite name a b\n}")).toThrow(/line 2: unknown directive "rewrite"/);
     expect(make("cluster.local {\n  log\n  log\n}")).toThrow(/given twice/);
-    expect(make(". {\n  forward . /etc/resolv.conf\n}")).toThrow(
-      /not an IP address; upstreams must be given explicitly/,
+    expect(make(". {\n  forward . /nonexistent/resolv.conf\n}")).toThrow(
+      /line 2: forward: not an IP address or file "\/nonexistent\/resolv.conf": ENOENT/,
     );
     expect(make(". {\n  forward . dns.google\n}")).toThrow(ConfigError);
     expect(make(". {\n  cache {\n    prefetch 10\n  }\n}")).toThrow(/unsupported property "prefetch"/);

@@ -191,11 +191,25 @@ describe.skipIf(!hasDig)("dig against coredns-lite", () => {
     expect(out.status).toBe("NOTIMP");
   });
 
-  it("names outside the zones are REFUSED and ANY gets the RFC 8482 answer", async () => {
+  it("names outside the zones are REFUSED; ANY is NODATA without the any plugin, RFC 8482 with it", async () => {
     const port = (servers.get("default") as DnsServer).address().port;
     const out = await dig(port, ["example.com", "A", "+noall", "+comments", "+answer"]);
     expect(out.status).toBe("REFUSED");
-    const any = await dig(port, ["svc1.testns.svc.cluster.local", "ANY", "+noall", "+comments", "+answer"]);
-    expect(any.answer).toEqual(['svc1.testns.svc.cluster.local. 8482 HINFO "RFC8482" ""']);
+    const args = ["svc1.testns.svc.cluster.local", "ANY", "+noall", "+comments", "+answer"];
+    const plain = await dig(port, args);
+    expect(plain.status).toBe("NOERROR");
+    expect(plain.answer).toEqual([]);
+    const withAny = new DnsServer({
+      index: DnsIndex.from(fixtureObjects()),
+      config: `${KZONES} {\n  any\n  kubernetes ${KZONES}\n}\n`,
+      listen: { port: 0 },
+    });
+    await withAny.start();
+    try {
+      const any = await dig(withAny.address().port, args);
+      expect(any.answer).toEqual(['svc1.testns.svc.cluster.local. 8482 HINFO "RFC8482" ""']);
+    } finally {
+      await withAny.stop();
+    }
   });
 });

@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import {
   type ConfigError,
   DnsIndex,
@@ -107,16 +106,22 @@ async function serve(values: Record<string, unknown>, io: Io): Promise<number> {
   const index = loadIndex((values.filename as string[] | undefined) ?? [], cmd);
   let config = defaultCorefile(zone, ttl);
   if (pods !== "disabled") config = config.replace(`ttl ${ttl}`, `ttl ${ttl}\n    pods ${pods}`);
-  if (values.config !== undefined) {
-    try {
-      config = readFileSync(values.config as string, "utf8");
-    } catch (e) {
-      throw new CliError(`${cmd}: cannot read ${values.config}: ${(e as NodeJS.ErrnoException).code ?? ""}`, 2);
-    }
-  }
+  // A Corefile is read by the server from its path, so `reload` can re-read it.
+  const configFile = values.config as string | undefined;
   let server: DnsServer;
+  let fatal: Error | undefined;
+  let stopServing = (): void => {};
   try {
-    server = new DnsServer({ index, config, listen, logSink: (l) => io.err(`${l}\n`) });
+    server = new DnsServer({
+      index,
+      ...(configFile === undefined ? { config } : { configFile }),
+      listen,
+      logSink: (l) => io.err(`${l}\n`),
+      onFatal: (e) => {
+        fatal = e;
+        stopServing();
+      },
+    });
     await server.start();
   } catch (e) {
     const err = e as NodeJS.ErrnoException | ConfigError;
@@ -134,10 +139,12 @@ async function serve(values: Record<string, unknown>, io: Io): Promise<number> {
       process.off("SIGTERM", stop);
       done();
     };
+    stopServing = stop;
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
   });
   await server.stop();
+  if (fatal !== undefined) return 1;
   io.out("knet dns: stopped\n");
   return 0;
 }

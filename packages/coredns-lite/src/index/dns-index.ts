@@ -1,6 +1,6 @@
 /**
- * The record index: what cluster DNS knows about Services, EndpointSlices, Pods
- * and Namespaces, kept as small derived views that are recomputed per Service
+ * The record index: what cluster DNS knows about Services, EndpointSlices, Pods,
+ * Namespaces and (for `multicluster` zones) ServiceImports, kept as small derived views that are recomputed per Service
  * when one of its objects changes (never a full rebuild). It answers nothing by
  * itself; the `kubernetes` plugin's lookup reads it.
  */
@@ -49,6 +49,47 @@ export interface ServiceView {
   readonly endpoints: readonly EndpointView[];
 }
 
+/** One ready endpoint of a ServiceImport: an endpoint and the cluster it is in. */
+export interface ClusterEndpointView extends EndpointView {
+  /** `multicluster.kubernetes.io/source-cluster` of its EndpointSlice (`""` when unlabelled). */
+  readonly cluster: string;
+}
+
+/** What DNS needs of one ServiceImport (KEP-1645, `multicluster.x-k8s.io/v1alpha1`). */
+export interface ServiceImportView {
+  /** Namespace. */
+  readonly namespace: string;
+  /** Name. */
+  readonly name: string;
+  /** `ClusterSetIP` or `Headless` (`spec.type`). */
+  readonly kind: "ClusterSetIP" | "Headless";
+  /** `spec.ips` in canonical text. */
+  readonly ips: readonly string[];
+  /** `spec.ports`. */
+  readonly ports: readonly PortView[];
+  /** Ready endpoints of the EndpointSlices labelled `multicluster.kubernetes.io/service-name` with its name. */
+  readonly endpoints: readonly ClusterEndpointView[];
+}
+
+/**
+ * A ServiceImport as the MCS API writes it (`multicluster.x-k8s.io/v1alpha1`); only
+ * the fields DNS reads.
+ */
+export interface ServiceImport {
+  /** `ServiceImport`. */
+  readonly kind?: "ServiceImport";
+  /** `multicluster.x-k8s.io/v1alpha1`. */
+  readonly apiVersion?: string;
+  /** Name and namespace. */
+  readonly metadata?: { readonly name?: string; readonly namespace?: string };
+  /** Type, IPs and ports. */
+  readonly spec?: {
+    readonly type?: string;
+    readonly ips?: readonly string[];
+    readonly ports?: readonly { readonly name?: string; readonly protocol?: string; readonly port: number }[];
+  };
+}
+
 /** A pod as the `pods verified` mode sees it. */
 export interface PodView {
   /** Namespace. */
@@ -70,14 +111,18 @@ export interface DnsIndexOptions {
   readonly synced?: boolean;
 }
 
-/** Something the index accepts: a Service, EndpointSlice, Pod or Namespace (by `kind`, or by shape). */
+/** Something the index accepts: a Service, EndpointSlice, Pod, Namespace or ServiceImport (by `kind`, or by shape). */
 export type IndexedObject =
   | (Service & { kind?: "Service" })
   | (EndpointSlice & { kind?: "EndpointSlice" })
   | (Pod & { kind?: "Pod" })
-  | (Namespace & { kind?: "Namespace" });
+  | (Namespace & { kind?: "Namespace" })
+  | ServiceImport;
 
 const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
+/** The MCS API's labels on the EndpointSlices of an imported service. */
+const MC_SERVICE_NAME_LABEL = "multicluster.kubernetes.io/service-name";
+const MC_SOURCE_CLUSTER_LABEL = "multicluster.kubernetes.io/source-cluster";
 
 function canonicalIp(text: string | undefined): Addr | undefined {
   if (text === undefined || text === "" || text === "None") return undefined;
@@ -96,6 +141,18 @@ function kindOf(obj: { kind?: string; spec?: unknown; endpoints?: unknown; addre
   if (typeof obj.kind === "string") return obj.kind;
   if ("addressType" in obj || "endpoints" in obj) return "EndpointSlice";
   return "";
+}
+
+function portViews(
+  ports:
+    | readonly { readonly name?: string | undefined; readonly protocol?: string | undefined; readonly port: number }[]
+    | undefined,
+): PortView[] {
+  return (ports ?? []).map((p) => ({
+    name: p.name ?? "",
+    protocol: (p.protocol ?? "TCP").toUpperCase(),
+    port: p.port,
+  }));
 }
 
 function addTo<K, V>(map: Map<K, Set<V>>, k: K, v: V): void {
@@ -125,6 +182,10 @@ export class DnsIndex {
   private readonly sliceOwner = new Map<string, string>();
   private readonly slicesOf = new Map<string, Set<string>>();
   private readonly views = new Map<string, ServiceView>();
+  private readonly imports = new Map<string, ServiceImport>();
+  private readonly mcSliceOwner = new Map<string, string>();
+  private readonly mcSlicesOf = new Map<string, Set<string>>();
+  private readonly importViews = new Map<string, ServiceImportView>();
   private readonly pods = new Map<string, PodView>();
   private readonly podsByIp = new Map<string, Set<string>>();
   private readonly namespaceObjects = new Set<string>();
@@ -191,6 +252,9 @@ export class DnsIndex {
       case "Pod":
         this.upsertPod(obj as Pod);
         return true;
+      case "ServiceImport":
+        this.upsertImport(obj as ServiceImport);
+        return true;
       case "Namespace": {
         const name = (obj as Namespace).metadata?.name;
         if (name === undefined) return false;
@@ -223,6 +287,18 @@ export class DnsIndex {
           removeFrom(this.slicesOf, owner, key);
           this.recompute(owner);
         }
+        const mcOwner = this.mcSliceOwner.get(key);
+        this.mcSliceOwner.delete(key);
+        if (mcOwner !== undefined) {
+          removeFrom(this.mcSlicesOf, mcOwner, key);
+          this.recomputeImport(mcOwner);
+        }
+        break;
+      }
+      case "ServiceImport": {
+        if (!this.imports.delete(key)) return false;
+        this.unref(ns);
+        this.importViews.delete(key);
         break;
       }
       case "Pod": {
@@ -248,6 +324,11 @@ export class DnsIndex {
   /** The Service `namespace/name` as DNS sees it. */
   service(namespace: string, name: string): ServiceView | undefined {
     return this.views.get(`${namespace}/${name}`);
+  }
+
+  /** The ServiceImport `namespace/name` as DNS sees it (for `multicluster` zones). */
+  serviceImport(namespace: string, name: string): ServiceImportView | undefined {
+    return this.importViews.get(`${namespace}/${name}`);
   }
 
   /** Every Service view (in no particular order). */
@@ -319,7 +400,55 @@ export class DnsIndex {
       addTo(this.slicesOf, owner, key);
       this.recompute(owner);
     }
+    const mcName = slice.metadata?.labels?.[MC_SERVICE_NAME_LABEL];
+    const mcOwner = mcName === undefined ? undefined : `${ns}/${mcName}`;
+    const oldMcOwner = this.mcSliceOwner.get(key);
+    if (oldMcOwner !== undefined && oldMcOwner !== mcOwner) {
+      removeFrom(this.mcSlicesOf, oldMcOwner, key);
+      this.recomputeImport(oldMcOwner);
+    }
+    if (mcOwner === undefined) this.mcSliceOwner.delete(key);
+    else {
+      this.mcSliceOwner.set(key, mcOwner);
+      addTo(this.mcSlicesOf, mcOwner, key);
+      this.recomputeImport(mcOwner);
+    }
     this.changed();
+  }
+
+  private upsertImport(imp: ServiceImport): void {
+    const ns = nsOf(imp.metadata);
+    const key = `${ns}/${imp.metadata?.name ?? ""}`;
+    if (!this.imports.has(key)) this.ref(ns);
+    this.imports.set(key, imp);
+    this.recomputeImport(key);
+    this.changed();
+  }
+
+  private recomputeImport(key: string): void {
+    const imp = this.imports.get(key);
+    if (imp === undefined) {
+      this.importViews.delete(key);
+      return;
+    }
+    const spec = imp.spec ?? {};
+    const ips: string[] = [];
+    for (const t of spec.ips ?? []) {
+      const a = canonicalIp(t);
+      if (a !== undefined) ips.push(a.toString());
+    }
+    const endpoints: ClusterEndpointView[] = [];
+    this.readyEndpoints(this.mcSlicesOf.get(key), (view, slice) =>
+      endpoints.push({ ...view, cluster: slice.metadata?.labels?.[MC_SOURCE_CLUSTER_LABEL] ?? "" }),
+    );
+    this.importViews.set(key, {
+      namespace: nsOf(imp.metadata),
+      name: imp.metadata?.name ?? "",
+      kind: spec.type === "Headless" ? "Headless" : "ClusterSetIP",
+      ips,
+      ports: portViews(spec.ports),
+      endpoints,
+    });
   }
 
   private upsertPod(pod: Pod): void {
@@ -375,11 +504,7 @@ export class DnsIndex {
     const spec = svc.spec ?? {};
     const namespace = nsOf(svc.metadata);
     const name = svc.metadata?.name ?? "";
-    const ports: PortView[] = (spec.ports ?? []).map((p) => ({
-      name: p.name ?? "",
-      protocol: (p.protocol ?? "TCP").toUpperCase(),
-      port: p.port,
-    }));
+    const ports = portViews(spec.ports);
     if (spec.type === "ExternalName") {
       const view: ServiceView = { namespace, name, kind: "ExternalName", clusterIPs: [], ports, endpoints: [] };
       return spec.externalName === undefined ? view : { ...view, externalName: spec.externalName };
@@ -395,14 +520,21 @@ export class DnsIndex {
       }
     }
     const endpoints: EndpointView[] = [];
-    for (const sk of [...(this.slicesOf.get(key) ?? [])].sort()) {
+    this.readyEndpoints(this.slicesOf.get(key), (view) => endpoints.push(view));
+    return { namespace, name, kind: headless ? "Headless" : "ClusterIP", clusterIPs, ports, endpoints };
+  }
+
+  /** Each ready address of the EndpointSlices `sliceKeys`, in slice-name order (CoreDNS keeps an address unless `ready` is false). */
+  private readyEndpoints(
+    sliceKeys: Set<string> | undefined,
+    each: (view: EndpointView, slice: EndpointSlice) => void,
+  ): void {
+    for (const sk of [...(sliceKeys ?? [])].sort()) {
       const slice = this.slices.get(sk);
       if (slice === undefined) continue;
-      const slicePorts: PortView[] = [];
-      for (const p of slice.ports ?? []) {
-        if (typeof p.port !== "number") continue;
-        slicePorts.push({ name: p.name ?? "", protocol: (p.protocol ?? "TCP").toUpperCase(), port: p.port });
-      }
+      const slicePorts = portViews(
+        (slice.ports ?? []).filter((p): p is typeof p & { port: number } => typeof p.port === "number"),
+      );
       for (const ep of slice.endpoints ?? []) {
         if (ep.conditions?.ready === false) continue;
         for (const text of ep.addresses ?? []) {
@@ -411,11 +543,10 @@ export class DnsIndex {
           let view: EndpointView = { ip: a.toString(), family: a.family, ports: slicePorts };
           if (ep.hostname) view = { ...view, hostname: ep.hostname };
           if (ep.targetRef?.kind === "Pod" && ep.targetRef.name) view = { ...view, podName: ep.targetRef.name };
-          endpoints.push(view);
+          each(view, slice);
         }
       }
     }
-    return { namespace, name, kind: headless ? "Headless" : "ClusterIP", clusterIPs, ports, endpoints };
   }
 
   private changed(): void {

@@ -26,7 +26,7 @@ export interface Chain {
 /** Directives the server itself handles (not plugins). */
 export const SERVER_DIRECTIVES: ReadonlySet<string> = new Set(["bind"]);
 
-/** Build the chain; unknown or repeated directives are errors. The `any` plugin is always on. */
+/** Build the chain; unknown or repeated directives are errors. */
 export function buildChain(block: ServerBlock, env: SetupEnv, ctxLookup: ChainContext["lookup"]): Chain {
   const byName = new Map<string, (typeof block.directives)[number]>();
   for (const d of block.directives) {
@@ -41,7 +41,6 @@ export function buildChain(block: ServerBlock, env: SetupEnv, ctxLookup: ChainCo
     if (byName.has(plugin.name)) throw new ConfigError(`"${d.name}" is given twice`, d.line);
     byName.set(plugin.name, d);
   }
-  if (!byName.has("any")) byName.set("any", { name: "any", args: [], block: [], line: 0 });
   const instances = new Map<string, PluginInstance>();
   const handlers: Handler[] = [];
   for (const p of plugins) {

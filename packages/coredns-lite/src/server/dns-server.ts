@@ -7,8 +7,10 @@
  * handler is pure, a repeated query is answered from the wire cache (its reply
  * bytes by the query bytes after the ID) without parsing, the chain or encoding.
  */
+import { createHash } from "node:crypto";
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import { lookup } from "node:dns/promises";
+import { readFileSync } from "node:fs";
 import { createServer, isIP, type Server as TcpServer, type Socket as TcpSocket } from "node:net";
 import { parseCorefile, type ServerBlock } from "../config.js";
 import type { DnsIndex } from "../index/dns-index.js";
@@ -18,6 +20,7 @@ import {
   type DnsRequest,
   type PluginInstance,
   type Random,
+  type ServerContext,
   type SetupEnv,
 } from "../plugin.js";
 import { MetricsRegistry } from "../plugins/metrics/registry.js";
@@ -45,6 +48,16 @@ export interface DnsServerOptions {
   readonly index: DnsIndex;
   /** Corefile text (its first server block is used) or a parsed block. Default: {@link defaultCorefile}. */
   readonly config?: string | ServerBlock;
+  /**
+   * Path of the Corefile to run instead of `config` (its first server block); the
+   * `reload` plugin re-reads this file.
+   */
+  readonly configFile?: string;
+  /**
+   * Called once a fatal error (a forwarding loop found by `loop`) has stopped the
+   * server, where CoreDNS would exit. The `[FATAL]` line goes to the log sink first.
+   */
+  readonly onFatal?: (error: Error) => void;
   /** Overrides the listen address. */
   readonly listen?: ListenOptions;
   /** Clock (ms). Default `Date.now`. */
@@ -176,11 +189,11 @@ class Request implements DnsRequest {
 export class DnsServer {
   /** Metrics shared with the `metrics` plugin. */
   readonly metrics = new MetricsRegistry();
-  private readonly block: ServerBlock;
-  private readonly chain: Chain;
-  private readonly zones: readonly string[];
-  private readonly host: string;
-  private readonly port: number;
+  private block!: ServerBlock;
+  private chain!: Chain;
+  private zones!: readonly string[];
+  private host!: string;
+  private port!: number;
   private readonly maxUdp: number;
   private readonly tcpOn: boolean;
   private readonly maxTcp: number;
@@ -188,7 +201,7 @@ export class DnsServer {
   private readonly tcpMessageMs: number;
   private readonly tcpMaxQueued: number;
   private readonly templates = new WeakMap<DnsResponse, Template>();
-  private readonly wire: WireCache | undefined;
+  private wire: WireCache | undefined;
   private udp: Socket | undefined;
   private tcp: TcpServer | undefined;
   /** Open connections, least recently active first (a connection moves to the end when a message completes). */
@@ -196,41 +209,109 @@ export class DnsServer {
   private sweeper: NodeJS.Timeout | undefined;
   private boundPort = 0;
   private readonly rejected;
+  private readonly options: DnsServerOptions;
+  private readonly env: Omit<SetupEnv, "zones" | "directives">;
+  private configHash = "";
+  private stopping: Promise<void> | undefined;
 
   constructor(options: DnsServerOptions) {
-    const cfg = options.config ?? defaultCorefile();
-    const block = typeof cfg === "string" ? parseCorefile(cfg)[0] : cfg;
-    if (block === undefined) throw new ConfigError("the config has no server block");
-    this.block = block;
-    this.zones = block.zones;
-    const bind = block.directives.find((d) => d.name === "bind");
-    if (bind !== undefined && bind.args.length !== 1)
-      throw new ConfigError("bind takes exactly one address here", bind.line);
-    this.host = options.listen?.host ?? bind?.args[0] ?? "127.0.0.1";
-    this.port = options.listen?.port ?? block.port ?? 53;
+    this.options = options;
     this.maxUdp = Math.max(512, Math.min(65535, positive(options.maxUdpSize, 1232, "maxUdpSize")));
     this.tcpOn = options.tcp ?? true;
     this.maxTcp = positive(options.maxTcpConnections, 256, "maxTcpConnections");
     this.tcpIdleMs = positive(options.tcpIdleMs, 10_000, "tcpIdleMs");
     this.tcpMessageMs = positive(options.tcpMessageMs, 2_000, "tcpMessageMs");
     this.tcpMaxQueued = positive(options.tcpMaxQueuedBytes, 64 * 1024, "tcpMaxQueuedBytes");
-    const clock = options.clock ?? { now: () => Date.now() };
-    const env: SetupEnv = {
+    const logSink = options.logSink ?? ((l: string) => process.stderr.write(`${l}\n`));
+    this.env = {
       index: options.index,
-      clock,
+      clock: options.clock ?? { now: () => Date.now() },
       random: options.random ?? seededRandom(Date.now()),
-      logSink: options.logSink ?? ((l) => process.stderr.write(`${l}\n`)),
-      zones: block.zones,
-      directives: block.directives,
+      logSink,
       metrics: this.metrics,
+      fatal: (message) => this.fatal(message),
     };
-    this.chain = buildChain(block, env, (name, type) => this.lookup(name, type));
-    const wireBytes = options.wireCacheBytes ?? 4 << 20;
-    this.wire = this.chain.pure && wireBytes > 0 ? new WireCache(options.index, wireBytes) : undefined;
+    let cfg: string | ServerBlock = options.config ?? defaultCorefile();
+    if (options.configFile !== undefined) {
+      cfg = readCorefile(options.configFile);
+      this.configHash = sha512(cfg);
+    }
+    this.configure(typeof cfg === "string" ? firstBlock(cfg) : cfg);
+    const reload = this.block.directives.find((d) => d.name === "reload");
+    if (reload !== undefined && options.configFile === undefined)
+      throw new ConfigError(
+        "reload needs the Corefile's path: give configFile (knet dns serve --config FILE)",
+        reload.line,
+      );
     this.rejected = this.metrics.counter(
       "coredns_dns_rejected_total",
       "Queries answered before the plugin chain (FORMERR, NOTIMP, REFUSED, BADVERS).",
     );
+  }
+
+  /** Take `block` as the running configuration: zones, listen address, chain and wire cache. */
+  private configure(block: ServerBlock): void {
+    const bind = block.directives.find((d) => d.name === "bind");
+    if (bind !== undefined && bind.args.length !== 1)
+      throw new ConfigError("bind takes exactly one address here", bind.line);
+    const chain = buildChain(block, { ...this.env, zones: block.zones, directives: block.directives }, (name, type) =>
+      this.lookup(name, type),
+    );
+    this.block = block;
+    this.zones = block.zones;
+    this.host = this.options.listen?.host ?? bind?.args[0] ?? "127.0.0.1";
+    this.port = this.options.listen?.port ?? block.port ?? 53;
+    this.chain = chain;
+    const wireBytes = this.options.wireCacheBytes ?? 4 << 20;
+    this.wire = chain.pure && wireBytes > 0 ? new WireCache(this.options.index, wireBytes) : undefined;
+  }
+
+  /** What plugins see of the server when they start. */
+  private readonly context: ServerContext = {
+    address: () => this.address(),
+    reloadIfChanged: () => this.reloadIfChanged(),
+  };
+
+  /**
+   * Re-read {@link DnsServerOptions.configFile}; when its SHA-512 changed, run the new
+   * configuration (plugins restarted, sockets rebound if the address changed). A file
+   * that cannot be read or loaded is logged and the running configuration kept.
+   */
+  async reloadIfChanged(): Promise<void> {
+    const file = this.options.configFile;
+    if (file === undefined || this.stopping !== undefined) return;
+    const log = this.env.logSink;
+    let text: string;
+    try {
+      text = readCorefile(file);
+    } catch (e) {
+      log(`[ERROR] plugin/reload: ${(e as Error).message}`);
+      return;
+    }
+    const hash = sha512(text);
+    if (hash === this.configHash) return;
+    this.configHash = hash;
+    const old = { chain: this.chain, block: this.block, host: this.host, port: this.port };
+    log("[INFO] Reloading");
+    try {
+      this.configure(firstBlock(text));
+    } catch (e) {
+      log(`[ERROR] Corefile changed but reload failed: ${(e as Error).message}`);
+      return;
+    }
+    for (const inst of old.chain.instances.values()) await inst.stop?.();
+    if ((this.host !== old.host || this.port !== old.port) && this.udp !== undefined) {
+      await this.closeSockets();
+      await this.bind();
+    }
+    for (const inst of this.chain.instances.values()) await inst.start?.(this.context);
+    log(`[INFO] plugin/reload: Running configuration SHA512 = ${hash}`);
+    log("[INFO] Reloading complete");
+  }
+
+  private fatal(message: string): void {
+    this.env.logSink(`[FATAL] ${message}`);
+    void this.stop().then(() => this.options.onFatal?.(new Error(message)));
   }
 
   /** The configured plugin instances (e.g. to read the bound address of `metrics`). */
@@ -426,7 +507,7 @@ export class DnsServer {
         if (this.port !== 0 || attempt >= 10 || (e as NodeJS.ErrnoException).code !== "EADDRINUSE") throw e;
       }
     }
-    for (const inst of this.chain.instances.values()) await inst.start?.();
+    for (const inst of this.chain.instances.values()) await inst.start?.(this.context);
   }
 
   private async bind(): Promise<void> {
@@ -618,10 +699,17 @@ export class DnsServer {
     if (tcp !== undefined) await new Promise<void>((ok) => tcp.close(() => ok()));
   }
 
-  /** Stop listening (UDP, TCP and the plugins' HTTP listeners). */
-  async stop(): Promise<void> {
-    await this.closeSockets();
-    for (const inst of this.chain.instances.values()) await inst.stop?.();
+  /**
+   * Stop: plugins' shutdown work first while still answering (`health`'s lameduck),
+   * then UDP, TCP and the plugins' listeners. Calling it again waits for the same stop.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const inst of this.chain.instances.values()) await inst.shutdown?.();
+      await this.closeSockets();
+      for (const inst of this.chain.instances.values()) await inst.stop?.();
+    })();
+    return this.stopping;
   }
 
   /** The server block this server runs. */
@@ -631,6 +719,28 @@ export class DnsServer {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+function sha512(text: string): string {
+  return createHash("sha512").update(text).digest("hex");
+}
+
+/** Read a Corefile; an unreadable one is a {@link ConfigError} naming it. */
+function readCorefile(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    throw new ConfigError(
+      `cannot read the Corefile ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+}
+
+/** The first server block of Corefile text. */
+function firstBlock(text: string): ServerBlock {
+  const block = parseCorefile(text)[0];
+  if (block === undefined) throw new ConfigError("the config has no server block");
+  return block;
+}
 
 /** An optional positive integer option, or its default; anything else is a {@link ConfigError} naming it. */
 function positive(v: number | undefined, fallback: number, name: string): number {

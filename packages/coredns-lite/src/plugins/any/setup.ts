@@ -12,7 +12,7 @@ export const anyHandler: Handler = {
   },
 };
 
-/** The `any` plugin (the server also enables it when the config does not name it). */
+/** The `any` plugin (on only when the Corefile names it, as in CoreDNS). */
 export const anyPlugin: Plugin = {
   name: "any",
   setup(d) {

@@ -2,6 +2,7 @@
  * `cache [TTL] [ZONES...] { success CAP [TTL [MINTTL]]; denial CAP [TTL [MINTTL]]; servfail DUR; disable success|denial [ZONES...]; keepttl }`.
  * `prefetch` and `serve_stale` are not implemented and are rejected.
  */
+import { durationMs } from "../../config.js";
 import { ConfigError, type Directive, type Plugin } from "../../plugin.js";
 import type { DnsResponse } from "../../wire/message.js";
 import { isSubdomain } from "../../wire/name.js";
@@ -19,10 +20,11 @@ function int(s: string | undefined, what: string, line: number): number {
   return n;
 }
 
+/** Whole seconds of a Go duration (`30s`, `5m`); CoreDNS also takes a bare number of seconds here. */
 function duration(s: string | undefined, line: number): number {
-  const m = /^(\d+)(s|m|h)?$/.exec(s ?? "");
-  if (m === null) throw new ConfigError(`cache: bad duration "${s}"`, line);
-  return Number(m[1]) * (m[2] === "m" ? 60 : m[2] === "h" ? 3600 : 1);
+  const ms = s === undefined ? undefined : /^\d+$/.test(s) ? Number(s) * 1000 : durationMs(s);
+  if (ms === undefined) throw new ConfigError(`cache: bad duration "${s}" (e.g. 30s, 5m)`, line);
+  return Math.floor(ms / 1000);
 }
 
 /** Parsed cache configuration. */

@@ -1,10 +1,14 @@
 /**
  * `forward FROM TO... { max_concurrent N; timeout DUR; policy random|sequential }`.
- * TO must be explicit IP addresses (`IP`, `IP:PORT`, `dns://IP[:PORT]`, `[v6]:PORT`):
- * this forwarder never reads /etc/resolv.conf and never picks a resolver itself.
+ * Each TO is an IP address (`IP`, `IP:PORT`, `dns://IP[:PORT]`, `[v6]:PORT`) or, as in
+ * CoreDNS, a resolv.conf-style file (`forward . /etc/resolv.conf`) whose `nameserver`
+ * lines give the upstreams (port 53). Queries go to these upstreams only.
  */
+import { readFileSync } from "node:fs";
 import { Addr } from "@knet/netstack";
+import { durationMs } from "../../config.js";
 import { ConfigError, type Directive, type Plugin } from "../../plugin.js";
+import { parseResolvConf } from "../../pod/resolv-conf.js";
 import { Rcode } from "../../wire/constants.js";
 import { type DnsResponse, emptyResponse } from "../../wire/message.js";
 import { isSubdomain } from "../../wire/name.js";
@@ -24,8 +28,8 @@ export interface ForwardConfig {
   readonly policy: "random" | "sequential";
 }
 
-/** Parse one upstream address. */
-export function parseUpstream(text: string, line = 0): Upstream {
+/** Parse one upstream address; undefined when the host is not an IP (then it may be a file). */
+function upstreamAddress(text: string, line: number): Upstream | undefined {
   const t = text.startsWith("dns://") ? text.slice(6) : text;
   let host = t;
   let port = 53;
@@ -37,15 +41,36 @@ export function parseUpstream(text: string, line = 0): Upstream {
     host = t.slice(0, t.indexOf(":"));
     port = Number(t.slice(t.indexOf(":") + 1));
   }
-  if (!Addr.isValid(host)) {
-    throw new ConfigError(
-      `forward: "${text}" is not an IP address; upstreams must be given explicitly (resolv.conf and names are not used)`,
-      line,
-    );
-  }
+  host = host.replace(/%.*$/, ""); // an IPv6 zone
+  if (!Addr.isValid(host)) return undefined;
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     throw new ConfigError(`forward: bad port in "${text}"`, line);
   return { host: Addr.parse(host).toString(), port };
+}
+
+/**
+ * The upstreams one TO stands for: an address, or the `nameserver` lines of a
+ * resolv.conf-style file (each on port 53), as CoreDNS's `parse.HostPortOrFile` reads it.
+ */
+export function upstreamsOf(text: string, line = 0, readFile = (p: string) => readFileSync(p, "utf8")): Upstream[] {
+  const u = upstreamAddress(text, line);
+  if (u !== undefined) return [u];
+  let content: string;
+  try {
+    content = readFile(text);
+  } catch (e) {
+    throw new ConfigError(
+      `forward: not an IP address or file "${text}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      line,
+    );
+  }
+  const out: Upstream[] = [];
+  for (const ns of parseResolvConf(content).nameservers) {
+    const a = upstreamAddress(ns.includes(":") ? `[${ns}]` : ns, line);
+    if (a === undefined) throw new ConfigError(`forward: "${ns}" in ${text} is not an IP address`, line);
+    out.push(a);
+  }
+  return out;
 }
 
 /** Parse a forward directive. */
@@ -62,9 +87,10 @@ export function parseForward(d: Directive): ForwardConfig {
       if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1)
         throw new ConfigError("forward: max_concurrent takes a positive integer", s.line);
     } else if (s.name === "timeout") {
-      const m = /^(\d+)(ms|s)$/.exec(s.args[0] ?? "");
-      if (m === null) throw new ConfigError("forward: timeout takes a duration like 500ms or 2s", s.line);
-      timeoutMs = Number(m[1]) * (m[2] === "s" ? 1000 : 1);
+      const ms = durationMs(s.args[0] ?? "");
+      if (ms === undefined || ms <= 0)
+        throw new ConfigError("forward: timeout takes a duration like 500ms or 2s", s.line);
+      timeoutMs = ms;
     } else if (s.name === "policy") {
       if (s.args[0] !== "random" && s.args[0] !== "sequential")
         throw new ConfigError("forward: policy random|sequential", s.line);
@@ -72,9 +98,14 @@ export function parseForward(d: Directive): ForwardConfig {
     } else throw new ConfigError(`forward: unknown or unsupported property "${s.name}"`, s.line);
   }
   const z = from.toLowerCase();
+  const seen = new Set<string>();
+  const upstreams = to
+    .flatMap((t) => upstreamsOf(t, d.line))
+    .filter((u) => !seen.has(`${u.host}:${u.port}`) && seen.add(`${u.host}:${u.port}`) !== undefined);
+  if (upstreams.length === 0) throw new ConfigError(`forward: no nameservers found in ${to.join(" ")}`, d.line);
   return {
     from: z === "." || z.endsWith(".") ? z : `${z}.`,
-    to: to.map((t) => parseUpstream(t, d.line)),
+    to: upstreams,
     maxConcurrent,
     timeoutMs,
     policy,

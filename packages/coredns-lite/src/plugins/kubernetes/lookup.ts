@@ -6,7 +6,7 @@
  * here are lower case and absolute.
  */
 import { Addr } from "@knet/netstack";
-import type { DnsIndex, EndpointView } from "../../index/dns-index.js";
+import type { DnsIndex, EndpointView, PortView } from "../../index/dns-index.js";
 import { Rcode, RRType } from "../../wire/constants.js";
 import type { Rr } from "../../wire/message.js";
 import { isSubdomain, splitLabels } from "../../wire/name.js";
@@ -55,6 +55,8 @@ interface Parsed {
   endpoint: string;
   port: string;
   protocol: string;
+  /** The cluster label of `endpoint.cluster.service.namespace.svc.zone` (multicluster zones). */
+  cluster: string;
 }
 
 function hostType(host: string): number {
@@ -259,9 +261,9 @@ export class KubernetesLookup {
     return (this.o.namespaces.size === 0 || this.o.namespaces.has(ns)) && this.index.namespaceExists(ns);
   }
 
-  private parse(name: string, zone: string): Parsed | Nx | undefined {
+  private parse(name: string, zone: string, multicluster: boolean): Parsed | Nx | undefined {
     const base = name === zone ? "" : name.slice(0, name.length - zone.length - (zone === "." ? 0 : 1));
-    const r: Parsed = { podOrSvc: "", namespace: "", service: "", endpoint: "", port: "", protocol: "" };
+    const r: Parsed = { podOrSvc: "", namespace: "", service: "", endpoint: "", port: "", protocol: "", cluster: "" };
     if (base === "" || base === "svc" || base === "pod") return r;
     const segs = splitLabels(base);
     let last = segs.length - 1;
@@ -274,21 +276,28 @@ export class KubernetesLookup {
     if (--last < 0) return r;
     if (last === 0) r.endpoint = segs[0] as string;
     else if (last === 1) {
-      r.port = stripUnderscore(segs[0] as string);
-      r.protocol = stripUnderscore(segs[1] as string);
+      const [a, b] = segs as [string, string];
+      if (multicluster && !a.startsWith("_") && !b.startsWith("_")) {
+        r.endpoint = a;
+        r.cluster = b;
+      } else {
+        r.port = stripUnderscore(a);
+        r.protocol = stripUnderscore(b);
+      }
     } else return NX;
     return r;
   }
 
   /** CoreDNS `Records`: what exists at `name`. */
   private records(name: string, zone: string): Found[] | Nx {
-    const r = this.parse(name, zone);
+    const multicluster = this.o.multicluster.includes(zone);
+    const r = this.parse(name, zone, multicluster);
     if (r === NX) return NX;
     if (r === undefined || r.podOrSvc === "") return [];
     if (isReverseZone(zone)) return NX;
     if (!this.exposed(r.namespace)) return NX;
     if (r.podOrSvc === "pod") return this.findPods(r, zone);
-    return this.findServices(r, zone);
+    return multicluster ? this.findImports(r, zone) : this.findServices(r, zone);
   }
 
   private findPods(r: Parsed, zone: string): Found[] | Nx {
@@ -330,23 +339,61 @@ export class KubernetesLookup {
       for (const ep of svc.endpoints) {
         const epName = endpointName(ep, this.o.endpointPodNames);
         if (r.endpoint !== "" && r.endpoint !== epName.toLowerCase()) continue;
-        const ports = ep.ports.length > 0 ? ep.ports : [{ name: "", protocol: "", port: -1 }];
-        for (const p of ports) {
-          if (p.port !== -1 && !(match(r.port, p.name) && match(r.protocol, p.protocol))) continue;
-          if (p.port === -1 && r.port !== "") continue;
-          out.push({ host: ep.ip, hostType: hostType(ep.ip), port: p.port, key: `${epName}.${path}` });
-        }
+        this.endpointPorts(ep, r, `${epName}.${path}`, out);
       }
       return out.length === 0 ? NX : out;
     }
     if (this.o.ignoreEmptyService && svc.endpoints.length === 0) return NX;
-    const ports = svc.ports.length > 0 ? svc.ports : [{ name: "", protocol: "", port: -1 }];
+    this.addressPorts(svc.ports, svc.clusterIPs, r, path, out);
+    return out.length === 0 ? NX : out;
+  }
+
+  /** CoreDNS `findMultiClusterServices`: a ServiceImport's set IPs, or its endpoints named `ep.cluster.svc...`. */
+  private findImports(r: Parsed, zone: string): Found[] | Nx {
+    if (r.service === "") return [];
+    const imp = this.index.serviceImport(r.namespace, r.service);
+    if (imp === undefined) return NX;
+    if (this.o.ignoreEmptyService && imp.kind !== "Headless" && imp.endpoints.length === 0) return NX;
+    const path = `${imp.name}.${imp.namespace}.svc.${zone}`;
+    const out: Found[] = [];
+    if (imp.kind === "Headless" || r.endpoint !== "") {
+      for (const ep of imp.endpoints) {
+        const epName = endpointName(ep, this.o.endpointPodNames);
+        // Both labels must name it: `ep.svc...` without the cluster matches nothing.
+        if (r.endpoint !== "" && (r.endpoint !== epName.toLowerCase() || r.cluster !== ep.cluster.toLowerCase()))
+          continue;
+        this.endpointPorts(ep, r, `${epName}.${ep.cluster}.${path}`, out);
+      }
+      return out.length === 0 ? NX : out;
+    }
+    this.addressPorts(imp.ports, imp.ips, r, path, out);
+    return out.length === 0 ? NX : out;
+  }
+
+  /** An endpoint once per port matching the request (once without a port when its slice has none). */
+  private endpointPorts(ep: EndpointView, r: Parsed, key: string, out: Found[]): void {
+    const ports = ep.ports.length > 0 ? ep.ports : [{ name: "", protocol: "", port: -1 }];
     for (const p of ports) {
       if (p.port !== -1 && !(match(r.port, p.name) && match(r.protocol, p.protocol))) continue;
       if (p.port === -1 && r.port !== "") continue;
-      for (const ip of svc.clusterIPs) out.push({ host: ip, hostType: hostType(ip), port: p.port, key: path });
+      out.push({ host: ep.ip, hostType: hostType(ep.ip), port: p.port, key });
     }
-    return out.length === 0 ? NX : out;
+  }
+
+  /** Each address once per port matching the request (once without a port when there are none). */
+  private addressPorts(
+    servicePorts: readonly PortView[],
+    ips: readonly string[],
+    r: Parsed,
+    key: string,
+    out: Found[],
+  ): void {
+    const ports = servicePorts.length > 0 ? servicePorts : [{ name: "", protocol: "", port: -1 }];
+    for (const p of ports) {
+      if (p.port !== -1 && !(match(r.port, p.name) && match(r.protocol, p.protocol))) continue;
+      if (p.port === -1 && r.port !== "") continue;
+      for (const ip of ips) out.push({ host: ip, hostType: hostType(ip), port: p.port, key });
+    }
   }
 
   /** The NS names and addresses (CoreDNS `nsAddrs`). */

@@ -27,6 +27,11 @@ export interface KubernetesOptions {
    * with these addresses.
    */
   readonly selfAddresses?: readonly string[];
+  /**
+   * Multi-cluster zones (`multicluster clusterset.local`): names there answer from
+   * ServiceImports (KEP-1645) instead of Services. Each must be one of `zones`.
+   */
+  readonly multicluster?: readonly string[];
 }
 
 /** Options with every default applied (zones absolute and lower case). */
@@ -51,6 +56,8 @@ export interface ResolvedKubernetesOptions {
   readonly fallthrough: readonly string[];
   /** Own addresses (canonical text). */
   readonly selfAddresses: readonly string[];
+  /** Multi-cluster zones (absolute, lower case); empty: none. */
+  readonly multicluster: readonly string[];
 }
 
 function abs(z: string): string {
@@ -66,13 +73,20 @@ export function isReverseZone(zone: string): boolean {
   );
 }
 
-/** Apply defaults and check ranges. @throws RangeError for a TTL outside 0..3600. */
+/** Apply defaults and check ranges. @throws RangeError for a TTL outside 0..3600 or a multicluster zone not served. */
 export function resolveOptions(o: KubernetesOptions = {}): ResolvedKubernetesOptions {
   const zones = (o.zones ?? ["cluster.local"]).map(abs);
   if (zones.length === 0) throw new RangeError("kubernetes: at least one zone is needed");
   const ttl = o.ttl ?? 5;
   if (!Number.isInteger(ttl) || ttl < 0 || ttl > 3600)
     throw new RangeError(`kubernetes: ttl ${ttl} is outside 0..3600`);
+  const multicluster = (o.multicluster ?? []).map(abs);
+  for (const z of multicluster) {
+    if (!zones.includes(z))
+      throw new RangeError(
+        `kubernetes: is not authoritative for the multicluster zone ${z} (authoritative zones: ${zones.join(" ")}); add it to the plugin's zones`,
+      );
+  }
   const primaryZone = zones.find((z) => !isReverseZone(z)) ?? (zones[0] as string);
   return {
     zones,
@@ -85,5 +99,6 @@ export function resolveOptions(o: KubernetesOptions = {}): ResolvedKubernetesOpt
     noEndpoints: o.noEndpoints ?? false,
     fallthrough: (o.fallthrough ?? []).map(abs),
     selfAddresses: [...(o.selfAddresses ?? [])],
+    multicluster,
   };
 }

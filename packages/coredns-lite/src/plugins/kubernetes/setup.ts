@@ -1,4 +1,4 @@
-/** `kubernetes [ZONES...] { pods MODE; ttl N; endpoint_pod_names; ignore empty_service; namespaces NS...; noendpoints; fallthrough [ZONES...]; self_address IP... }` */
+/** `kubernetes [ZONES...] { pods MODE; ttl N; endpoint_pod_names; ignore empty_service; namespaces NS...; noendpoints; fallthrough [ZONES...]; multicluster ZONES...; self_address IP... }` */
 import { Addr } from "@knet/netstack";
 import { ConfigError, type Directive, type Plugin } from "../../plugin.js";
 import { KubernetesHandler } from "./handler.js";
@@ -50,6 +50,10 @@ export function parseKubernetes(d: Directive, blockZones: readonly string[]): Ku
         break;
       case "fallthrough":
         o = { ...o, fallthrough: sub.args.length > 0 ? sub.args : ["."] };
+        break;
+      case "multicluster":
+        // Without zones CoreDNS enables none (its default list is empty).
+        o = { ...o, multicluster: sub.args };
         break;
       case "self_address":
         for (const a of sub.args) {
