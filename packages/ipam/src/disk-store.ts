@@ -16,7 +16,6 @@
  * is written once and kept while the lock is held, so an ADD into a full /22
  * probes 1021 names with one write and one fsync.
  */
-import { randomBytes } from "node:crypto";
 import {
   closeSync,
   constants,
@@ -36,7 +35,7 @@ import {
 import { join, resolve } from "node:path";
 import { Addr } from "@knet/netstack";
 import { IpamError } from "./errors.js";
-import { FileLock } from "./file-lock.js";
+import { FileLock, type FileLockOptions } from "./file-lock.js";
 import { validateContainerId, validateIfName, validateNetworkName } from "./names.js";
 import { type IpamStore, ownerKey, parseOwnerKey, type Reservation } from "./store.js";
 
@@ -50,6 +49,8 @@ export interface DiskStoreOptions {
   readonly lockTimeoutSeconds?: number;
   /** fsync records and the directory (default true; turn off only for throw-away stores). */
   readonly fsync?: boolean;
+  /** How the flock is taken (see {@link FileLockOptions.method}); default `"auto"`. */
+  readonly lockMethod?: FileLockOptions["method"];
 }
 
 /** Reused by every record read (records are a container ID and an ifname: a few hundred bytes). */
@@ -85,6 +86,14 @@ export class DiskStore implements IpamStore {
   private counter = 0;
   /** Lock levels this store object holds. */
   private depth = 0;
+  /**
+   * Record name -> trimmed content, read once per lock hold and kept up to date by
+   * our own writes: every writer takes the lock, so a batch of ADDs under one lock
+   * reads the directory once instead of once per ADD.
+   */
+  private cache: Map<string, string> | undefined;
+  /** Records linked or unlinked since the directory was last fsynced. */
+  private unsynced = false;
   /** The temporary record kept for the next reserve of the same owner while the lock is held. */
   private pending: { name: string; content: string } | undefined;
 
@@ -93,8 +102,10 @@ export class DiskStore implements IpamStore {
     this.sync = options.fsync ?? true;
     this.dev = dev;
     this.ino = ino;
-    const lockOpts = options.lockTimeoutSeconds === undefined ? {} : { timeoutSeconds: options.lockTimeoutSeconds };
-    this.fileLock = new FileLock(resolve(dir, "lock"), lockOpts);
+    this.fileLock = new FileLock(resolve(dir, "lock"), {
+      ...(options.lockTimeoutSeconds === undefined ? {} : { timeoutSeconds: options.lockTimeoutSeconds }),
+      ...(options.lockMethod === undefined ? {} : { method: options.lockMethod }),
+    });
   }
 
   /**
@@ -137,12 +148,33 @@ export class DiskStore implements IpamStore {
     }
   }
 
-  /** See {@link IpamStore.unlock}. The last level also removes the kept temporary record. */
+  /**
+   * See {@link IpamStore.unlock}. The last level fsyncs the directory once for
+   * every record linked or unlinked under the lock (so what an ADD returned is
+   * durable before the lock is released), removes the kept temporary record and
+   * forgets the records read under the lock.
+   */
   unlock(): void {
     if (this.depth === 0) return;
     this.depth--;
-    if (this.depth === 0) this.dropPending();
-    this.fileLock.unlock();
+    try {
+      if (this.depth === 0) this.endHold();
+    } finally {
+      this.fileLock.unlock();
+    }
+  }
+
+  /**
+   * Run `fn` with the lock held: a batch of operations (e.g. many
+   * `hostLocalAdd` calls) under one lock, one directory read and one directory fsync.
+   */
+  withLock<T>(fn: (store: this) => T): T {
+    this.lock();
+    try {
+      return fn(this);
+    } finally {
+      this.unlock();
+    }
   }
 
   /** See {@link IpamStore.reserve}. */
@@ -154,7 +186,7 @@ export class DiskStore implements IpamStore {
     const name = ip.toString();
     // A taken name costs one access(2) and no exception (a failing link(2) would throw, which in
     // Node costs more than the syscall); link(2) below still refuses a name that exists.
-    if (existsSync(this.path(name))) return false;
+    if (this.cache?.has(name) || existsSync(this.path(name))) return false;
     const content = ownerKey(id, ifname);
     if (this.pending?.content !== content) {
       this.dropPending();
@@ -169,7 +201,8 @@ export class DiskStore implements IpamStore {
       throw new IpamError(`cannot reserve ${name}: ${(e as Error).message}`);
     }
     this.dropPending();
-    this.syncDir();
+    this.cache?.set(name, content);
+    this.unsynced = true;
     // last_reserved_ip is a round-robin hint: replaced atomically, but not fsynced (a stale or
     // missing hint after a power loss only restarts the scan at rangeStart).
     this.writeAtomic(LAST_PREFIX + rangeId, name, false);
@@ -211,8 +244,11 @@ export class DiskStore implements IpamStore {
       const legacy = id.trim();
       hits = recs.filter(([, c]) => c === legacy);
     }
-    for (const [n] of hits) this.unlinkQuiet(n);
-    if (hits.length > 0) this.syncDir();
+    for (const [n] of hits) {
+      this.unlinkQuiet(n);
+      this.cache?.delete(n);
+    }
+    if (hits.length > 0) this.unsynced = true;
     return hits.map(([n]) => Addr.parse(n));
   }
 
@@ -234,11 +270,26 @@ export class DiskStore implements IpamStore {
     return out;
   }
 
-  /** Drop the lock if held. */
+  /** Drop the lock if held (after the directory fsync that the last unlock does). */
   close(): void {
-    if (this.depth > 0) this.dropPending();
-    this.depth = 0;
-    while (this.fileLock.held) this.fileLock.unlock();
+    try {
+      if (this.depth > 0) this.endHold();
+    } finally {
+      this.depth = 0;
+      while (this.fileLock.held) this.fileLock.unlock();
+    }
+  }
+
+  private endHold(): void {
+    this.cache = undefined;
+    try {
+      this.dropPending();
+    } finally {
+      if (this.unsynced) {
+        this.unsynced = false;
+        this.syncDir();
+      }
+    }
   }
 
   /**
@@ -280,8 +331,12 @@ export class DiskStore implements IpamStore {
     }
   }
 
-  /** `[ipText, trimmed content]` of every record file, in name order. Symlinks and non-files are skipped. */
+  /**
+   * `[ipText, trimmed content]` of every record file, in name order. Symlinks and
+   * non-files are skipped. Under the lock, read once and then kept in step.
+   */
   private records(): [string, string][] {
+    if (this.cache) return [...this.cache].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     const out: [string, string][] = [];
     let entries: Dirent[];
     try {
@@ -295,6 +350,7 @@ export class DiskStore implements IpamStore {
       const c = this.readFile(name);
       if (c !== undefined) out.push([name, c.trim()]);
     }
+    if (this.depth > 0) this.cache = new Map(out);
     return out;
   }
 
@@ -328,7 +384,9 @@ export class DiskStore implements IpamStore {
   }
 
   private writeTemp(content: string, durable = true): string {
-    const name = `${TMP_PREFIX}${process.pid}.${++this.counter}.${randomBytes(4).toString("hex")}`;
+    // Unique enough to avoid collisions with another writer (O_EXCL refuses one anyway); no
+    // node:crypto, whose loading is a tenth of the plugin executable's start-up.
+    const name = `${TMP_PREFIX}${process.pid}.${++this.counter}.${Math.random().toString(36).slice(2, 10)}`;
     const fd = openSync(
       this.path(name),
       constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,

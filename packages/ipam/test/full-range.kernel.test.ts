@@ -1,9 +1,9 @@
 // A full range is probed as cheaply as host-local probes it (issue 17 point 9): one ADD into a
 // /24 whose 253 addresses are all taken, under strace, for our executable and the real
-// host-local side by side. Every occupied candidate costs the real plugin one failing
-// O_EXCL create; it must cost us one syscall too (an access(2) that finds the name, or a
-// failing link(2), our atomic create-if-absent), and the temporary record is written and
-// fsynced once per ADD, not once per candidate.
+// host-local side by side. host-local reads every record once (the duplicate check) and then
+// spends one failing O_EXCL create per occupied candidate; no record may cost us more
+// syscalls than that, and the temporary record is written and fsynced at most once per ADD,
+// not once per candidate.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -35,7 +35,7 @@ interface Traced {
 function tracedAdd(binary: string, dataDir: string): Traced {
   const log = join(work, `${Math.random().toString(36).slice(2)}.strace`);
   const config = { cniVersion: "1.0.0", name: "full", ipam: { type: "host-local", subnet: "10.77.0.0/24", dataDir } };
-  const js = binary.endsWith(".js");
+  const js = binary.endsWith("js");
   const argv = [
     "-f",
     "-qq",
@@ -65,25 +65,26 @@ function tracedAdd(binary: string, dataDir: string): Traced {
 
 const storePath = /"[^"]*\/full\/(10\.77\.0\.\d+)"/;
 
-/** Taken candidates probed: failing exclusive creates or links onto a record name, or access(2) finding one. */
-function probes(t: Traced): { taken: string[]; fsyncs: number } {
-  const taken: string[] = [];
+/**
+ * Per record name, the traced syscalls on it (reads of the record, failing exclusive creates,
+ * links, access probes), and the fsync count.
+ */
+function perRecord(t: Traced): { calls: Map<string, number>; failedCreates: number; fsyncs: number } {
+  const calls = new Map<string, number>();
+  let failedCreates = 0;
   let fsyncs = 0;
   for (const line of t.lines) {
     if (/\b(fsync|fdatasync)\(/.test(line)) fsyncs++;
     const target = storePath.exec(line)?.[1];
     if (target === undefined) continue;
-    const failedCreate =
-      line.includes("EEXIST") &&
-      (/\blink(at)?\(/.test(line) || (/\bopen(at)?\(/.test(line) && line.includes("O_EXCL")));
-    const found = /\b(access|faccessat2?)\(/.test(line) && / = 0$/.test(line.trim());
-    if (failedCreate || found) taken.push(target);
+    calls.set(target, (calls.get(target) ?? 0) + 1);
+    if (line.includes("EEXIST") && (/\blink(at)?\(/.test(line) || line.includes("O_EXCL"))) failedCreates++;
   }
-  return { taken: taken.sort(), fsyncs };
+  return { calls, failedCreates, fsyncs };
 }
 
 describe.skipIf(!hasRealHostLocal)("ADD into a full range", () => {
-  it("costs one syscall per taken address, as host-local, and one fsync", () => {
+  it("costs no more syscalls per taken address than host-local, and at most one fsync", () => {
     expect(strace, "strace is needed (scripts/kernel-prereqs.sh installs it)").toBeDefined();
     const realDir = fullStore("real");
     const oursDir = fullStore("ours");
@@ -92,12 +93,18 @@ describe.skipIf(!hasRealHostLocal)("ADD into a full range", () => {
     expect(real.stdout).toContain("no IP addresses available in range set: 10.77.0.1-10.77.0.254");
     expect(ours.stdout).toContain("no IP addresses available in range set: 10.77.0.1-10.77.0.254");
 
-    const r = probes(real);
-    const o = probes(ours);
-    const all = Array.from({ length: 253 }, (_, i) => `10.77.0.${i + 2}`).sort();
-    expect(r.taken).toEqual(all);
-    expect(o.taken).toEqual(all);
-    // The temporary record: one write + fsync for the whole ADD (253 before).
+    const r = perRecord(real);
+    const o = perRecord(ours);
+    // host-local: every record read once (GetByID walks the store), then one failing O_EXCL
+    // create per taken candidate.
+    expect(r.failedCreates).toBe(253);
+    expect(r.calls.size).toBe(253);
+    // Ours: no record costs more syscalls than host-local spends on it (today: one read under
+    // the lock, and the probe answered from what was read; before: temp write + fsync + link +
+    // unlink per candidate).
+    for (const [ip, n] of o.calls) expect(n, ip).toBeLessThanOrEqual(r.calls.get(ip) ?? 0);
+    expect(o.calls.size).toBe(253);
+    // The temporary record: at most one write + fsync for the whole ADD (253 before).
     expect(o.fsyncs).toBeLessThanOrEqual(2);
     // Nothing changed: every record intact, no temporary file left, no hint written.
     const after = readStoreDir(join(oursDir, "full"));

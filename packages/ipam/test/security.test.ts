@@ -1,6 +1,15 @@
 // Hostile names and planted symlinks must never make the store touch anything outside
 // <dataDir>/<network>, nor forge another owner's record.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dispatch } from "@knet/cni-spec";
@@ -130,20 +139,41 @@ describe("store path safety", () => {
 });
 
 describe("FileLock", () => {
-  it("is re-entrant across objects of one path in one process, and excludes other processes", async () => {
+  it.each(["flock", "helper", "auto"] as const)(
+    "(%s) is re-entrant across objects of one path in one process, and excludes other processes",
+    async (method) => {
+      const { FileLock } = await import("@knet/ipam");
+      const { spawnSync } = await import("node:child_process");
+      const { data } = fresh();
+      const path = join(data, "lock");
+      const a = new FileLock(path, { method });
+      const b = new FileLock(path, { method });
+      a.lock();
+      b.lock(); // would deadlock if each object took its own flock
+      const probe = () => spawnSync("flock", ["--nonblock", "--exclusive", path, "true"]).status;
+      expect(probe()).not.toBe(0); // another process cannot take it
+      a.unlock();
+      expect(probe()).not.toBe(0); // still held through b
+      b.unlock();
+      expect(probe()).toBe(0);
+    },
+  );
+
+  it("the lock helper is one process for many locks (crash.kernel.test.ts SIGKILLs its users)", async () => {
     const { FileLock } = await import("@knet/ipam");
-    const { spawnSync } = await import("node:child_process");
     const { data } = fresh();
-    const path = join(data, "lock");
-    const a = new FileLock(path);
-    const b = new FileLock(path);
-    a.lock();
-    b.lock(); // would deadlock if each object took its own flock
-    const probe = () => spawnSync("flock", ["--nonblock", "--exclusive", path, "true"]).status;
-    expect(probe()).not.toBe(0); // another process cannot take it
-    a.unlock();
-    expect(probe()).not.toBe(0); // still held through b
-    b.unlock();
-    expect(probe()).toBe(0);
+    const children = (): string[] =>
+      readdirSync(`/proc/${process.pid}/task`)
+        .flatMap((t) => readFileSync(`/proc/${process.pid}/task/${t}/children`, "utf8").trim().split(/\s+/))
+        .filter((p) => p !== "" && readFileSync(`/proc/${p}/comm`, "utf8").trim() === "perl");
+    const seen = new Set<string>();
+    for (let i = 0; i < 20; i++) {
+      const l = new FileLock(join(data, `lock${i % 3}`), { method: "helper" });
+      l.lock();
+      for (const p of children()) seen.add(p);
+      l.unlock();
+    }
+    // The same helper held all 20 locks (flock(1) per lock would show no perl at all).
+    expect(seen.size).toBe(1);
   });
 });
