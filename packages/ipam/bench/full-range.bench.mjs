@@ -12,7 +12,7 @@ import { Prefix } from "@knet/netstack";
 import { writeResults } from "../../../benchmarks/lib.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const ours = join(here, "..", "dist", "host-local.js");
+const ours = join(here, "..", "dist", "host-local.cjs");
 const real = "/usr/lib/cni/host-local";
 const work = mkdtempSync(join(tmpdir(), "knet-ipam-full-"));
 const sizes = (process.env.KNET_FULL_RANGE_SIZES ?? "24,22,18").split(",").map(Number);
@@ -43,7 +43,7 @@ function addOnce(binary, dataDir, subnet) {
     CNI_IFNAME: "eth0",
     CNI_PATH: "/usr/lib/cni",
   };
-  const js = binary.endsWith(".js");
+  const js = binary.endsWith("js");
   const t0 = process.hrtime.bigint();
   const r = spawnSync(js ? process.execPath : binary, js ? [binary] : [], {
     env,

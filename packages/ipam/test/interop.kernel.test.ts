@@ -29,7 +29,7 @@ function addAsync(binary: string, cid: string): Promise<{ rc: number; stdout: st
     CNI_IFNAME: "eth0",
     CNI_PATH: "/usr/lib/cni",
   };
-  const js = binary.endsWith(".js");
+  const js = binary.endsWith("js");
   const p = spawn(js ? process.execPath : binary, js ? [binary] : [], { env, stdio: ["pipe", "pipe", "ignore"] });
   let out = "";
   p.stdout.on("data", (d) => {

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 export const pkgDir = join(import.meta.dirname, "..");
-export const ourBinary = join(pkgDir, "dist", "host-local.js");
+export const ourBinary = join(pkgDir, "dist", "host-local.cjs");
 export const realHostLocal = "/usr/lib/cni/host-local";
 export const hasRealHostLocal = existsSync(realHostLocal);
 
@@ -17,7 +17,7 @@ function newestMtime(dir: string): number {
   return m;
 }
 
-/** Build dist/host-local.js when it is missing or older than the sources it bundles. */
+/** Build dist/host-local.cjs when it is missing or older than the sources it bundles. */
 export function ensureBuilt(): void {
   const srcs = ["ipam", "cni-spec", "netstack"].map((p) => newestMtime(join(pkgDir, "..", p, "src")));
   if (existsSync(ourBinary) && statSync(ourBinary).mtimeMs >= Math.max(...srcs)) return;
@@ -53,8 +53,8 @@ export function execPlugin(
     CNI_PATH: "/usr/lib/cni",
   };
   if (cniArgs !== "") env.CNI_ARGS = cniArgs;
-  const cmd = binary.endsWith(".js") ? process.execPath : binary;
-  const args = binary.endsWith(".js") ? [binary] : [];
+  const cmd = binary.endsWith("js") ? process.execPath : binary;
+  const args = binary.endsWith("js") ? [binary] : [];
   const r = spawnSync(cmd, args, { env, input: JSON.stringify(config), encoding: "utf8", timeout: 30_000 });
   const text = (r.stdout ?? "").trim();
   let stdout: unknown = text;
