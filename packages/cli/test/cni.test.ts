@@ -1,9 +1,10 @@
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { main } from "@knet/cli";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { capture } from "./capture.js";
 
 let dir = "";
@@ -163,5 +164,113 @@ esac
     expect(del.err()).toBe("");
     expect((await readFile(held, "utf8")).trim()).toBe("");
     expect(await readdir(join(longCache, "results"))).toEqual([]);
+  });
+});
+
+describe("knet cni in cnitool's form: NETWORK NETNS with NETCONFPATH, CNI_PATH and friends", () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    for (const k of ["NETCONFPATH", "CNI_PATH", "CNI_IFNAME", "CNI_ARGS", "CAP_ARGS"]) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+  });
+
+  async function setup(): Promise<{ netDir: string; log: string; cacheDir: string }> {
+    const root = await mkdtemp(join(dir, "cnitool-"));
+    const netDir = join(root, "net.d");
+    const plugDir = join(root, "bin");
+    await mkdir(netDir);
+    await mkdir(plugDir);
+    const log = join(root, "env.log");
+    // Logs what a plugin gets: command, id, ifname, netns, CNI_ARGS, and whether runtimeConfig arrived.
+    await writeFile(
+      join(plugDir, "envplug"),
+      `#!/bin/sh
+stdin=$(cat)
+rc=no; case "$stdin" in *'"runtimeConfig"'*) rc=yes;; esac
+echo "$CNI_COMMAND|$CNI_CONTAINERID|$CNI_IFNAME|$CNI_NETNS|$CNI_ARGS|rc=$rc" >> "${log}"
+case "$CNI_COMMAND" in
+  ADD) echo '{"cniVersion":"1.0.0","ips":[{"address":"10.46.0.2/24"}]}' ;;
+  VERSION) echo '{"cniVersion":"1.0.0","supportedVersions":["1.0.0"]}' ;;
+esac
+`,
+    );
+    await chmod(join(plugDir, "envplug"), 0o755);
+    await writeFile(
+      join(netDir, "10-other.conflist"),
+      JSON.stringify({ cniVersion: "1.0.0", name: "other", plugins: [{ type: "missing" }] }),
+    );
+    await writeFile(
+      join(netDir, "20-pods.conflist"),
+      JSON.stringify({
+        cniVersion: "1.0.0",
+        name: "pods",
+        plugins: [{ type: "envplug", capabilities: { portMappings: true } }],
+      }),
+    );
+    await writeFile(
+      join(netDir, "30-single.conf"),
+      JSON.stringify({ cniVersion: "1.0.0", name: "single", type: "envplug" }),
+    );
+    await writeFile(join(netDir, "README"), "not a config");
+    process.env.NETCONFPATH = netDir;
+    process.env.CNI_PATH = `/nonexistent:${plugDir}`;
+    return { netDir, log, cacheDir: join(root, "cache") };
+  }
+
+  it("add, check, del find the network by name and derive the container id from the netns path", async () => {
+    const { log, cacheDir } = await setup();
+    process.env.CNI_IFNAME = "net1";
+    process.env.CNI_ARGS = "K8S_POD_NAME=web;IgnoreUnknown=1";
+    process.env.CAP_ARGS = '{"portMappings":[{"hostPort":8080,"containerPort":80,"protocol":"tcp"}]}';
+    const netns = resolve("rel/ns1");
+    const id = `cnitool-${createHash("sha512").update(netns).digest("hex").slice(0, 20)}`;
+    const add = capture();
+    expect(await main(["cni", "add", "pods", "rel/ns1", "--cache-dir", cacheDir], add.io)).toBe(0);
+    expect(add.err()).toBe("");
+    expect(JSON.parse(add.out()).ips[0].address).toBe("10.46.0.2/24");
+    expect(existsSync(join(cacheDir, "results", `pods-${id}-net1`))).toBe(true);
+    expect(await main(["cni", "check", "pods", "rel/ns1", "--cache-dir", cacheDir], capture().io)).toBe(0);
+    expect(await main(["cni", "del", "pods", "rel/ns1", "--cache-dir", cacheDir], capture().io)).toBe(0);
+    // A flag still wins over the environment.
+    expect(
+      await main(
+        ["cni", "add", "single", "/var/run/netns/x", "--cache-dir", cacheDir, "--ifname", "eth9"],
+        capture().io,
+      ),
+    ).toBe(0);
+    const lines = (await readFile(log, "utf8")).trim().split("\n");
+    const xid = `cnitool-${createHash("sha512").update("/var/run/netns/x").digest("hex").slice(0, 20)}`;
+    expect(lines).toEqual([
+      `ADD|${id}|net1|${netns}|K8S_POD_NAME=web;IgnoreUnknown=1|rc=yes`,
+      `CHECK|${id}|net1|${netns}|K8S_POD_NAME=web;IgnoreUnknown=1|rc=yes`,
+      `DEL|${id}|net1|${netns}|K8S_POD_NAME=web;IgnoreUnknown=1|rc=yes`,
+      `ADD|${xid}|eth9|/var/run/netns/x|K8S_POD_NAME=web;IgnoreUnknown=1|rc=no`,
+    ]);
+  });
+
+  it("errors as cnitool words them", async () => {
+    const { netDir } = await setup();
+    const cases: [string[], number, string][] = [
+      [["cni", "add", "nope", "/n"], 1, `no net configuration with name "nope" in ${netDir}`],
+      [["cni", "add", "pods"], 2, "network name and namespace are required"],
+      [["cni", "add", "pods", "/n", "extra"], 2, "unexpected argument 'extra'"],
+      [["cni", "add", "pods", "/n", "--conflist", "x.conflist"], 2, "not both"],
+    ];
+    for (const [argv, code, msg] of cases) {
+      const c = capture();
+      expect(await main(argv, c.io), argv.join(" ")).toBe(code);
+      expect(c.err(), argv.join(" ")).toContain(msg);
+    }
+    process.env.CNI_ARGS = "K8S_POD_NAME=";
+    const c = capture();
+    expect(await main(["cni", "add", "pods", "/n"], c.io)).toBe(2);
+    expect(c.err()).toContain('invalid CNI_ARGS pair "K8S_POD_NAME="');
+    process.env.NETCONFPATH = join(netDir, "empty");
+    await mkdir(process.env.NETCONFPATH);
+    const e = capture();
+    expect(await main(["cni", "add", "pods", "/n"], e.io)).toBe(1);
+    expect(e.err()).toContain(`no net configurations found in ${process.env.NETCONFPATH}`);
   });
 });

@@ -27,6 +27,7 @@ export {
   memoryCacheFs,
   nodeCacheFs,
 } from "./cache.js";
+export { DEFAULT_NET_DIR, loadNetworkConfByName } from "./conf-dir.js";
 export type { IPAMConfig, LoadedNetConfList, NetConf, NetConfList } from "./config.js";
 export { parseNetConf, parseNetConfList, parseNetworkConfig, validatePluginConf } from "./config.js";
 export type { ErrorCodeValue, ErrorResult } from "./errors.js";
