@@ -51,6 +51,8 @@ export { buildGatewayModel, referenceAllowed } from "./model.js";
 export { pathPrefixMatches, replacePrefix } from "./path.js";
 export type { ForwardedRequest, GatewayRequest, Rejection, RouteDecision, RouteOptions, RouteRef } from "./router.js";
 export { Router } from "./router.js";
+export type { BoundAddress, GatewayServerOptions, ServerListen } from "./server.js";
+export { GatewayServer, pickWeighted } from "./server.js";
 export type { GatewayStatusEntry, GatewayStatusReport, RouteStatusEntry } from "./status.js";
 export { gatewayStatus } from "./status.js";
 export type {

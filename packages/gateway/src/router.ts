@@ -15,7 +15,7 @@
  * map, wildcards by suffix), so the cost of a decision depends on the routes of
  * the request's host, not on every route of the listener.
  */
-import { applyFilters, type FilterState, type HeaderMap } from "./filters.js";
+import { applyFilters, type FilterContext, type FilterState, type HeaderMap } from "./filters.js";
 import { hostnameMatches, hostnameSpecificity, normalizeHost, type WildcardMode } from "./hostname.js";
 import type { CompiledRule, GatewayModel, ListenerState, ObjectKey, ResolvedBackend, RouteState } from "./model.js";
 import { pathPrefixMatches } from "./path.js";
@@ -97,6 +97,8 @@ export interface RouteDecision {
   readonly request: ForwardedRequest;
   /** Response header modifiers to apply. */
   readonly responseHeaders: readonly HTTPHeaderFilter[];
+  /** What backend filters need about the original request (undefined without a winner). */
+  readonly context: FilterContext | undefined;
   /** Mirror targets. */
   readonly mirrors: readonly ResolvedBackend[];
   /** Candidates of higher precedence that did not match, in precedence order. */
@@ -398,6 +400,7 @@ export class Router {
         location: undefined,
         request: base,
         responseHeaders: [],
+        context: undefined,
         mirrors: [],
         rejected,
         explanation,
@@ -542,6 +545,7 @@ export class Router {
       location: redirect?.location,
       request: { method, host: state.host, path: forwardedPath, headers: outHeaders },
       responseHeaders: state.responseHeaders,
+      context: ctx,
       mirrors: rule.mirrors.filter((m) => m.valid),
       rejected,
       explanation,

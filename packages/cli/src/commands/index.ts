@@ -2,6 +2,7 @@ import type { CommandFamily } from "../cli.js";
 import { cniCommand } from "./cni.js";
 import { demoCommand } from "./demo.js";
 import { dnsCommand } from "./dns.js";
+import { gatewayCommand } from "./gateway.js";
 import { ipamCommand } from "./ipam.js";
 import { netpolCommand } from "./netpol.js";
 import { proxyCommand } from "./proxy.js";
@@ -21,4 +22,5 @@ export const families: readonly CommandFamily[] = [
   ipamCommand,
   proxyCommand,
   dnsCommand,
+  gatewayCommand,
 ];
