@@ -12,13 +12,22 @@ let files: string[] = [];
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "knet-cli-gateway-"));
   const cls = join(dir, "class.yaml");
-  await writeFile(cls, "apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: knet}\nspec: {controllerName: knet.dev/gateway-controller}\n");
+  await writeFile(
+    cls,
+    "apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: knet}\nspec: {controllerName: knet.dev/gateway-controller}\n",
+  );
   const copy = async (rel: string): Promise<string> => {
     const out = join(dir, rel.replaceAll("/", "-"));
     await writeFile(out, (await readFile(join(CONFORMANCE, rel), "utf8")).replaceAll("{GATEWAY_CLASS_NAME}", "knet"));
     return out;
   };
-  files = [cls, await copy("base/manifests.yaml"), await copy("tests/httproute-path-match-order.yaml"), await copy("tests/httproute-redirect-host-and-status.yaml"), await copy("tests/httproute-invalid-backendref-unknown-kind.yaml")];
+  files = [
+    cls,
+    await copy("base/manifests.yaml"),
+    await copy("tests/httproute-path-match-order.yaml"),
+    await copy("tests/httproute-redirect-host-and-status.yaml"),
+    await copy("tests/httproute-invalid-backendref-unknown-kind.yaml"),
+  ];
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -33,24 +42,55 @@ const fileArgs = (): string[] => files.flatMap((f) => ["-f", f]);
 
 describe("knet gateway route", () => {
   it("prints exactly the contract's JSON shape", async () => {
-    const r = await run(["gateway", "route", ...fileArgs(), "--request", "GET http://example.com/match/prefix/one/any?x=1", "-H", "X-Test: a", "--gateway", "gateway-conformance-infra/same-namespace", "--json"]);
+    const r = await run([
+      "gateway",
+      "route",
+      ...fileArgs(),
+      "--request",
+      "GET http://example.com/match/prefix/one/any?x=1",
+      "-H",
+      "X-Test: a",
+      "--gateway",
+      "gateway-conformance-infra/same-namespace",
+      "--json",
+    ]);
     expect(r.code, r.err).toBe(0);
     const d = JSON.parse(r.out);
-    expect(Object.keys(d)).toEqual(["status", "gateway", "listener", "route", "rule", "backends", "location", "request"]);
+    expect(Object.keys(d)).toEqual([
+      "status",
+      "gateway",
+      "listener",
+      "route",
+      "rule",
+      "backends",
+      "location",
+      "request",
+    ]);
     expect(d).toEqual({
       status: 200,
       gateway: "gateway-conformance-infra/same-namespace",
       listener: "http",
       route: { kind: "HTTPRoute", namespace: "gateway-conformance-infra", name: "path-matching-order" },
       rule: 5,
-      backends: [{ kind: "Service", namespace: "gateway-conformance-infra", name: "infra-backend-v2", port: 8080, weight: 1 }],
+      backends: [
+        { kind: "Service", namespace: "gateway-conformance-infra", name: "infra-backend-v2", port: 8080, weight: 1 },
+      ],
       location: null,
       request: { method: "GET", host: "example.com", path: "/match/prefix/one/any?x=1", headers: { "x-test": "a" } },
     });
   });
 
   it("a Host header overrides the URL host; redirects carry the location", async () => {
-    const r = await run(["gateway", "route", ...fileArgs(), "--request", "GET http://10.0.0.1/hostname-redirect", "-H", "Host: example.com", "--json"]);
+    const r = await run([
+      "gateway",
+      "route",
+      ...fileArgs(),
+      "--request",
+      "GET http://10.0.0.1/hostname-redirect",
+      "-H",
+      "Host: example.com",
+      "--json",
+    ]);
     const d = JSON.parse(r.out);
     expect(d.status).toBe(302);
     expect(d.location).toBe("http://example.org/hostname-redirect");
@@ -59,12 +99,34 @@ describe("knet gateway route", () => {
   });
 
   it("no listener for the URL port answers 404 with nulls; text mode explains", async () => {
-    const j = JSON.parse((await run(["gateway", "route", ...fileArgs(), "--request", "GET http://example.com:8081/", "--json"])).out);
-    expect(j).toMatchObject({ status: 404, gateway: null, listener: null, route: null, rule: null, backends: [], location: null });
-    const t = await run(["gateway", "route", ...fileArgs(), "--request", "GET http://example.com/match/exact/one/x", "--gateway", "gateway-conformance-infra/same-namespace"]);
+    const j = JSON.parse(
+      (await run(["gateway", "route", ...fileArgs(), "--request", "GET http://example.com:8081/", "--json"])).out,
+    );
+    expect(j).toMatchObject({
+      status: 404,
+      gateway: null,
+      listener: null,
+      route: null,
+      rule: null,
+      backends: [],
+      location: null,
+    });
+    const t = await run([
+      "gateway",
+      "route",
+      ...fileArgs(),
+      "--request",
+      "GET http://example.com/match/exact/one/x",
+      "--gateway",
+      "gateway-conformance-infra/same-namespace",
+    ]);
     expect(t.out).toMatch(/^status 200\n/);
-    expect(t.out).toMatch(/lost: HTTPRoute gateway-conformance-infra\/path-matching-order rule 2 match 0: hostname \(any host\): path Exact \/match\/exact\/one does not equal \/match\/exact\/one\/x/);
-    expect(t.out).toMatch(/won: HTTPRoute gateway-conformance-infra\/path-matching-order rule 3 match 0 \(PathPrefix \/match\/\)/);
+    expect(t.out).toMatch(
+      /lost: HTTPRoute gateway-conformance-infra\/path-matching-order rule 2 match 0: hostname \(any host\): path Exact \/match\/exact\/one does not equal \/match\/exact\/one\/x/,
+    );
+    expect(t.out).toMatch(
+      /won: HTTPRoute gateway-conformance-infra\/path-matching-order rule 3 match 0 \(PathPrefix \/match\/\)/,
+    );
   });
 
   it.each([
@@ -94,22 +156,36 @@ describe("knet gateway status", () => {
     expect(g.listeners[0].attachedRoutes).toBe(3);
     const route = s.routes.find((x: { name: string }) => x.name === "invalid-backend-ref-unknown-kind");
     expect(Object.keys(route)).toEqual(["kind", "namespace", "name", "parents"]);
-    expect(route.parents[0].parentRef).toEqual({ group: "gateway.networking.k8s.io", kind: "Gateway", namespace: "gateway-conformance-infra", name: "same-namespace" });
-    expect(route.parents[0].conditions).toContainEqual(expect.objectContaining({ type: "ResolvedRefs", status: "False", reason: "InvalidKind" }));
+    expect(route.parents[0].parentRef).toEqual({
+      group: "gateway.networking.k8s.io",
+      kind: "Gateway",
+      namespace: "gateway-conformance-infra",
+      name: "same-namespace",
+    });
+    expect(route.parents[0].conditions).toContainEqual(
+      expect.objectContaining({ type: "ResolvedRefs", status: "False", reason: "InvalidKind" }),
+    );
   });
 
   it("prints kubectl-like tables without --json", async () => {
     const r = await run(["gateway", "status", ...fileArgs()]);
     expect(r.out).toMatch(/^NAMESPACE\s+GATEWAY\s+LISTENER\s+ATTACHED\s+ACCEPTED\s+RESOLVEDREFS\s+PROGRAMMED\n/);
     expect(r.out).toMatch(/\n\s+http\s+3\s+True\s+True\s+True\n/);
-    expect(r.out).toMatch(/gateway-conformance-infra\s+invalid-backend-ref-unknown-kind\s+gateway-conformance-infra\/same-namespace\s+True\s+False \(InvalidKind\)/);
+    expect(r.out).toMatch(
+      /gateway-conformance-infra\s+invalid-backend-ref-unknown-kind\s+gateway-conformance-infra\/same-namespace\s+True\s+False \(InvalidKind\)/,
+    );
   });
 
   it("names the document and field of an invalid manifest", async () => {
     const bad = join(dir, "bad.yaml");
-    await writeFile(bad, "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r, namespace: d}\nspec: {rules: [{matches: [{path: {type: Exact, value: nope}}]}]}\n");
+    await writeFile(
+      bad,
+      "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r, namespace: d}\nspec: {rules: [{matches: [{path: {type: Exact, value: nope}}]}]}\n",
+    );
     const c = capture();
     expect(await main(["gateway", "status", "-f", bad], c.io)).toBe(2);
-    expect(c.err()).toMatch(/bad\.yaml document 1: HTTPRoute d\/r: spec\.rules\[0\]\.matches\[0\]\.path: Invalid value: value must be an absolute path/);
+    expect(c.err()).toMatch(
+      /bad\.yaml document 1: HTTPRoute d\/r: spec\.rules\[0\]\.matches\[0\]\.path: Invalid value: value must be an absolute path/,
+    );
   });
 });

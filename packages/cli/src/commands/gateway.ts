@@ -244,7 +244,11 @@ function signalled(): Promise<void> {
  * returns resolves (SIGINT/SIGTERM for the command). Prints one line per bound address, then
  * access-log lines. Exported for tests.
  */
-export async function runGatewayServe(argv: readonly string[], io: Io, stop: () => Promise<void> = signalled): Promise<number> {
+export async function runGatewayServe(
+  argv: readonly string[],
+  io: Io,
+  stop: () => Promise<void> = signalled,
+): Promise<number> {
   const { values, positionals } = parseFlags(argv, FLAGS, "gateway serve");
   if (positionals.length > 0) throw new CliError(`gateway serve: unexpected argument '${positionals[0]}'`, 2);
   return serve(values, io, stop);
