@@ -143,4 +143,58 @@ describe("knet dns", () => {
     expect(await done).toBe(0);
     expect(c.out()).toContain("knet dns: stopped");
   });
+
+  it("serve --config runs a Corefile's multicluster zone over ServiceImports from the manifests", async () => {
+    const mcs = join(dir, "mcs.yaml");
+    await writeFile(
+      mcs,
+      `${MANIFEST}---
+apiVersion: multicluster.x-k8s.io/v1alpha1
+kind: ServiceImport
+metadata: {name: web, namespace: shop}
+spec: {type: ClusterSetIP, ips: [10.100.0.5], ports: [{name: http, protocol: TCP, port: 80}]}
+---
+apiVersion: multicluster.x-k8s.io/v1alpha1
+kind: ServiceImport
+metadata: {name: db, namespace: shop}
+spec: {type: Headless, ports: [{name: pg, protocol: TCP, port: 5432}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: db-east
+  namespace: shop
+  labels: {multicluster.kubernetes.io/service-name: db, multicluster.kubernetes.io/source-cluster: east}
+addressType: IPv4
+endpoints: [{addresses: [10.7.0.9], hostname: db-0}]
+ports: [{name: pg, protocol: TCP, port: 5432}]
+`,
+    );
+    const corefile = join(dir, "Corefile");
+    await writeFile(
+      corefile,
+      "cluster.local clusterset.local {\n kubernetes cluster.local clusterset.local {\n  multicluster clusterset.local\n }\n}\n",
+    );
+    const c = capture();
+    const done = main(["dns", "serve", "-f", mcs, "--listen", "127.0.0.1:0", "--config", corefile], c.io);
+    for (let i = 0; i < 100 && !c.out().includes("serving"); i++) await new Promise((r) => setTimeout(r, 20));
+    const port = Number(/udp\+tcp 127\.0\.0\.1:(\d+)/.exec(c.out())?.[1]);
+    const ask = (name: string) =>
+      new Promise<Buffer>((ok) => {
+        const s = createSocket("udp4");
+        s.on("message", (msg) => {
+          s.close();
+          ok(msg);
+        });
+        s.send(encodeQuery(1, name, RRType.A), port, "127.0.0.1");
+      });
+    expect(decodeMessage(await ask("web.shop.svc.clusterset.local.")).answer).toEqual([
+      { name: "web.shop.svc.clusterset.local.", type: 1, ttl: 5, address: "10.100.0.5" },
+    ]);
+    expect(decodeMessage(await ask("db-0.east.db.shop.svc.clusterset.local.")).answer).toEqual([
+      { name: "db-0.east.db.shop.svc.clusterset.local.", type: 1, ttl: 5, address: "10.7.0.9" },
+    ]);
+    process.emit("SIGTERM");
+    expect(await done).toBe(0);
+  });
 });

@@ -30,6 +30,7 @@ export type {
   ServiceView,
 } from "./index/dns-index.js";
 export { DnsIndex } from "./index/dns-index.js";
+export { registerServiceImport, SERVICE_IMPORT_KIND } from "./index/service-import.js";
 export { watchClusterState } from "./index/watch.js";
 export type {
   ChainContext,

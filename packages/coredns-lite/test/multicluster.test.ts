@@ -12,8 +12,10 @@ import {
   RRType,
   type Rr,
   rcodeName,
+  registerServiceImport,
   resolve,
 } from "@knet/coredns-lite";
+import { parseManifests, validateManifests } from "@knet/k8s";
 import { describe, expect, it } from "vitest";
 import { udpExchange } from "./client.js";
 import { fixtureObjects } from "./fixture.js";
@@ -176,5 +178,28 @@ describe("multicluster zones answer from ServiceImports", () => {
           config: ". {\n kubernetes cluster.local {\n  multicluster clusterset.local\n }\n}",
         }),
     ).toThrow(/not authoritative for the multicluster zone clusterset\.local\./);
+  });
+});
+
+describe("ServiceImport in the @knet/k8s kind registry", () => {
+  const doc = (spec: string) =>
+    `apiVersion: multicluster.x-k8s.io/v1alpha1\nkind: ServiceImport\nmetadata: {name: web, namespace: shop}\nspec: ${spec}\n`;
+
+  it("is an unknown kind until registered, then loads as an extension and validates as the CRD does", () => {
+    expect(parseManifests(doc("{type: ClusterSetIP}")).problems[0]?.code).toBe("unknown-kind");
+    registerServiceImport();
+    registerServiceImport(); // again: a no-op
+    const ok = parseManifests(doc("{type: ClusterSetIP, ips: [10.100.0.5], ports: [{port: 80}]}"));
+    expect(ok.problems).toEqual([]);
+    expect(ok.extensions.map((e) => e.object.kind)).toEqual(["ServiceImport"]);
+    expect(parseManifests(doc("{ports: [{port: eighty}]}")).problems.map((p) => `${p.code} ${p.field}`)).toEqual([
+      "shape spec.ports[0].port",
+    ]);
+    const bad = validateManifests(doc("{type: LoadBalancer, ips: [10.0.0.300], ports: [{port: 0}]}"));
+    expect(bad.problems.map((p) => `${p.code} ${p.field}`)).toEqual([
+      "invalid spec.type",
+      "invalid spec.ips[0]",
+      "invalid spec.ports[0].port",
+    ]);
   });
 });

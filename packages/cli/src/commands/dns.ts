@@ -8,12 +8,14 @@ import {
   type PodMode,
   Rcode,
   rcodeName,
+  registerServiceImport,
   resolvConfFor,
   resolve,
+  type ServiceImport,
   typeCode,
   watchClusterState,
 } from "@knet/coredns-lite";
-import { ClusterState, loadManifests, ManifestError } from "@knet/k8s";
+import { ClusterState, ManifestError, parseManifests } from "@knet/k8s";
 import { CliError, type CommandFamily, type Io, parseFlags } from "../cli.js";
 import { readManifestTexts } from "../manifests.js";
 
@@ -54,10 +56,16 @@ const FLAGS = {
 function loadIndex(files: readonly string[], cmd: string): DnsIndex {
   const texts = readManifestTexts(files, cmd);
   try {
+    // ServiceImports (for `multicluster` zones) are a CRD coredns-lite registers with @knet/k8s.
+    registerServiceImport();
+    const { objects, extensions, problems } = parseManifests(texts);
+    const fatal = problems.filter((p) => p.code !== "unknown-kind");
+    if (fatal.length > 0) throw new ManifestError(fatal);
     const state = new ClusterState();
-    state.applyAll(loadManifests(texts, { skipUnknownKinds: true }));
+    state.applyAll(objects.map((o) => o.object));
     const index = new DnsIndex();
     watchClusterState(index, state);
+    for (const e of extensions) if (e.object.kind === "ServiceImport") index.upsert(e.object as ServiceImport);
     return index;
   } catch (e) {
     if (e instanceof ManifestError) throw new CliError(`${cmd}: ${e.message.split("\n")[0]}`, 2);
