@@ -99,7 +99,7 @@ const ENV = {
  */
 function executables(n) {
   const dirs = { knet: join(work, "exec-knet"), real: join(work, "exec-real") };
-  const time = { bare: 0n, knet_add: 0n, knet_del: 0n, real_add: 0n, real_del: 0n };
+  const time = { bare: 0n, knet_version: 0n, knet_add: 0n, knet_del: 0n, real_add: 0n, real_del: 0n };
   const run = (argv, env, input) => {
     const t0 = process.hrtime.bigint();
     const r = spawnSync(argv[0], argv.slice(1), { env, input, encoding: "utf8" });
@@ -110,7 +110,12 @@ function executables(n) {
   for (const verb of ["ADD", "DEL"]) {
     for (let i = 0; i < n; i++) {
       const env = { ...ENV, CNI_COMMAND: verb, CNI_CONTAINERID: `c${i}` };
-      if (verb === "ADD") time.bare += run([process.execPath, "-e", "0"], ENV);
+      if (verb === "ADD") {
+        time.bare += run([process.execPath, "-e", "0"], ENV);
+        // Start-up plus the smallest answer: no store, no lock, no fsync.
+        const version = { ...ENV, CNI_COMMAND: "VERSION", CNI_CONTAINERID: `c${i}` };
+        time.knet_version += run([process.execPath, ours], version, '{"cniVersion":"1.0.0"}');
+      }
       const k = verb === "ADD" ? "add" : "del";
       time[`knet_${k}`] += run([process.execPath, ours], env, JSON.stringify(config(dirs.knet)));
       if (existsSync(real)) time[`real_${k}`] += run([real], env, JSON.stringify(config(dirs.real)));
@@ -120,6 +125,13 @@ function executables(n) {
   const bare = rate(time.bare);
   return [
     { name: "bare node -e 0 (start-up only)", n, runs_per_s: bare, ms_per_run: Number(time.bare) / 1e6 / n },
+    {
+      name: "knet-host-local VERSION (start-up)",
+      n,
+      runs_per_s: rate(time.knet_version),
+      ms_per_run: Number(time.knet_version) / 1e6 / n,
+      time_vs_bare_node: Number(time.knet_version) / Number(time.bare),
+    },
     {
       name: "knet-host-local executable",
       n,
@@ -162,6 +174,7 @@ for (const r of rows) {
     parts.push(`ADD ${r.add_per_s.toFixed(1).padStart(8)}/s  DEL ${r.del_per_s.toFixed(1).padStart(8)}/s`);
   if (r.add_ratio_vs_real_exec !== undefined) parts.push(`ADD x${r.add_ratio_vs_real_exec.toFixed(2)} real exec`);
   if (r.add_time_vs_bare_node !== undefined) parts.push(`ADD time x${r.add_time_vs_bare_node.toFixed(2)} bare node`);
+  if (r.time_vs_bare_node !== undefined) parts.push(`time x${r.time_vs_bare_node.toFixed(2)} bare node`);
   console.log(parts.join("  "));
 }
 const file = writeResults("ipam-disk", rows, {
