@@ -11,6 +11,7 @@
 #        KNET_K8S_REBUILD=1                    ignore a cached build
 # Facts and gotchas: ../shared/reference/real-apiserver.md.
 set -euo pipefail
+SELF=$(readlink -f "$0")
 say() { printf '[k8s-build %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 CACHE=${KNET_CACHE:-/var/cache/knet}
@@ -46,7 +47,7 @@ if [ -z "$tarball" ]; then
   apt-get "${APTO[@]}" source --download-only kubernetes >/dev/null 2>&1
   tarball=$(ls kubernetes_*.orig.tar.gz | head -n1)
 fi
-key=$( (sha256sum "$tarball" | cut -c1-64; sha256sum "$0" | cut -c1-64) | sha256sum | cut -c1-16)
+key=$( (sha256sum "$tarball" | cut -c1-64; sha256sum "$SELF" | cut -c1-64) | sha256sum | cut -c1-16)
 BIN=$CACHE/k8s-1.20.2-$key/bin
 if [ -z "${KNET_K8S_REBUILD:-}" ] && [ -x "$BIN/kube-apiserver" ] && [ -x "$BIN/kube-controller-manager" ]; then
   say "cached: $BIN"
