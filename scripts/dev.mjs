@@ -11,6 +11,11 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const PNPM_VERSION = JSON.parse(readFileSync(join(root, "package.json"), "utf8"))
   .packageManager.split("+")[0]
   .split("@")[1];
+const started = performance.now();
+/** A phase banner with the time since the command started, so no step is a silent gap. */
+function phase(what) {
+  console.log(`\n==> ${what} (${((performance.now() - started) / 1000).toFixed(1)}s)`);
+}
 const env = { ...process.env, CI: process.env.CI ?? "true", COREPACK_ENABLE_DOWNLOAD_PROMPT: "0" };
 
 function run(cmd, args, opts = {}) {
@@ -30,22 +35,38 @@ function must(cmd, args, what) {
   }
 }
 
-/** pnpm as [command, leading args]: the pinned one on PATH, else fetched by npx. */
+let pnpmCmd;
+/** pnpm as [command, leading args]: the pinned one on PATH, else fetched by npx (probed once, when first needed). */
 function pnpm() {
+  if (pnpmCmd) return pnpmCmd;
   const probe = spawnSync("pnpm", ["--version"], { encoding: "utf8", env });
-  if (probe.status === 0 && probe.stdout.trim() === PNPM_VERSION) return ["pnpm", []];
-  return ["npx", ["--yes", `pnpm@${PNPM_VERSION}`]];
+  pnpmCmd =
+    probe.status === 0 && probe.stdout.trim() === PNPM_VERSION
+      ? ["pnpm", []]
+      : ["npx", ["--yes", `pnpm@${PNPM_VERSION}`]];
+  return pnpmCmd;
 }
+const p = (...args) => {
+  const [pn, pnArgs] = pnpm();
+  return [pn, [...pnArgs, ...args]];
+};
 
-const [pn, pnArgs] = pnpm();
-const p = (...args) => [pn, [...pnArgs, ...args]];
-
+/** Install the workspace unless node_modules already holds exactly this lockfile (pnpm keeps a copy). */
 function setup() {
-  must(...p("install", "--frozen-lockfile"), "pnpm install");
+  const installed = join(root, "node_modules", ".pnpm", "lock.yaml");
+  const lock = join(root, "pnpm-lock.yaml");
+  if (existsSync(installed) && readFileSync(installed, "utf8") === readFileSync(lock, "utf8")) {
+    phase("workspace installed: node_modules matches pnpm-lock.yaml");
+    return;
+  }
+  phase(`installing the workspace (pnpm ${PNPM_VERSION}, fetched by npx when it is not on PATH)`);
+  must(...p("install", "--frozen-lockfile", "--reporter=append-only"), "pnpm install");
 }
 
-function build() {
-  must(...p("run", "build"), "build");
+/** Build what changed: JavaScript only for what runs here, declarations too for `build`. */
+function build(jsOnly) {
+  phase(jsOnly ? "building the packages (JavaScript, only what changed)" : "building the packages");
+  must("node", ["scripts/build.mjs", ...(jsOnly ? ["--js"] : [])], "build");
 }
 
 /** Run vitest with a JSON report and print the closing `N passed, N failed` line. */
@@ -81,11 +102,13 @@ switch (cmd) {
     break;
   case "demo":
     setup();
-    build();
+    build(true);
+    phase("knet demo");
     process.exit(run("node", ["packages/cli/dist/bin.js", "demo", ...process.argv.slice(3)]));
     break;
   case "test":
     setup();
+    phase("unit and property tests");
     vitest("vitest.config.ts", "unit");
     break;
   case "test:kernel": {
@@ -95,13 +118,16 @@ switch (cmd) {
       console.log("0 passed, 0 failed");
       process.exit(0);
     }
+    phase("kernel-test prerequisites");
     must("bash", ["scripts/kernel-prereqs.sh"], "installing kernel-test packages");
+    phase("kernel tests");
     vitest("vitest.kernel.config.ts", "kernel");
     break;
   }
   case "bench":
     setup();
-    build();
+    build(true);
+    phase("benchmarks");
     process.exit(run("node", ["benchmarks/run.mjs", ...process.argv.slice(3)]));
     break;
   default:

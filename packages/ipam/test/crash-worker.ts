@@ -1,7 +1,7 @@
 // A crash-test worker: a long-running allocator process that a driver SIGKILLs at random
 // moments. It journals every op (B = begun, O = done) so the driver knows which containers
 // are live. On start it first does what a runtime does after a crash: DEL every ADD or DEL
-// it began but did not finish. Bundled by crash-worker.tsup.config.ts (plain node runs it).
+// it began but did not finish. Bundled with esbuild by crash.kernel.test.ts (plain node runs it).
 //   node crash-worker.js <dataDir> <lane> <seed> <journal> <maxOps (0 = recover only)>
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { DiskStore, hostLocalAdd, hostLocalDel, IpamError, loadHostLocalConfig, seededRandom } from "../src/index.js";

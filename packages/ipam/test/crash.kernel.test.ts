@@ -23,11 +23,10 @@ const storeDir = join(dataDir, "crash");
 const journal = (lane: number) => join(work, `lane${lane}.journal`);
 
 beforeAll(() => {
-  const r = spawnSync("pnpm", ["exec", "tsup", "--config", "test/crash-worker.tsup.config.ts"], {
-    cwd: pkgDir,
-    encoding: "utf8",
-    timeout: 120_000,
-  });
+  // One plain-node file: the worker and the @knet sources it imports, bundled.
+  const args = ["exec", "esbuild", "test/crash-worker.ts", "--bundle", "--platform=node", "--format=esm"];
+  args.push("--target=node20", "--packages=bundle", "--conditions=@knet/source", `--outfile=${worker}`);
+  const r = spawnSync("pnpm", args, { cwd: pkgDir, encoding: "utf8", timeout: 120_000 });
   if (r.status !== 0) throw new Error(`building the crash worker failed: ${r.stderr || r.stdout}`);
 }, 120_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
