@@ -6,7 +6,7 @@ export default defineConfig({
   resolve: { conditions: ["@knet/source"] },
   test: {
     include: ["packages/*/test/**/*.test.ts", "examples/**/*.test.ts"],
-    exclude: ["**/node_modules/**", "**/dist/**", "**/*.kernel.test.ts"],
+    exclude: ["**/node_modules/**", "**/dist/**", "**/*.kernel.test.ts", "**/*.live.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },

@@ -113,3 +113,6 @@ export function vethPair(a: Netns, b: Netns, aName = uniqueIfName("va"), bName =
   b.must("ip", ["link", "set", bName, "up"]);
   return [aName, bName];
 }
+
+export type { ApiReply, ApiServer, ApiServerOptions } from "./apiserver.js";
+export { apiServerBinaries, startApiServer } from "./apiserver.js";
