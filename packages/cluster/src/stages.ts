@@ -20,7 +20,7 @@ import {
 import { DnsIndex } from "@knet/coredns-lite";
 import { hostLocal, memoryStores, NodeCidrAllocator, NodePortAllocator, ServiceIpAllocator } from "@knet/ipam";
 import type { EndpointSlice, KubeObject, Node, Pod, Service } from "@knet/k8s";
-import { endpointSlicesFor } from "@knet/k8s";
+import { endpointSlicesFor, namespaceOf, objectKey } from "@knet/k8s";
 import {
   buildProxyState,
   type ProxyHookDecision,
@@ -116,10 +116,6 @@ export interface ClusterBuild {
   ): ExternalHost;
   /** A user-space proxy (a gateway, a sidecar) that accepts connections in a namespace and opens others. */
   addUserspaceProxy(proxy: UserspaceProxy): void;
-}
-
-function keyOf(o: { metadata?: { namespace?: string; name?: string } }): string {
-  return `${o.metadata?.namespace ?? "default"}/${o.metadata?.name ?? ""}`;
 }
 
 function internalIp(n: Node): string | undefined {
@@ -279,7 +275,7 @@ export class BuildState implements ClusterBuild {
         ...s,
         spec: { ...spec, ports, ...(clusterIP !== undefined ? { clusterIP, clusterIPs: [clusterIP] } : {}) },
       };
-      this.services.set(keyOf(s), { key: keyOf(s), service });
+      this.services.set(objectKey(s), { key: objectKey(s), service });
     }
   }
 
@@ -314,7 +310,7 @@ export class BuildState implements ClusterBuild {
     let rr = 0;
     for (const pod of this.of("Pod")) {
       if (pod.spec?.hostNetwork) continue;
-      const key = keyOf(pod);
+      const key = objectKey(pod);
       const nodeName = pod.spec?.nodeName ?? nets[rr++ % nets.length]?.name ?? "";
       const node = nodeByName.get(nodeName);
       if (!node)
@@ -323,7 +319,7 @@ export class BuildState implements ClusterBuild {
       const containerId = `sim-${netns}`;
       const wanted = pod.status?.podIP;
       const args: [string, string][] = [
-        ["K8S_POD_NAMESPACE", pod.metadata?.namespace ?? "default"],
+        ["K8S_POD_NAMESPACE", namespaceOf(pod)],
         ["K8S_POD_NAME", pod.metadata?.name ?? ""],
       ];
       if (wanted && node.podCidr.contains(Addr.parse(wanted))) args.unshift(["IgnoreUnknown", "1"], ["IP", wanted]);

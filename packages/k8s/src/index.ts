@@ -73,6 +73,8 @@ export type {
   ParseResult,
 } from "./load.js";
 export { DEFAULT_MAX_FULL_PARSE_BYTES, loadManifests, parseManifests, serializeManifests } from "./load.js";
+export type { ObjectNameRef } from "./object-key.js";
+export { namespaceOf, objectKey } from "./object-key.js";
 export type {
   AdminNetworkPolicy,
   AdminNetworkPolicyEgressPeer,

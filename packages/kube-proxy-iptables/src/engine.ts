@@ -6,6 +6,7 @@ import {
   evaluationHooks,
   type ProxyConfig,
   type ProxyEngine,
+  ProxyEngineError,
   type ProxyEvaluation,
   type ProxyOutcome,
   type ProxyPacket,
@@ -134,7 +135,7 @@ export class IptablesEngine implements ProxyEngine {
 
   /** The complete iptables-restore input for the current state (what a full sync writes, without stale-chain deletions). */
   render(): string {
-    if (!this.current) throw new Error("render() before the first sync");
+    if (!this.current) throw new ProxyEngineError("iptables", "render() before the first sync");
     return renderRestore(this.options, { state: this.current, cache: newRenderCache() }).payload;
   }
 
@@ -150,7 +151,8 @@ export class IptablesEngine implements ProxyEngine {
   }
 
   private load(): void {
-    if (!this.simulate) throw new Error("this IptablesEngine was created with simulate: false (render only)");
+    if (!this.simulate)
+      throw new ProxyEngineError("iptables", "this IptablesEngine was created with simulate: false (render only)");
     while (this.pending.length > 0) {
       const payload = this.pending.shift() as string;
       try {

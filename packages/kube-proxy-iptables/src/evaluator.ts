@@ -1,5 +1,4 @@
-import type { Random } from "@knet/kube-proxy";
-import { seededRandom } from "@knet/kube-proxy";
+import { ProxyEngineError, type Random, seededRandom } from "@knet/kube-proxy";
 import { Addr, type Family, ipProtocolNumber, Prefix } from "@knet/netstack";
 import { CT, type MatchSpec, type RuleSpec, type TargetSpec } from "./rule-spec.js";
 import type { Rule, Ruleset, Table } from "./ruleset.js";
@@ -531,7 +530,11 @@ export class IptablesEvaluator {
       case "set": {
         const { name, flags, neg } = m;
         const sets = this.ipsets;
-        if (!sets) throw new Error(`rule uses -m set --match-set ${name} but the evaluator has no ipset lookup`);
+        if (!sets)
+          throw new ProxyEngineError(
+            "iptables",
+            `rule uses -m set --match-set ${name} but the evaluator has no ipset lookup`,
+          );
         return (p) => {
           const r = sets.test(name, flags, {
             src: p.srcAddr(),
@@ -540,7 +543,7 @@ export class IptablesEvaluator {
             sport: p.sport,
             dport: p.dport,
           });
-          if (r === undefined) throw new Error(`ipset ${name} does not exist`);
+          if (r === undefined) throw new ProxyEngineError("iptables", `ipset ${name} does not exist`);
           return r !== neg;
         };
       }
@@ -583,7 +586,10 @@ export class IptablesEvaluator {
       case "chain": {
         const idx = byName.get(t.chain);
         if (idx === undefined)
-          throw new Error(`${table} ${cr.chain} rule ${cr.index}: jump to missing chain ${t.chain}`);
+          throw new ProxyEngineError(
+            "iptables",
+            `${table} ${cr.chain} rule ${cr.index}: jump to missing chain ${t.chain}`,
+          );
         cr.verdict = goto ? V_GOTO : V_JUMP;
         cr.jump = idx;
         return;
@@ -841,7 +847,8 @@ export class IptablesEvaluator {
     const p = new Pkt();
     const src = typeof input.src === "string" ? Addr.parse(input.src) : input.src;
     const dst = typeof input.dst === "string" ? Addr.parse(input.dst) : input.dst;
-    if (src.family !== dst.family) throw new Error(`source ${src} and destination ${dst} are of different families`);
+    if (src.family !== dst.family)
+      throw new ProxyEngineError("iptables", `source ${src} and destination ${dst} are of different families`);
     p.family = src.family;
     setSrc(p, src);
     setDst(p, dst);
@@ -983,7 +990,7 @@ export class IptablesEvaluator {
     this.ensureCompiled();
     const t = this.tables.get(table);
     const start = t?.byName.get(chain);
-    if (!t || start === undefined) throw new Error(`no chain ${table}/${chain}`);
+    if (!t || start === undefined) throw new ProxyEngineError("iptables", `no chain ${table}/${chain}`);
     const p = this.scratch;
     const src = typeof input.src === "string" ? Addr.parse(input.src) : input.src;
     const dst = typeof input.dst === "string" ? Addr.parse(input.dst) : input.dst;

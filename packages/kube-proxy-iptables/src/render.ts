@@ -1,5 +1,7 @@
+import { LABEL_TOPOLOGY_ZONE } from "@knet/k8s";
 import {
   type Endpoint,
+  formatMark,
   IPTABLES_OWNED_PREFIXES,
   type IptablesServiceChains,
   iptablesEndpointChain,
@@ -12,7 +14,6 @@ import {
   type ServicePort,
   type TrafficPlan,
   trafficPlan,
-  ZONE_LABEL,
 } from "@knet/kube-proxy";
 
 /** iptables-mode settings beyond the shared {@link ProxyConfig}. */
@@ -59,7 +60,7 @@ export function probability(n: number): string {
 /** The mark text as kube-proxy writes it. */
 export function markText(options: IptablesOptions): string {
   const m = masqueradeMark(options.config);
-  return options.markFormat === "test" ? `0x${m.toString(16)}` : `0x${m.toString(16).padStart(8, "0")}`;
+  return options.markFormat === "test" ? `0x${m.toString(16)}` : formatMark(m);
 }
 
 function detectorArgs(d: LocalDetector, local: boolean): string | undefined {
@@ -229,7 +230,7 @@ export function renderRestore(options: IptablesOptions, input: RenderInput): Ren
   const isV6 = cfg.family === 6;
   const mark = markText(options);
   const cache = input.cache ?? newRenderCache();
-  const node: NodeTopology = { nodeName: cfg.nodeName, zone: cfg.nodeLabels[ZONE_LABEL] };
+  const node: NodeTopology = { nodeName: cfg.nodeName, zone: cfg.nodeLabels[LABEL_TOPOLOGY_ZONE] };
   const changed = input.changedServices;
   const full = changed === undefined;
   const kubeletFirewall = !isV6 && cfg.localhostNodePorts;

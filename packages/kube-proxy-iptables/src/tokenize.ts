@@ -1,8 +1,10 @@
+import { IptablesParseError } from "./errors.js";
+
 /**
  * Split one iptables-restore line into words the way iptables-restore does:
  * whitespace separates words, double quotes group (with `\"` and `\\` escapes
  * inside), single quotes group literally.
- * @throws Error for an unterminated quote.
+ * @throws {@link IptablesParseError} for an unterminated quote.
  */
 export function tokenizeRule(line: string): string[] {
   const out: string[] = [];
@@ -27,12 +29,12 @@ export function tokenizeRule(line: string): string[] {
           word += line[i];
           i++;
         }
-        if (i >= n) throw new Error("unterminated double quote");
+        if (i >= n) throw new IptablesParseError(0, line, "unterminated double quote");
         i++;
       } else if (c === 39 /* ' */) {
         quoted = true;
         const end = line.indexOf("'", i + 1);
-        if (end < 0) throw new Error("unterminated single quote");
+        if (end < 0) throw new IptablesParseError(0, line, "unterminated single quote");
         word += line.slice(i + 1, end);
         i = end + 1;
       } else {

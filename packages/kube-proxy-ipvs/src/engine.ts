@@ -1,3 +1,4 @@
+import { LABEL_TOPOLOGY_ZONE } from "@knet/k8s";
 import {
   diffProxyState,
   type Endpoint,
@@ -8,6 +9,7 @@ import {
   type Protocol,
   type ProxyConfig,
   type ProxyEngine,
+  ProxyEngineError,
   type ProxyEvaluation,
   type ProxyOutcome,
   type ProxyPacket,
@@ -20,7 +22,6 @@ import {
   settleDecisive,
   type TraceStep,
   trafficPlan,
-  ZONE_LABEL,
 } from "@knet/kube-proxy";
 import { IptablesEvaluator, type IptablesVerdict, Ruleset } from "@knet/kube-proxy-iptables";
 import { Addr, type HookRegistration, type Prefix } from "@knet/netstack";
@@ -134,7 +135,7 @@ export class IpvsEngine implements ProxyEngine {
   }
 
   private endpointsFor(sp: ServicePort, eps: readonly Endpoint[], onlyLocal: boolean): readonly Endpoint[] {
-    const zone = this.config.nodeLabels[ZONE_LABEL];
+    const zone = this.config.nodeLabels[LABEL_TOPOLOGY_ZONE];
     const plan = trafficPlan(sp, eps, { nodeName: this.config.nodeName, zone });
     if (!onlyLocal) return plan.categorized.clusterEndpoints;
     // pkg/proxy/ipvs syncEndpoint: no local endpoints → the cluster list (kubernetes#97081)
@@ -414,7 +415,7 @@ export class IpvsEngine implements ProxyEngine {
 
   /** Every artifact of the current sync, in labelled sections. */
   render(): string {
-    if (!this.current) throw new Error("render() before the first sync");
+    if (!this.current) throw new ProxyEngineError("ipvs", "render() before the first sync");
     return [
       `# ==== ${DUMMY_INTERFACE} (dummy interface and its addresses) ====`,
       this.renderDummyInterface().trimEnd(),
@@ -472,7 +473,7 @@ export class IpvsEngine implements ProxyEngine {
 
   /** The evaluation with every step that decided something flagged (see `settleDecisive`). */
   private evaluateSteps(packet: ProxyPacket, options: EvaluateOptions): ProxyEvaluation {
-    if (!this.full || !this.current) throw new Error("evaluate() before the first sync");
+    if (!this.full || !this.current) throw new ProxyEngineError("ipvs", "evaluate() before the first sync");
     const src = typeof packet.src === "string" ? Addr.parse(packet.src) : packet.src;
     const dst = typeof packet.dst === "string" ? Addr.parse(packet.dst) : packet.dst;
     const protocol: Protocol = packet.protocol ?? "tcp";

@@ -1,3 +1,4 @@
+import { ProxyEngineError } from "@knet/kube-proxy";
 import type { IpsetLookup, SetPacket } from "@knet/kube-proxy-iptables";
 import { type Addr, type Family, ipProtocolName, type Prefix } from "@knet/netstack";
 
@@ -180,7 +181,7 @@ export class IpsetState implements IpsetLookup {
   /** Add an entry to set `base` (its IPv4 name). Duplicates are ignored. */
   add(base: string, e: IpsetEntry): void {
     const d = this.byInfo.get(base);
-    if (!d) throw new Error(`unknown ipset ${base}`);
+    if (!d) throw new ProxyEngineError("ipvs", `unknown ipset ${base}`);
     const text = entryText(d.info.type, e);
     if (d.entries.has(text)) return;
     d.entries.set(text, e);

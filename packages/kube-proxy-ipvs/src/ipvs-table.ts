@@ -1,4 +1,4 @@
-import type { Protocol } from "@knet/kube-proxy";
+import { type Protocol, ProxyEngineError } from "@knet/kube-proxy";
 import type { Addr } from "@knet/netstack";
 import type { RealServer } from "./real-server.js";
 import type { SchedPacket } from "./scheduler.js";
@@ -132,7 +132,10 @@ export class IpvsTable {
    */
   addService(spec: VirtualServerSpec): VirtualServer {
     if (this.lookup(spec.protocol, spec.addr, spec.port))
-      throw new Error(`virtual server ${virtualServerKey(spec.protocol, spec.addr, spec.port)} already exists`);
+      throw new ProxyEngineError(
+        "ipvs",
+        `virtual server ${virtualServerKey(spec.protocol, spec.addr, spec.port)} already exists`,
+      );
     const vs = new VirtualServer(spec);
     if (spec.addr.family === 4) this.v4.set(IpvsTable.numKey(spec.protocol, spec.addr, spec.port), vs);
     else this.v6.set(vs.key, vs);

@@ -1,4 +1,4 @@
-import type { Protocol } from "@knet/kube-proxy";
+import { type Protocol, ProxyEngineError } from "@knet/kube-proxy";
 import type { Addr } from "@knet/netstack";
 import { RealServer } from "./real-server.js";
 import type { SchedFlags, Scheduler, SchedulerName } from "./scheduler.js";
@@ -88,7 +88,8 @@ export class VirtualServer {
    * @throws Error when it already exists.
    */
   addDest(addr: Addr, port: number, weight = 1): RealServer {
-    if (this.findDest(addr, port)) throw new Error(`destination ${addr}:${port} already exists in ${this.key}`);
+    if (this.findDest(addr, port))
+      throw new ProxyEngineError("ipvs", `destination ${addr}:${port} already exists in ${this.key}`);
     const d = new RealServer(addr, port, weight);
     this.dests.unshift(d);
     this.sched.changed(this.dests, { kind: "add", dest: d, index: 0 });

@@ -1,3 +1,4 @@
+import { LABEL_TOPOLOGY_ZONE } from "@knet/k8s";
 import {
   compareServicePorts,
   diffProxyState,
@@ -9,6 +10,7 @@ import {
   seededRandom as modelRandom,
   type ProxyConfig,
   type ProxyEngine,
+  ProxyEngineError,
   type ProxyEvaluation,
   type ProxyOutcome,
   type ProxyPacket,
@@ -21,7 +23,6 @@ import {
   type TraceStep,
   type TrafficPlan,
   trafficPlan,
-  ZONE_LABEL,
 } from "@knet/kube-proxy";
 import { Addr, type HookRegistration, Prefix } from "@knet/netstack";
 import { NftEvaluator, type RandomInt } from "./evaluator.js";
@@ -173,8 +174,8 @@ export class NftablesEngine implements ProxyEngine {
 
   private plan(state: ProxyState, key: string): TrafficPlan {
     const sp = state.servicePorts.get(key);
-    if (sp === undefined) throw new Error(`no service port ${key}`);
-    const zone = this.config.nodeLabels[ZONE_LABEL];
+    if (sp === undefined) throw new ProxyEngineError("nftables", `no service port ${key}`);
+    const zone = this.config.nodeLabels[LABEL_TOPOLOGY_ZONE];
     return trafficPlan(sp, state.endpoints.get(key) ?? [], {
       nodeName: this.config.nodeName,
       ...(zone !== undefined ? { zone } : {}),

@@ -1,3 +1,4 @@
+import { ProxyEngineError } from "@knet/kube-proxy";
 import { Addr, ipProtocolNumber, seededRandom as mulberry32, Prefix } from "@knet/netstack";
 import {
   type ChainFn,
@@ -525,7 +526,8 @@ function fastFn(ch: ChainState, r: Regs): ChainFn {
 const MAX_DEPTH = 64;
 
 function tooDeep(ch: ChainState): never {
-  throw new Error(
+  throw new ProxyEngineError(
+    "nftables",
     `nft evaluation: more than ${MAX_DEPTH} nested jumps/gotos reaching chain ${ch.name}: the ruleset has a loop (the kernel refuses it with "Too many links"); remove the jump or goto that leads back`,
   );
 }

@@ -1,3 +1,4 @@
+import { formatMark } from "@knet/kube-proxy";
 import { Addr, ipProtocolName, Prefix } from "@knet/netstack";
 import type {
   NftCommand,
@@ -14,10 +15,6 @@ import type {
 /** Format a verdict (`goto service-…`, `drop`). */
 export function formatVerdict(v: NftVerdict): string {
   return v.kind === "jump" || v.kind === "goto" ? `${v.kind} ${v.chain}` : v.kind;
-}
-
-function hex8(n: number): string {
-  return `0x${(n >>> 0).toString(16).padStart(8, "0")}`;
 }
 
 /** Datatype a field's values have (`ipv4_addr`, `inet_proto`, `inet_service`, `mark`). */
@@ -57,7 +54,7 @@ export function canonicalLiteral(type: string, v: NftLiteral): string {
     case "inet_proto":
       return (/^\d+$/.test(v) ? ipProtocolName(Number(v)) : undefined) ?? v;
     case "mark":
-      return hex8(Number(v));
+      return formatMark(Number(v));
     default:
       return /^0x/.test(v) ? String(Number.parseInt(v, 16)) : v;
   }
@@ -92,8 +89,8 @@ function formatStatement(s: NftStatement): string {
     case "fib":
       return `fib ${s.dir} type ${s.op === "!=" ? "!= " : ""}${s.type}`;
     case "mark-match":
-      if (s.mask === 0xffffffff) return `meta mark ${s.op === "!=" ? "!= " : ""}${hex8(s.value)}`;
-      return `meta mark & ${hex8(s.mask)} ${s.op} ${hex8(s.value)}`;
+      if (s.mask === 0xffffffff) return `meta mark ${s.op === "!=" ? "!= " : ""}${formatMark(s.value)}`;
+      return `meta mark & ${formatMark(s.mask)} ${s.op} ${formatMark(s.value)}`;
     case "vmap": {
       const left = Array.isArray(s.key)
         ? s.key.join(" . ")
@@ -102,8 +99,8 @@ function formatStatement(s: NftStatement): string {
       return `${left} vmap { ${(s.map as readonly NftElement[]).map((e) => formatElement(e)).join(", ")} }`;
     }
     case "mark-set":
-      if (s.op === "set") return `meta mark set ${hex8(s.value)}`;
-      return `meta mark set meta mark ${s.op === "or" ? "|" : s.op === "xor" ? "^" : "&"} ${hex8(s.value)}`;
+      if (s.op === "set") return `meta mark set ${formatMark(s.value)}`;
+      return `meta mark set meta mark ${s.op === "or" ? "|" : s.op === "xor" ? "^" : "&"} ${formatMark(s.value)}`;
     case "update":
       return `update @${s.set} { ${s.key.join(" . ")} }`;
     case "dnat": {

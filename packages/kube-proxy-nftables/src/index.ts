@@ -32,7 +32,6 @@ export type {
 export {
   BASE_CHAINS,
   elementLine,
-  formatMark,
   JUMP_CHAINS,
   KUBE_PROXY_TABLE,
   newNameCache,

@@ -1,5 +1,11 @@
-import type { Endpoint, ServicePort, TrafficPlan } from "@knet/kube-proxy";
-import { endpointNftNames, servicePortNftChains } from "@knet/kube-proxy";
+import {
+  type Endpoint,
+  endpointNftNames,
+  formatMark,
+  type ServicePort,
+  servicePortNftChains,
+  type TrafficPlan,
+} from "@knet/kube-proxy";
 import type { Addr, Prefix } from "@knet/netstack";
 
 /** Everything about the node the kube-proxy table depends on besides services. */
@@ -71,11 +77,6 @@ export const JUMP_CHAINS: readonly (readonly [string, string, string])[] = [
   ["cluster-ips-check", "filter-forward", "ct state new"],
   ["cluster-ips-check", "filter-output", "ct state new"],
 ];
-
-/** Go's `%#08x` as kube-proxy formats the mark: `0x00004000`. */
-export function formatMark(mark: number): string {
-  return `0x${(mark >>> 0).toString(16).padStart(8, "0")}`;
-}
 
 function head(ctx: NftRenderContext): string {
   return `${ctx.family === 6 ? "ip6" : "ip"} ${KUBE_PROXY_TABLE}`;

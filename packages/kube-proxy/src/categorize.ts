@@ -23,9 +23,6 @@ export interface CategorizedEndpoints {
   readonly topologyMode: "" | "PreferSameZone" | "PreferSameNode";
 }
 
-/** The zone label kube-proxy reads from its Node. */
-export const ZONE_LABEL = "topology.kubernetes.io/zone";
-
 function topologyModeFromHints(
   endpoints: readonly Endpoint[],
   node: NodeTopology,

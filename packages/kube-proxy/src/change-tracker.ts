@@ -1,4 +1,4 @@
-import type { EndpointSlice, Service } from "@knet/k8s";
+import { type EndpointSlice, LABEL_SERVICE_NAME, namespaceOf, objectKey, type Service } from "@knet/k8s";
 import type { Family } from "@knet/netstack";
 import { type Endpoint, mergeEndpoints, type SliceEndpoints, sliceEndpoints } from "./endpoint.js";
 import { endpointListsEqual, type ProxyObjects, type ProxyState } from "./proxy-state.js";
@@ -70,7 +70,7 @@ export class ChangeTracker {
    */
   updateService(svc: Service): void {
     const ports = servicePortsFor(svc, this.family);
-    const key = `${svc.metadata?.namespace ?? "default"}/${svc.metadata?.name ?? ""}`;
+    const key = objectKey(svc);
     this.services.set(key, ports);
     this.pendingKeys.add(key);
   }
@@ -87,9 +87,9 @@ export class ChangeTracker {
    */
   updateEndpointSlice(slice: EndpointSlice): void {
     const ports = sliceEndpoints(slice, this.family, this.nodeName);
-    const ns = slice.metadata?.namespace ?? "default";
+    const ns = namespaceOf(slice);
     const sliceKey = `${ns}/${slice.metadata?.name ?? ""}`;
-    const svcName = slice.metadata?.labels?.["kubernetes.io/service-name"];
+    const svcName = slice.metadata?.labels?.[LABEL_SERVICE_NAME];
     const serviceKey = svcName === undefined ? undefined : `${ns}/${svcName}`;
     this.unlinkSlice(sliceKey);
     this.slices.set(sliceKey, { serviceKey, ports });

@@ -115,3 +115,8 @@ export function proxyConfig(input: ProxyConfigInput = {}): ProxyConfig {
 export function masqueradeMark(config: ProxyConfig): number {
   return (1 << config.masqueradeBit) >>> 0;
 }
+
+/** A mark as kube-proxy prints it with Go's `%#08x` (and `nft list` shows it): `0x00004000`. */
+export function formatMark(mark: number): string {
+  return `0x${(mark >>> 0).toString(16).padStart(8, "0")}`;
+}

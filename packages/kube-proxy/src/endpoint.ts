@@ -1,4 +1,4 @@
-import type { EndpointSlice } from "@knet/k8s";
+import { type EndpointSlice, LABEL_SERVICE_NAME, namespaceOf } from "@knet/k8s";
 import { Addr, type Family } from "@knet/netstack";
 import { ProxyModelError } from "./errors.js";
 import { joinHostPort } from "./naming.js";
@@ -30,9 +30,6 @@ export interface Endpoint {
   readonly nodeName: string | undefined;
 }
 
-/** The label tying an EndpointSlice to its Service. */
-export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
-
 /** One port of a slice, with the endpoints it applies to (internal shape of {@link sliceEndpoints}). */
 export interface SliceEndpoints {
   /** `namespace/name` of the owning Service (from the service-name label). */
@@ -58,9 +55,9 @@ interface HintsWithNodes {
  *   address, an address of the wrong family for the slice's `addressType`, or a bad port.
  */
 export function sliceEndpoints(slice: EndpointSlice, family: Family, nodeName: string): SliceEndpoints[] {
-  const ns = slice.metadata?.namespace ?? "default";
+  const ns = namespaceOf(slice);
   const object = `EndpointSlice ${ns}/${slice.metadata?.name ?? "(unnamed)"}`;
-  const svcName = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
+  const svcName = slice.metadata?.labels?.[LABEL_SERVICE_NAME];
   const addressType = slice.addressType;
   if (addressType !== "IPv4" && addressType !== "IPv6" && addressType !== "FQDN")
     throw new ProxyModelError(object, "addressType", `"${addressType}" is not IPv4, IPv6 or FQDN`);

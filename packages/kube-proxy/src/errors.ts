@@ -15,3 +15,19 @@ export class ProxyModelError extends Error {
     this.field = field;
   }
 }
+
+/**
+ * An engine used out of order or against what it was built for (evaluate or
+ * render before the first sync, a render-only engine asked to simulate), or a
+ * ruleset it runs that refers to something missing. Names the mode.
+ */
+export class ProxyEngineError extends Error {
+  override readonly name = "ProxyEngineError";
+  /** The proxy mode (`iptables`, `nftables`, `ipvs`...). */
+  readonly mode: string;
+
+  constructor(mode: string, message: string) {
+    super(message);
+    this.mode = mode;
+  }
+}

@@ -23,13 +23,13 @@
 export type { Random } from "@knet/netstack";
 export { seededRandom } from "@knet/netstack";
 export type { CategorizedEndpoints, NodeTopology } from "./categorize.js";
-export { categorizeEndpoints, ZONE_LABEL } from "./categorize.js";
+export { categorizeEndpoints } from "./categorize.js";
 export type { ChangeTrackerOptions } from "./change-tracker.js";
 export { buildProxyState, ChangeTracker, spnOfKey } from "./change-tracker.js";
 export type { LocalDetector, ProxyConfig, ProxyConfigInput } from "./config.js";
-export { masqueradeMark, proxyConfig } from "./config.js";
+export { formatMark, masqueradeMark, proxyConfig } from "./config.js";
 export type { Endpoint, SliceEndpoints } from "./endpoint.js";
-export { mergeEndpoints, SERVICE_NAME_LABEL, sliceEndpoints } from "./endpoint.js";
+export { mergeEndpoints, sliceEndpoints } from "./endpoint.js";
 export type {
   EngineHookOptions,
   EngineOptions,
@@ -43,7 +43,7 @@ export type {
   SyncResult,
   TraceStep,
 } from "./engine.js";
-export { ProxyModelError } from "./errors.js";
+export { ProxyEngineError, ProxyModelError } from "./errors.js";
 export type { ArtifactFormat, ProxyModeDefinition } from "./mode-registry.js";
 export {
   DEFAULT_PROXY_MODE,

@@ -1,4 +1,4 @@
-import type { Service } from "@knet/k8s";
+import { namespaceOf, type Service } from "@knet/k8s";
 import { Addr, type Family, Prefix } from "@knet/netstack";
 import { ProxyModelError } from "./errors.js";
 
@@ -95,7 +95,7 @@ function protocolOf(object: string, field: string, p: string | undefined): Proto
  *   (unknown IP family, unparsable address or CIDR, bad protocol or port).
  */
 export function servicePortsFor(svc: Service, family: Family): ServicePort[] {
-  const ns = svc.metadata?.namespace ?? "default";
+  const ns = namespaceOf(svc);
   const name = svc.metadata?.name ?? "";
   const object = `Service ${ns}/${name}`;
   if (name === "") throw new ProxyModelError(object, "metadata.name", "missing");

@@ -1,4 +1,14 @@
-import { defaultService, type EndpointSlice, endpointSlicesFor, type Node, type Pod, type Service } from "@knet/k8s";
+import {
+  defaultService,
+  type EndpointSlice,
+  endpointSlicesFor,
+  LABEL_SERVICE_NAME,
+  type Node,
+  namespaceOf,
+  objectKey,
+  type Pod,
+  type Service,
+} from "@knet/k8s";
 import {
   buildProxyState,
   DEFAULT_PROXY_MODE,
@@ -82,13 +92,9 @@ function inputs(values: Record<string, unknown>, familyHint: 4 | 6 | undefined):
   const pods = objects.filter((o): o is Pod => o.kind === "Pod");
   const services = objects.filter((o): o is Service => o.kind === "Service").map((s) => defaultService(s));
   const given = objects.filter((o): o is EndpointSlice => o.kind === "EndpointSlice");
-  const withSlices = new Set(
-    given.map(
-      (s) => `${s.metadata?.namespace ?? "default"}/${s.metadata?.labels?.["kubernetes.io/service-name"] ?? ""}`,
-    ),
-  );
+  const withSlices = new Set(given.map((s) => `${namespaceOf(s)}/${s.metadata?.labels?.[LABEL_SERVICE_NAME] ?? ""}`));
   const derived = services
-    .filter((s) => !withSlices.has(`${s.metadata?.namespace ?? "default"}/${s.metadata?.name ?? ""}`))
+    .filter((s) => !withSlices.has(objectKey(s)))
     .flatMap((s) => endpointSlicesFor(s, pods, nodes.length > 0 ? { nodes } : {}));
   const nodeName = (values.node as string | undefined) ?? nodes[0]?.metadata?.name ?? "node-1";
   const node = nodes.find((n) => n.metadata?.name === nodeName);

@@ -4,7 +4,7 @@
  * when one of its objects changes (never a full rebuild). It answers nothing by
  * itself; the `kubernetes` plugin's lookup reads it.
  */
-import type { EndpointSlice, Namespace, Pod, Service } from "@knet/k8s";
+import { type EndpointSlice, LABEL_SERVICE_NAME, type Namespace, type Pod, type Service } from "@knet/k8s";
 import { Addr } from "@knet/netstack";
 
 /** A port as DNS sees it: name (may be empty), protocol (upper case), number. */
@@ -119,7 +119,6 @@ export type IndexedObject =
   | (Namespace & { kind?: "Namespace" })
   | ServiceImport;
 
-const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 /** The MCS API's labels on the EndpointSlices of an imported service. */
 const MC_SERVICE_NAME_LABEL = "multicluster.kubernetes.io/service-name";
 const MC_SOURCE_CLUSTER_LABEL = "multicluster.kubernetes.io/source-cluster";
@@ -385,7 +384,7 @@ export class DnsIndex {
   private upsertSlice(slice: EndpointSlice): void {
     const ns = nsOf(slice.metadata);
     const key = `${ns}/${slice.metadata?.name ?? ""}`;
-    const svcName = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
+    const svcName = slice.metadata?.labels?.[LABEL_SERVICE_NAME];
     const owner = svcName === undefined ? undefined : `${ns}/${svcName}`;
     const oldOwner = this.sliceOwner.get(key);
     this.slices.set(key, slice);

@@ -1,5 +1,5 @@
 /** Small builders of Services and EndpointSlices for engine tests (part of `@knet/kube-proxy/contract`). */
-import type { EndpointSlice, Service } from "@knet/k8s";
+import { type EndpointSlice, LABEL_SERVICE_NAME, type Service } from "@knet/k8s";
 
 /** Options of {@link service}. */
 export interface ServiceFixture {
@@ -97,7 +97,7 @@ export function slice(
     metadata: {
       namespace: options.ns ?? "ns1",
       name: options.name ?? `${svcName}-${family === 6 ? "v6" : "v4"}`,
-      labels: { "kubernetes.io/service-name": svcName },
+      labels: { [LABEL_SERVICE_NAME]: svcName },
     },
     addressType: family === 6 ? "IPv6" : "IPv4",
     ports: (options.ports ?? [{ name: "p80", port: 80 }]).map((p) => ({

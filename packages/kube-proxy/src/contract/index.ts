@@ -432,7 +432,7 @@ export function runProxyContract(options: ContractOptions): void {
   const skipped = new Map<string, string>();
   for (const s of options.skip ?? []) {
     for (const t of s.tests) {
-      if (!(t in cases)) throw new Error(`runProxyContract: unknown test "${t}" in skip list`);
+      if (!(t in cases)) throw new RangeError(`runProxyContract: unknown test "${t}" in skip list`);
       skipped.set(t, s.reason);
     }
   }
