@@ -9,6 +9,8 @@
  * ```
  */
 import type { EndpointSlice, Service } from "@knet/k8s";
+import { type HookContext, makePacket } from "@knet/netstack";
+import { describe, expect, it } from "vitest";
 import {
   buildProxyState,
   ChangeTracker,
@@ -20,9 +22,7 @@ import {
   proxyConfig,
   type Random,
   seededRandom,
-} from "@knet/kube-proxy";
-import { type HookContext, makePacket } from "@knet/netstack";
-import { describe, expect, it } from "vitest";
+} from "../index.js";
 import { service, slice } from "./fixtures.js";
 
 export type { EndpointFixture, ServiceFixture } from "./fixtures.js";
