@@ -1,5 +1,5 @@
 import type { ProxyEvaluation } from "@knet/kube-proxy";
-import { type PolicyEngine, type Protocol, type Verdict, walkthrough } from "@knet/netpol";
+import { type PolicyEngine, type PolicyProtocol, type Verdict, walkthrough } from "@knet/netpol";
 import { type Addr, HookPriority, type HookRegistration, type Packet } from "@knet/netstack";
 
 /** What a node's proxy hooks decided for one connection, kept for the cluster trace. */
@@ -56,7 +56,7 @@ export function policyHook(
       const verdict = policy.verdict({
         from: p.src.toString(),
         to: p.dst.toString(),
-        protocol: p.proto.toUpperCase() as Protocol,
+        protocol: p.proto.toUpperCase() as PolicyProtocol,
         port: p.dport,
       });
       for (const direction of ["egress", "ingress"] as const) {

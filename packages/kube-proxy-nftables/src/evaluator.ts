@@ -91,7 +91,7 @@ export interface NftResult {
 export type RandomInt = (n: number) => number;
 
 /** A seeded random source (netstack's mulberry32), for reproducible endpoint choice. */
-export function seededRandom(seed = 1): RandomInt {
+export function seededRandomInt(seed = 1): RandomInt {
   const { next } = mulberry32(seed);
   return (n: number): number => Math.floor(next() * n);
 }
@@ -631,7 +631,7 @@ export class NftEvaluator {
 
   constructor(ruleset: NftRuleset, options: NftEvaluatorOptions = {}) {
     this.ruleset = ruleset;
-    this.random = options.random ?? seededRandom(1);
+    this.random = options.random ?? seededRandomInt(1);
     this.rnd = this.random;
     this.now = options.now ?? (() => Date.now() / 1000);
     this.isLocal = options.isLocal ?? (() => false);

@@ -15,7 +15,7 @@ export type {
   NftTraceStep,
   RandomInt,
 } from "./evaluator.js";
-export { NftEvaluator, NftOutcome, seededRandom } from "./evaluator.js";
+export { NftEvaluator, NftOutcome, seededRandomInt } from "./evaluator.js";
 export { formatCommand, formatNftScript, formatRule } from "./format.js";
 export { nftablesMode } from "./mode.js";
 export { parseNftListing } from "./parse-listing.js";

@@ -5,7 +5,7 @@ import {
   type NftPacket,
   NftRuleset,
   parseNftScript,
-  seededRandom,
+  seededRandomInt,
 } from "@knet/kube-proxy-nftables";
 import { Addr } from "@knet/netstack";
 import fc from "fast-check";
@@ -68,7 +68,7 @@ add rule ip t e1 dnat to 10.1.0.1:80
 add rule ip t e2 dnat to 10.1.0.2:80
 add rule ip t pre numgen random mod 3 vmap { 0 : goto e0 , 1 : goto e1 , 2 : goto e2 }
 `);
-    const ev = new NftEvaluator(r, { random: seededRandom(42) });
+    const ev = new NftEvaluator(r, { random: seededRandomInt(42) });
     const counts = [0, 0, 0];
     const n = 3000;
     for (let i = 0; i < n; i++) {
@@ -281,7 +281,7 @@ add rule ip t pre ip daddr 10.96.0.1 tcp dport 80 dnat to 10.1.0.7:8080
       seed: fc.integer({ min: 1, max: 1000 }),
     });
     const view = (ev: Evaluator, p: NftPacket, seed: number, trace: boolean) => {
-      const o = ev.evaluate(p, { trace, random: seededRandom(seed) });
+      const o = ev.evaluate(p, { trace, random: seededRandomInt(seed) });
       return [o.verdict, o.dst.toString(), o.dport, o.dnat, o.masquerade, o.mark, o.hooks.join(","), o.decidedBy];
     };
     fc.assert(

@@ -5,7 +5,7 @@
  */
 import { type Labels, NAMESPACE_NAME_LABEL, type Namespace, type Node, type Pod } from "@knet/k8s";
 import { Addr } from "@knet/netstack";
-import type { Protocol } from "./types.js";
+import type { PolicyProtocol } from "./types.js";
 
 /** A pod as the engine sees it. */
 export interface PodView {
@@ -20,7 +20,7 @@ export interface PodView {
   readonly ips: readonly Addr[];
   readonly hostNetwork: boolean;
   /** Container port name -> number and protocol. */
-  readonly namedPorts: ReadonlyMap<string, { readonly port: number; readonly protocol: Protocol }>;
+  readonly namedPorts: ReadonlyMap<string, { readonly port: number; readonly protocol: PolicyProtocol }>;
   /** Position in the view's sorted pod list. */
   readonly index: number;
   /** Number of pods in the view (sizes per-pod memos). */
@@ -126,11 +126,11 @@ export class ClusterView {
         const a = tryAddr(t);
         if (a !== undefined && !ips.some((x) => x.equals(a))) ips.push(a);
       }
-      const namedPorts = new Map<string, { port: number; protocol: Protocol }>();
+      const namedPorts = new Map<string, { port: number; protocol: PolicyProtocol }>();
       for (const c of p.spec?.containers ?? []) {
         for (const cp of c.ports ?? []) {
           if (cp.name !== undefined && cp.name !== "") {
-            namedPorts.set(cp.name, { port: cp.containerPort, protocol: (cp.protocol ?? "TCP") as Protocol });
+            namedPorts.set(cp.name, { port: cp.containerPort, protocol: (cp.protocol ?? "TCP") as PolicyProtocol });
           }
         }
       }

@@ -26,7 +26,7 @@ import {
 } from "@knet/k8s";
 import { Prefix } from "@knet/netstack";
 import { PolicyError } from "./policy-error.js";
-import type { Protocol } from "./types.js";
+import type { PolicyProtocol } from "./types.js";
 
 /**
  * A compiled selector with its kubectl-style text for explanations, and a
@@ -69,7 +69,7 @@ export type NpPeer =
 
 /** One port entry (NetworkPolicyPort or an Admin port), protocol always set, every field present. */
 export interface PortEntry {
-  readonly protocol: Protocol;
+  readonly protocol: PolicyProtocol;
   /** undefined with `name` undefined: every port of the protocol. */
   readonly port: number | undefined;
   /** Inclusive range end. */
@@ -80,7 +80,13 @@ export interface PortEntry {
   readonly anyProtocol: boolean;
 }
 
-function entry(protocol: Protocol, port?: number, endPort?: number, name?: string, anyProtocol = false): PortEntry {
+function entry(
+  protocol: PolicyProtocol,
+  port?: number,
+  endPort?: number,
+  name?: string,
+  anyProtocol = false,
+): PortEntry {
   return { protocol, port, endPort, name, anyProtocol };
 }
 
@@ -168,11 +174,11 @@ function sel(policy: string, field: string, s: LabelSelector): Sel {
   }
 }
 
-function protocolOf(policy: string, field: string, p: string | undefined): Protocol {
+function protocolOf(policy: string, field: string, p: string | undefined): PolicyProtocol {
   const v = p ?? "TCP";
   if (!PROTOCOLS.has(v))
     throw new PolicyError(policy, field, `unsupported protocol ${JSON.stringify(v)}: use TCP, UDP or SCTP`);
-  return v as Protocol;
+  return v as PolicyProtocol;
 }
 
 function portNumber(policy: string, field: string, n: unknown): number {

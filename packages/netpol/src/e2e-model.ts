@@ -5,7 +5,7 @@
  * the upstream tests write their truth tables with.
  */
 import type { Namespace, Pod } from "@knet/k8s";
-import type { Protocol } from "./types.js";
+import type { PolicyProtocol } from "./types.js";
 
 /** Options of {@link e2eModel}. */
 export interface E2eModelOptions {
@@ -16,7 +16,7 @@ export interface E2eModelOptions {
   /** Served ports; default `[80, 81]`. */
   readonly ports?: readonly number[];
   /** Served protocols; default TCP, UDP and SCTP. */
-  readonly protocols?: readonly Protocol[];
+  readonly protocols?: readonly PolicyProtocol[];
   /**
    * The IP of the pod at (namespace index, pod index); default
    * `10.77.<10*ns + pod + 1>.2`, one /24 per pod so a router can reach each.

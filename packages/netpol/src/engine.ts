@@ -28,12 +28,12 @@ import {
 import { PolicyError } from "./policy-error.js";
 import { defaultProfile } from "./profile.js";
 import type {
-  ClusterState,
   Direction,
   DirectionVerdict,
   Flow,
+  PolicyClusterState,
+  PolicyProtocol,
   Profile,
-  Protocol,
   ResolvedEndpoint,
   RuleMiss,
   RuleRef,
@@ -42,7 +42,7 @@ import type {
 } from "./types.js";
 
 /** Options of a {@link PolicyEngine}. */
-export interface EngineOptions {
+export interface PolicyEngineOptions {
   /** Choices for undefined areas; {@link defaultProfile} when absent. */
   readonly profile?: Profile;
 }
@@ -88,7 +88,7 @@ function dirIndex(d: Direction): 0 | 1 {
 interface ResolvedFlow {
   readonly src: Endpoint;
   readonly dst: Endpoint;
-  readonly protocol: Protocol;
+  readonly protocol: PolicyProtocol;
   readonly port: number;
 }
 
@@ -141,7 +141,7 @@ export interface EngineInternals {
   readonly cluster: ClusterView;
   readonly networkPolicies: readonly NpPolicy[];
   selection(pod: PodView): Selection;
-  allowsIndex(i: number, j: number, protocol: Protocol, port: number): boolean;
+  allowsIndex(i: number, j: number, protocol: PolicyProtocol, port: number): boolean;
 }
 
 const INTERNALS = new WeakMap<object, EngineInternals>();
@@ -182,7 +182,7 @@ export class PolicyEngine {
   /**
    * @throws {@link PolicyError} for a policy the API server would reject.
    */
-  constructor(state: ClusterState, options: EngineOptions = {}) {
+  constructor(state: PolicyClusterState, options: PolicyEngineOptions = {}) {
     this.profile = options.profile ?? defaultProfile;
     this.hostNetworkAsNode = this.profile.hostNetworkPods === "node";
     this.cluster = new ClusterView(state.pods, state.namespaces ?? [], state.nodes ?? []);
@@ -223,14 +223,14 @@ export class PolicyEngine {
    * Namespaces, Nodes, NetworkPolicies, AdminNetworkPolicies and the
    * BaselineAdminNetworkPolicy; other kinds are ignored.
    */
-  static fromObjects(objects: readonly KubeObject[], options: EngineOptions = {}): PolicyEngine {
+  static fromObjects(objects: readonly KubeObject[], options: PolicyEngineOptions = {}): PolicyEngine {
     const state: {
-      pods: NonNullable<ClusterState["pods"]>[number][];
-      namespaces: NonNullable<ClusterState["namespaces"]>[number][];
-      nodes: NonNullable<ClusterState["nodes"]>[number][];
-      networkPolicies: NonNullable<ClusterState["networkPolicies"]>[number][];
-      adminNetworkPolicies: NonNullable<ClusterState["adminNetworkPolicies"]>[number][];
-      baselineAdminNetworkPolicy?: ClusterState["baselineAdminNetworkPolicy"];
+      pods: NonNullable<PolicyClusterState["pods"]>[number][];
+      namespaces: NonNullable<PolicyClusterState["namespaces"]>[number][];
+      nodes: NonNullable<PolicyClusterState["nodes"]>[number][];
+      networkPolicies: NonNullable<PolicyClusterState["networkPolicies"]>[number][];
+      adminNetworkPolicies: NonNullable<PolicyClusterState["adminNetworkPolicies"]>[number][];
+      baselineAdminNetworkPolicy?: PolicyClusterState["baselineAdminNetworkPolicy"];
     } = { pods: [], namespaces: [], nodes: [], networkPolicies: [], adminNetworkPolicies: [] };
     for (const o of objects) {
       switch (o.kind) {
@@ -360,7 +360,7 @@ export class PolicyEngine {
   }
 
   /** Whether pod `i` may connect to pod `j` (indexes into the sorted pod list, primary IPs): the matrix hot path. */
-  private allowsIndex(i: number, j: number, protocol: Protocol, port: number): boolean {
+  private allowsIndex(i: number, j: number, protocol: PolicyProtocol, port: number): boolean {
     const src = this.cluster.endpointAt(i);
     const dst = this.cluster.endpointAt(j);
     if (src.ip !== undefined && dst.ip !== undefined && src.ip.family !== dst.ip.family) {

@@ -17,10 +17,10 @@
  */
 export type { E2eModel, E2eModelOptions, PeerPattern } from "./e2e-model.js";
 export { ExpectedReachability, e2eModel, e2ePodIP } from "./e2e-model.js";
-export type { EngineOptions, PodPolicies } from "./engine.js";
+export type { PodPolicies, PolicyEngineOptions } from "./engine.js";
 export { PolicyEngine } from "./engine.js";
 export { explain, formatRuleRef, walkthrough } from "./explain.js";
-export type { NftOptions, NftRuleset } from "./nft.js";
+export type { NftOptions, PolicyNftRuleset } from "./nft.js";
 export { compileNft } from "./nft.js";
 export { PolicyError } from "./policy-error.js";
 export { defaultProfile, strictProfile } from "./profile.js";
@@ -35,12 +35,12 @@ export {
 export type { ServiceTarget } from "./service.js";
 export { serviceTargets, serviceVerdicts } from "./service.js";
 export type {
-  ClusterState,
   Direction,
   DirectionVerdict,
   Flow,
+  PolicyClusterState,
+  PolicyProtocol,
   Profile,
-  Protocol,
   ResolvedEndpoint,
   RuleMiss,
   RuleRef,

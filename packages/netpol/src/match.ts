@@ -5,7 +5,7 @@
 import type { Addr } from "@knet/netstack";
 import type { Endpoint, PodView } from "./cluster-view.js";
 import type { AdminPeer, NpPeer, PortEntry, Sel } from "./compiled-policy.js";
-import type { Direction, Profile, Protocol } from "./types.js";
+import type { Direction, PolicyProtocol, Profile } from "./types.js";
 
 function fmtLabels(l: Readonly<Record<string, string>>): string {
   const parts = Object.keys(l)
@@ -108,7 +108,12 @@ export function npPeerMiss(peer: NpPeer, policyNs: string, remote: Endpoint, dir
  * The port number a port entry admits for this flow, or -1. `dst` is the
  * destination pod (named ports resolve on it).
  */
-export function portMatches(entry: PortEntry, protocol: Protocol, port: number, dst: PodView | undefined): number {
+export function portMatches(
+  entry: PortEntry,
+  protocol: PolicyProtocol,
+  port: number,
+  dst: PodView | undefined,
+): number {
   if (entry.name !== undefined) {
     if (dst === undefined) return -1;
     const np = dst.namedPorts.get(entry.name);
@@ -129,7 +134,7 @@ export function portMatches(entry: PortEntry, protocol: Protocol, port: number, 
  */
 export function matchPortList(
   ports: readonly PortEntry[] | undefined,
-  protocol: Protocol,
+  protocol: PolicyProtocol,
   port: number,
   dst: PodView | undefined,
 ): { readonly index?: number; readonly resolved?: number } | undefined {
@@ -143,7 +148,7 @@ export function matchPortList(
 }
 
 /** Why a port entry does not admit the flow. */
-export function portMiss(entry: PortEntry, protocol: Protocol, port: number, dst: PodView | undefined): string {
+export function portMiss(entry: PortEntry, protocol: PolicyProtocol, port: number, dst: PodView | undefined): string {
   if (entry.name !== undefined) {
     if (dst === undefined) return `named port ${entry.name} resolves only on a destination pod`;
     const np = dst.namedPorts.get(entry.name);

@@ -37,7 +37,7 @@ export interface NftOptions {
 }
 
 /** A compiled ruleset. */
-export interface NftRuleset {
+export interface PolicyNftRuleset {
   /** The `nft -f` script. */
   readonly text: string;
   /** The table name. */
@@ -142,7 +142,7 @@ class Writer {
  * `inet` table). Load it with `nft -f` in the namespace that forwards between
  * pods (a router, or a node's root namespace).
  */
-export function compileNft(engine: PolicyEngine, options: NftOptions = {}): NftRuleset {
+export function compileNft(engine: PolicyEngine, options: NftOptions = {}): PolicyNftRuleset {
   const table = options.table ?? "knet_netpol";
   const profile = engine.profile;
   const ix = internals(engine);

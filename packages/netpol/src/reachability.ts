@@ -4,14 +4,14 @@
  * applied; a diff of two matrices; e2e-style text.
  */
 import { internals, type PolicyEngine } from "./engine.js";
-import type { Protocol } from "./types.js";
+import type { PolicyProtocol } from "./types.js";
 
 /** A destination port and protocol, written `80/TCP`. */
 export interface PortSpec {
   /** Port number. */
   readonly port: number;
   /** Protocol. */
-  readonly protocol: Protocol;
+  readonly protocol: PolicyProtocol;
 }
 
 /**
@@ -64,7 +64,7 @@ export function parsePortSpec(text: string): PortSpec {
   if (m === null || port < 1 || port > 65535) {
     throw new Error(`bad port ${JSON.stringify(text)}: write PORT/PROTOCOL, e.g. 80/TCP, 53/UDP, 9000/SCTP`);
   }
-  return { port, protocol: (m[2] ?? "TCP").toUpperCase() as Protocol };
+  return { port, protocol: (m[2] ?? "TCP").toUpperCase() as PolicyProtocol };
 }
 
 /** The reachability matrix of the engine's cluster (or of a subset of pods). */

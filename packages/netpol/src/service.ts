@@ -5,7 +5,7 @@
  */
 import { defaultService, matchLabelMap, type Service } from "@knet/k8s";
 import { internals, type PolicyEngine } from "./engine.js";
-import type { Protocol, Verdict } from "./types.js";
+import type { PolicyProtocol, Verdict } from "./types.js";
 
 /** One backend a Service port leads to. */
 export interface ServiceTarget {
@@ -14,7 +14,7 @@ export interface ServiceTarget {
   /** The targetPort resolved on that pod (a named targetPort may differ per pod). */
   readonly port: number;
   /** The Service port's protocol. */
-  readonly protocol: Protocol;
+  readonly protocol: PolicyProtocol;
 }
 
 /**
@@ -31,7 +31,7 @@ export function serviceTargets(engine: PolicyEngine, service: Service, port: num
   const ns = svc.metadata?.namespace ?? "default";
   const sp = (svc.spec?.ports ?? []).find((p) => (typeof port === "number" ? p.port === port : p.name === port));
   if (sp === undefined) throw new Error(`service ${ns}/${svc.metadata?.name} has no port ${port}`);
-  const protocol = (sp.protocol ?? "TCP") as Protocol;
+  const protocol = (sp.protocol ?? "TCP") as PolicyProtocol;
   const selector = svc.spec?.selector;
   if (selector === undefined || Object.keys(selector).length === 0) return [];
   const out: ServiceTarget[] = [];

@@ -4,13 +4,13 @@
 import type { AdminNetworkPolicy, BaselineAdminNetworkPolicy, Namespace, NetworkPolicy, Node, Pod } from "@knet/k8s";
 
 /** A transport protocol NetworkPolicy is defined for. */
-export type Protocol = "TCP" | "UDP" | "SCTP";
+export type PolicyProtocol = "TCP" | "UDP" | "SCTP";
 
 /** A policy direction, named as in `spec.policyTypes`. */
 export type Direction = "Ingress" | "Egress";
 
 /** Everything policy verdicts depend on. Objects are read as written and defaulted by the engine. */
-export interface ClusterState {
+export interface PolicyClusterState {
   /** Namespaces (their labels feed namespace selectors); a namespace a pod uses but that is absent here gets only `kubernetes.io/metadata.name`. */
   readonly namespaces?: readonly Namespace[];
   /** Pods: labels, IPs (`status.podIPs`/`podIP`), container ports (named ports), `hostNetwork`. */
@@ -36,7 +36,7 @@ export interface Flow {
   /** Server: `ns/pod` or an IP. */
   readonly to: string;
   /** Transport protocol. */
-  readonly protocol: Protocol;
+  readonly protocol: PolicyProtocol;
   /** Destination port (1-65535). */
   readonly port: number;
 }

@@ -15,7 +15,7 @@ import type {
   NetworkPolicyPort,
   Pod,
 } from "@knet/k8s";
-import type { ClusterState } from "@knet/netpol";
+import type { PolicyClusterState } from "@knet/netpol";
 import fc from "fast-check";
 import { MODEL } from "./e2e-cases.js";
 
@@ -197,7 +197,7 @@ export function named(list: readonly (Omit<NetworkPolicy, "metadata"> & { ns: st
 }
 
 /** A random cluster state over the model: NetworkPolicies, optionally ANPs (distinct priorities) and a BANP. */
-export const stateArb = (withAdmin: boolean): fc.Arbitrary<ClusterState & { networkPolicies: NetworkPolicy[] }> =>
+export const stateArb = (withAdmin: boolean): fc.Arbitrary<PolicyClusterState & { networkPolicies: NetworkPolicy[] }> =>
   fc
     .record({
       pods: podsArb,

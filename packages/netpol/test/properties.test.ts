@@ -1,5 +1,5 @@
 import { defaultNetworkPolicy, type NetworkPolicy } from "@knet/k8s";
-import { type ClusterState, diffReachability, PolicyEngine, type PortSpec, reachability } from "@knet/netpol";
+import { diffReachability, type PolicyClusterState, PolicyEngine, type PortSpec, reachability } from "@knet/netpol";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { adminPolicyArb, networkPolicyArb, peerArb, portArb, stateArb } from "./arbitraries.js";
@@ -11,7 +11,7 @@ const PORTS: PortSpec[] = [
   { port: 81, protocol: "UDP" },
   { port: 80, protocol: "SCTP" },
 ];
-const matrix = (s: ClusterState) => reachability(new PolicyEngine(s), { ports: PORTS });
+const matrix = (s: PolicyClusterState) => reachability(new PolicyEngine(s), { ports: PORTS });
 const RUNS = { numRuns: 60, seed: 20261124 };
 
 describe("policy properties (random policies over the e2e model)", () => {
@@ -23,7 +23,7 @@ describe("policy properties (random policies over the e2e model)", () => {
     fc.assert(
       fc.property(stateArb(true), fc.nat(), fc.boolean(), newRule, (state, pick, egress, rule) => {
         const before = matrix(state);
-        let after: ClusterState;
+        let after: PolicyClusterState;
         if (state.networkPolicies.length > 0 && pick % 3 !== 0) {
           const i = pick % state.networkPolicies.length;
           const p = state.networkPolicies[i] as NetworkPolicy;

@@ -7,11 +7,11 @@ import type {
   Pod,
 } from "@knet/k8s";
 import {
-  type ClusterState,
   diffReachability,
   e2eModel,
   explain,
   formatReachability,
+  type PolicyClusterState,
   PolicyEngine,
   PolicyError,
   parsePortSpec,
@@ -24,12 +24,12 @@ import {
 import { describe, expect, it } from "vitest";
 
 const M = e2eModel();
-const base: ClusterState = { namespaces: M.namespaces, pods: M.pods };
+const base: PolicyClusterState = { namespaces: M.namespaces, pods: M.pods };
 const np = (ns: string, name: string, spec: NetworkPolicySpec): NetworkPolicy => ({
   metadata: { namespace: ns, name },
   spec,
 });
-const engine = (networkPolicies: NetworkPolicy[], extra: Partial<ClusterState> = {}) =>
+const engine = (networkPolicies: NetworkPolicy[], extra: Partial<PolicyClusterState> = {}) =>
   new PolicyEngine({ ...base, networkPolicies, ...extra });
 const tcp = (from: string, to: string, port = 80) => ({ from, to, protocol: "TCP" as const, port });
 const udp = (from: string, to: string, port = 80) => ({ from, to, protocol: "UDP" as const, port });
