@@ -5,7 +5,10 @@
  * @example
  * ```ts
  * import { Cluster, formatClusterTrace, traceRequest } from "@knet/cluster";
+ * import { registerProxyMode } from "@knet/kube-proxy";
+ * import { iptablesMode } from "@knet/kube-proxy-iptables";
  *
+ * registerProxyMode(iptablesMode); // cluster reads the mode registry
  * const cluster = await Cluster.fromManifests(manifestText, { mode: "iptables" });
  * const t = traceRequest(cluster, { from: "shop/frontend", to: "http://api.shop.svc.cluster.local:80" });
  * console.log(formatClusterTrace(t)); // DNS queries, hops, kube-proxy rules, policy, result
