@@ -191,8 +191,18 @@ const OPERATIONAL = new Set([
   "force-apply",
   "force-iptables-binary",
   "dual-stack",
+  "log_output_level",
+  "log_as_json",
 ]);
-const OPERATIONAL_BOOL = new Set(["dry-run", "run-validation", "cni-mode", "reconcile", "force-apply", "dual-stack"]);
+const OPERATIONAL_BOOL = new Set([
+  "dry-run",
+  "run-validation",
+  "cni-mode",
+  "reconcile",
+  "force-apply",
+  "dual-stack",
+  "log_as_json",
+]);
 
 /** Upstream flags whose output knet does not produce: refused with the reason. */
 const REFUSED: Readonly<Record<string, string>> = {

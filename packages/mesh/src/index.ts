@@ -21,4 +21,8 @@ export type { IptablesCapture } from "./iptables.js";
 export { iptablesCapture } from "./iptables.js";
 export type { NftablesCapture } from "./nftables.js";
 export { NFT_TABLES, nftablesCapture } from "./nftables.js";
+export type { MeshDefaults, PodCapture, PodCaptureOptions } from "./pod.js";
+export { ANNOTATIONS, captureFromPod, DEFAULT_MESH_DEFAULTS } from "./pod.js";
+export type { SpiffeParts } from "./spiffe.js";
+export { parseSpiffeId, spiffeId } from "./spiffe.js";
 export { tproxyRouteCommands } from "./tproxy.js";
