@@ -4,6 +4,7 @@ import { demoCommand } from "./demo.js";
 import { dnsCommand } from "./dns.js";
 import { gatewayCommand } from "./gateway.js";
 import { ipamCommand } from "./ipam.js";
+import { meshCommand } from "./mesh.js";
 import { netpolCommand } from "./netpol.js";
 import { proxyCommand } from "./proxy.js";
 import { traceCommand } from "./trace.js";
@@ -23,4 +24,5 @@ export const families: readonly CommandFamily[] = [
   proxyCommand,
   dnsCommand,
   gatewayCommand,
+  meshCommand,
 ];
