@@ -37,40 +37,49 @@ interface Rule {
 /** Chains and targets iptables has built in: never declared with `-N`. */
 const BUILTIN = new Set(["INPUT", "OUTPUT", "FORWARD", "PREROUTING", "POSTROUTING", "ACCEPT", "RETURN", "DROP"]);
 
-/** Stands for the family's own address in a rule written once for both families. */
-const VERSIONED = Symbol("per-family address");
-type Param = string | typeof VERSIONED;
-
-/** Rules for both families in the order istio-iptables adds them. */
+/**
+ * Rules for both families in the order istio-iptables adds them. A rule is given
+ * as its iptables arguments in one string (no argument holds a space: values are
+ * validated first).
+ */
 class RuleSet {
   readonly v4: Rule[] = [];
   readonly v6: Rule[] = [];
   constructor(private readonly ipv6: boolean) {}
 
-  append4(chain: string, table: Table, ...params: string[]): void {
-    this.v4.push({ chain, table, params: ["-A", chain, ...params] });
+  append4(chain: string, table: Table, spec: string): void {
+    this.v4.push({ chain, table, params: ["-A", chain, ...spec.split(" ")] });
   }
-  append6(chain: string, table: Table, ...params: string[]): void {
-    if (this.ipv6) this.v6.push({ chain, table, params: ["-A", chain, ...params] });
+  append6(chain: string, table: Table, spec: string): void {
+    if (this.ipv6) this.v6.push({ chain, table, params: ["-A", chain, ...spec.split(" ")] });
   }
-  append(chain: string, table: Table, ...params: string[]): void {
-    this.append4(chain, table, ...params);
-    this.append6(chain, table, ...params);
+  append(chain: string, table: Table, spec: string): void {
+    this.append4(chain, table, spec);
+    this.append6(chain, table, spec);
   }
-  insert4(chain: string, table: Table, pos: number, ...params: string[]): void {
-    this.v4.push({ chain, table, params: ["-I", chain, String(pos), ...params] });
+  insert4(chain: string, table: Table, pos: number, spec: string): void {
+    this.v4.push({
+      chain,
+      table,
+      params: ["-I", chain, String(pos), ...spec.split(" ")],
+    });
   }
-  insert6(chain: string, table: Table, pos: number, ...params: string[]): void {
-    if (this.ipv6) this.v6.push({ chain, table, params: ["-I", chain, String(pos), ...params] });
+  insert6(chain: string, table: Table, pos: number, spec: string): void {
+    if (this.ipv6)
+      this.v6.push({
+        chain,
+        table,
+        params: ["-I", chain, String(pos), ...spec.split(" ")],
+      });
   }
-  insert(chain: string, table: Table, pos: number, ...params: string[]): void {
-    this.insert4(chain, table, pos, ...params);
-    this.insert6(chain, table, pos, ...params);
+  insert(chain: string, table: Table, pos: number, spec: string): void {
+    this.insert4(chain, table, pos, spec);
+    this.insert6(chain, table, pos, spec);
   }
-  /** One rule per family with `VERSIONED` replaced by that family's address. */
-  appendVersioned(a4: string, a6: string, chain: string, table: Table, ...params: Param[]): void {
-    this.append4(chain, table, ...params.map((p) => (p === VERSIONED ? a4 : p)));
-    this.append6(chain, table, ...params.map((p) => (p === VERSIONED ? a6 : p)));
+  /** One rule per family, `spec` given that family's address (upstream `AppendVersionedRule`). */
+  appendVersioned(a4: string, a6: string, chain: string, table: Table, spec: (addr: string) => string): void {
+    this.append4(chain, table, spec(a4));
+    this.append6(chain, table, spec(a6));
   }
 }
 
@@ -128,47 +137,26 @@ function inboundRules(cfg: CaptureConfig, rs: RuleSet): void {
   const mark = cfg.inboundTProxyMark;
   const table: Table = tproxy ? "mangle" : "nat";
   if (tproxy) {
-    rs.append("ISTIO_DIVERT", "mangle", "-j", "MARK", "--set-mark", mark);
-    rs.append("ISTIO_DIVERT", "mangle", "-j", "ACCEPT");
+    rs.append("ISTIO_DIVERT", "mangle", `-j MARK --set-mark ${mark}`);
+    rs.append("ISTIO_DIVERT", "mangle", "-j ACCEPT");
     rs.appendVersioned(
       cfg.hostIpv4LoopbackCidr,
       "::1/128",
       "ISTIO_TPROXY",
       "mangle",
-      "!",
-      "-d",
-      VERSIONED,
-      "-p",
-      "tcp",
-      "-j",
-      "TPROXY",
-      "--tproxy-mark",
-      `${mark}/0xffffffff`,
-      "--on-port",
-      cfg.inboundCapturePort,
+      (a) => `! -d ${a} -p tcp -j TPROXY --tproxy-mark ${mark}/0xffffffff --on-port ${cfg.inboundCapturePort}`,
     );
   }
-  rs.append("PREROUTING", table, "-p", "tcp", "-j", "ISTIO_INBOUND");
+  rs.append("PREROUTING", table, "-p tcp -j ISTIO_INBOUND");
   if (cfg.inboundPortsInclude === "*") {
     for (const port of splitList(cfg.inboundPortsExclude)) {
-      rs.append("ISTIO_INBOUND", table, "-p", "tcp", "--dport", port, "-j", "RETURN");
+      rs.append("ISTIO_INBOUND", table, `-p tcp --dport ${port} -j RETURN`);
     }
     if (tproxy) {
-      rs.append(
-        "ISTIO_INBOUND",
-        "mangle",
-        "-p",
-        "tcp",
-        "-m",
-        "conntrack",
-        "--ctstate",
-        "RELATED,ESTABLISHED",
-        "-j",
-        "ISTIO_DIVERT",
-      );
-      rs.append("ISTIO_INBOUND", "mangle", "-p", "tcp", "-j", "ISTIO_TPROXY");
+      rs.append("ISTIO_INBOUND", "mangle", "-p tcp -m conntrack --ctstate RELATED,ESTABLISHED -j ISTIO_DIVERT");
+      rs.append("ISTIO_INBOUND", "mangle", "-p tcp -j ISTIO_TPROXY");
     } else {
-      rs.append("ISTIO_INBOUND", "nat", "-p", "tcp", "-j", "ISTIO_IN_REDIRECT");
+      rs.append("ISTIO_INBOUND", "nat", "-p tcp -j ISTIO_IN_REDIRECT");
     }
     return;
   }
@@ -177,20 +165,11 @@ function inboundRules(cfg: CaptureConfig, rs: RuleSet): void {
       rs.append(
         "ISTIO_INBOUND",
         "mangle",
-        "-p",
-        "tcp",
-        "--dport",
-        port,
-        "-m",
-        "conntrack",
-        "--ctstate",
-        "RELATED,ESTABLISHED",
-        "-j",
-        "ISTIO_DIVERT",
+        `-p tcp --dport ${port} -m conntrack --ctstate RELATED,ESTABLISHED -j ISTIO_DIVERT`,
       );
-      rs.append("ISTIO_INBOUND", "mangle", "-p", "tcp", "--dport", port, "-j", "ISTIO_TPROXY");
+      rs.append("ISTIO_INBOUND", "mangle", `-p tcp --dport ${port} -j ISTIO_TPROXY`);
     } else {
-      rs.append("ISTIO_INBOUND", "nat", "-p", "tcp", "--dport", port, "-j", "ISTIO_IN_REDIRECT");
+      rs.append("ISTIO_INBOUND", "nat", `-p tcp --dport ${port} -j ISTIO_IN_REDIRECT`);
     }
   }
 }
@@ -198,108 +177,56 @@ function inboundRules(cfg: CaptureConfig, rs: RuleSet): void {
 function outboundIncludeRules(
   cfg: CaptureConfig,
   range: NetworkRange,
-  append: (chain: string, table: Table, ...p: string[]) => void,
-  insert: (chain: string, table: Table, pos: number, ...p: string[]) => void,
+  append: (chain: string, table: Table, spec: string) => void,
+  insert: (chain: string, table: Table, pos: number, spec: string) => void,
 ): void {
   const virt = splitList(cfg.kubeVirtInterfaces);
   if (range.isWildcard) {
-    append("ISTIO_OUTPUT", "nat", "-j", "ISTIO_REDIRECT");
-    for (const nic of virt) insert("PREROUTING", "nat", 1, "-i", nic, "-j", "ISTIO_REDIRECT");
+    append("ISTIO_OUTPUT", "nat", "-j ISTIO_REDIRECT");
+    for (const nic of virt) insert("PREROUTING", "nat", 1, `-i ${nic} -j ISTIO_REDIRECT`);
     return;
   }
   for (const cidr of range.cidrs) {
-    for (const nic of virt) insert("PREROUTING", "nat", 1, "-i", nic, "-d", cidr, "-j", "ISTIO_REDIRECT");
-    append("ISTIO_OUTPUT", "nat", "-d", cidr, "-j", "ISTIO_REDIRECT");
+    for (const nic of virt) insert("PREROUTING", "nat", 1, `-i ${nic} -d ${cidr} -j ISTIO_REDIRECT`);
+    append("ISTIO_OUTPUT", "nat", `-d ${cidr} -j ISTIO_REDIRECT`);
   }
 }
 
 function ownerGroupRules(rs: RuleSet, filter: InterceptFilter): void {
   if (filter.except) {
-    for (const g of filter.values) rs.append("ISTIO_OUTPUT", "nat", "-m", "owner", "--gid-owner", g, "-j", "RETURN");
+    for (const g of filter.values) rs.append("ISTIO_OUTPUT", "nat", `-m owner --gid-owner ${g} -j RETURN`);
     return;
   }
-  const noneOf = filter.values.flatMap((g) => ["-m", "owner", "!", "--gid-owner", g]);
-  rs.append("ISTIO_OUTPUT", "nat", ...noneOf, "-j", "RETURN");
+  const noneOf = filter.values.map((g) => `-m owner ! --gid-owner ${g} `).join("");
+  rs.append("ISTIO_OUTPUT", "nat", `${noneOf}-j RETURN`);
 }
 
 function dnsRules(cfg: CaptureConfig, rs: RuleSet): void {
   const all = cfg.captureAllDns;
   const v4 = cfg.dnsServersV4;
   const v6 = cfg.dnsServersV6;
-  rs.append("OUTPUT", "raw", "-j", "ISTIO_OUTPUT_DNS");
-  if (all || v4.length > 0) rs.append4("ISTIO_OUTPUT", "nat", "-j", "ISTIO_OUTPUT_DNS");
-  if (all || v6.length > 0) rs.append6("ISTIO_OUTPUT", "nat", "-j", "ISTIO_OUTPUT_DNS");
+  rs.append("OUTPUT", "raw", "-j ISTIO_OUTPUT_DNS");
+  if (all || v4.length > 0) rs.append4("ISTIO_OUTPUT", "nat", "-j ISTIO_OUTPUT_DNS");
+  if (all || v6.length > 0) rs.append6("ISTIO_OUTPUT", "nat", "-j ISTIO_OUTPUT_DNS");
   if (all) {
-    rs.append("ISTIO_OUTPUT_DNS", "nat", "-p", "tcp", "--dport", "53", "-j", "REDIRECT", "--to-ports", AGENT_DNS_PORT);
+    rs.append("ISTIO_OUTPUT_DNS", "nat", `-p tcp --dport 53 -j REDIRECT --to-ports ${AGENT_DNS_PORT}`);
   } else {
     for (const s of v4) {
-      rs.append4(
-        "ISTIO_OUTPUT_DNS",
-        "nat",
-        "-p",
-        "tcp",
-        "--dport",
-        "53",
-        "-d",
-        `${s}/32`,
-        "-j",
-        "REDIRECT",
-        "--to-ports",
-        AGENT_DNS_PORT,
-      );
+      rs.append4("ISTIO_OUTPUT_DNS", "nat", `-p tcp --dport 53 -d ${s}/32 -j REDIRECT --to-ports ${AGENT_DNS_PORT}`);
     }
     for (const s of v6) {
-      rs.append6(
-        "ISTIO_OUTPUT_DNS",
-        "nat",
-        "-p",
-        "tcp",
-        "--dport",
-        "53",
-        "-d",
-        `${s}/128`,
-        "-j",
-        "REDIRECT",
-        "--to-ports",
-        AGENT_DNS_PORT,
-      );
+      rs.append6("ISTIO_OUTPUT_DNS", "nat", `-p tcp --dport 53 -d ${s}/128 -j REDIRECT --to-ports ${AGENT_DNS_PORT}`);
     }
   }
   // Upstream spells the UDP redirects with `--to-port` (an accepted abbreviation).
   if (all) {
-    rs.append("ISTIO_OUTPUT_DNS", "nat", "-p", "udp", "--dport", "53", "-j", "REDIRECT", "--to-port", AGENT_DNS_PORT);
+    rs.append("ISTIO_OUTPUT_DNS", "nat", `-p udp --dport 53 -j REDIRECT --to-port ${AGENT_DNS_PORT}`);
   } else {
     for (const s of v4) {
-      rs.append4(
-        "ISTIO_OUTPUT_DNS",
-        "nat",
-        "-p",
-        "udp",
-        "--dport",
-        "53",
-        "-d",
-        `${s}/32`,
-        "-j",
-        "REDIRECT",
-        "--to-port",
-        AGENT_DNS_PORT,
-      );
+      rs.append4("ISTIO_OUTPUT_DNS", "nat", `-p udp --dport 53 -d ${s}/32 -j REDIRECT --to-port ${AGENT_DNS_PORT}`);
     }
     for (const s of v6) {
-      rs.append6(
-        "ISTIO_OUTPUT_DNS",
-        "nat",
-        "-p",
-        "udp",
-        "--dport",
-        "53",
-        "-d",
-        `${s}/128`,
-        "-j",
-        "REDIRECT",
-        "--to-port",
-        AGENT_DNS_PORT,
-      );
+      rs.append6("ISTIO_OUTPUT_DNS", "nat", `-p udp --dport 53 -d ${s}/128 -j REDIRECT --to-port ${AGENT_DNS_PORT}`);
     }
   }
   // Conntrack zones: proxy <-> upstream resolvers in zone 1, app <-> proxy in zone 2.
@@ -308,55 +235,25 @@ function dnsRules(cfg: CaptureConfig, rs: RuleSet): void {
     ["--gid-owner", cfg.proxyGid],
   ] as const) {
     for (const id of splitList(ids)) {
-      rs.append(
-        "ISTIO_OUTPUT_DNS",
-        "raw",
-        "-p",
-        "udp",
-        "--dport",
-        "53",
-        "-m",
-        "owner",
-        flag,
-        id,
-        "-j",
-        "CT",
-        "--zone",
-        "1",
-      );
-      rs.append(
-        "ISTIO_OUTPUT_DNS",
-        "raw",
-        "-p",
-        "udp",
-        "--sport",
-        AGENT_DNS_PORT,
-        "-m",
-        "owner",
-        flag,
-        id,
-        "-j",
-        "CT",
-        "--zone",
-        "2",
-      );
+      rs.append("ISTIO_OUTPUT_DNS", "raw", `-p udp --dport 53 -m owner ${flag} ${id} -j CT --zone 1`);
+      rs.append("ISTIO_OUTPUT_DNS", "raw", `-p udp --sport ${AGENT_DNS_PORT} -m owner ${flag} ${id} -j CT --zone 2`);
     }
   }
   if (all) {
-    rs.append("PREROUTING", "raw", "-j", "ISTIO_INBOUND");
-    rs.append("ISTIO_OUTPUT_DNS", "raw", "-p", "udp", "--dport", "53", "-j", "CT", "--zone", "2");
-    rs.append("ISTIO_INBOUND", "raw", "-p", "udp", "--sport", "53", "-j", "CT", "--zone", "1");
+    rs.append("PREROUTING", "raw", "-j ISTIO_INBOUND");
+    rs.append("ISTIO_OUTPUT_DNS", "raw", "-p udp --dport 53 -j CT --zone 2");
+    rs.append("ISTIO_INBOUND", "raw", "-p udp --sport 53 -j CT --zone 1");
     return;
   }
-  if (v4.length > 0) rs.append4("PREROUTING", "raw", "-j", "ISTIO_INBOUND");
+  if (v4.length > 0) rs.append4("PREROUTING", "raw", "-j ISTIO_INBOUND");
   for (const s of v4) {
-    rs.append4("ISTIO_OUTPUT_DNS", "raw", "-p", "udp", "--dport", "53", "-d", `${s}/32`, "-j", "CT", "--zone", "2");
-    rs.append4("ISTIO_INBOUND", "raw", "-p", "udp", "--sport", "53", "-s", `${s}/32`, "-j", "CT", "--zone", "1");
+    rs.append4("ISTIO_OUTPUT_DNS", "raw", `-p udp --dport 53 -d ${s}/32 -j CT --zone 2`);
+    rs.append4("ISTIO_INBOUND", "raw", `-p udp --sport 53 -s ${s}/32 -j CT --zone 1`);
   }
-  if (v6.length > 0) rs.append6("PREROUTING", "raw", "-j", "ISTIO_INBOUND");
+  if (v6.length > 0) rs.append6("PREROUTING", "raw", "-j ISTIO_INBOUND");
   for (const s of v6) {
-    rs.append6("ISTIO_OUTPUT_DNS", "raw", "-p", "udp", "--dport", "53", "-d", `${s}/128`, "-j", "CT", "--zone", "2");
-    rs.append6("ISTIO_INBOUND", "raw", "-p", "udp", "--sport", "53", "-s", `${s}/128`, "-j", "CT", "--zone", "1");
+    rs.append6("ISTIO_OUTPUT_DNS", "raw", `-p udp --dport 53 -d ${s}/128 -j CT --zone 2`);
+    rs.append6("ISTIO_INBOUND", "raw", `-p udp --sport 53 -s ${s}/128 -j CT --zone 1`);
   }
 }
 
@@ -370,33 +267,33 @@ function buildRules(cfg: CaptureConfig): RuleSet {
   const tproxy = isTproxy(cfg);
 
   for (const nic of splitList(cfg.excludeInterfaces)) {
-    rs.append("PREROUTING", "nat", "-i", nic, "-j", "RETURN");
-    rs.append("OUTPUT", "nat", "-o", nic, "-j", "RETURN");
+    rs.append("PREROUTING", "nat", `-i ${nic} -j RETURN`);
+    rs.append("OUTPUT", "nat", `-o ${nic} -j RETURN`);
   }
   if (tproxy) {
     for (const nic of splitList(cfg.excludeInterfaces)) {
-      rs.append("PREROUTING", "mangle", "-i", nic, "-j", "RETURN");
-      rs.append("OUTPUT", "mangle", "-o", nic, "-j", "RETURN");
+      rs.append("PREROUTING", "mangle", `-i ${nic} -j RETURN`);
+      rs.append("OUTPUT", "mangle", `-o ${nic} -j RETURN`);
     }
   }
-  for (const nic of splitList(cfg.kubeVirtInterfaces)) rs.insert("PREROUTING", "nat", 1, "-i", nic, "-j", "RETURN");
+  for (const nic of splitList(cfg.kubeVirtInterfaces)) rs.insert("PREROUTING", "nat", 1, `-i ${nic} -j RETURN`);
 
   if (cfg.dropInvalid) {
-    rs.append("PREROUTING", "mangle", "-m", "conntrack", "--ctstate", "INVALID", "-j", "ISTIO_DROP");
-    rs.append("ISTIO_DROP", "mangle", "-j", "DROP");
+    rs.append("PREROUTING", "mangle", "-m conntrack --ctstate INVALID -j ISTIO_DROP");
+    rs.append("ISTIO_DROP", "mangle", "-j DROP");
   }
-  rs.append("ISTIO_INBOUND", "nat", "-p", "tcp", "--dport", cfg.inboundTunnelPort, "-j", "RETURN");
-  rs.append("ISTIO_REDIRECT", "nat", "-p", "tcp", "-j", "REDIRECT", "--to-ports", cfg.proxyPort);
-  rs.append("ISTIO_IN_REDIRECT", "nat", "-p", "tcp", "-j", "REDIRECT", "--to-ports", cfg.inboundCapturePort);
+  rs.append("ISTIO_INBOUND", "nat", `-p tcp --dport ${cfg.inboundTunnelPort} -j RETURN`);
+  rs.append("ISTIO_REDIRECT", "nat", `-p tcp -j REDIRECT --to-ports ${cfg.proxyPort}`);
+  rs.append("ISTIO_IN_REDIRECT", "nat", `-p tcp -j REDIRECT --to-ports ${cfg.inboundCapturePort}`);
   inboundRules(cfg, rs);
 
-  rs.append("OUTPUT", "nat", "-j", "ISTIO_OUTPUT");
+  rs.append("OUTPUT", "nat", "-j ISTIO_OUTPUT");
   for (const port of splitList(cfg.outboundPortsExclude)) {
-    rs.append("ISTIO_OUTPUT", "nat", "-p", "tcp", "--dport", port, "-j", "RETURN");
-    rs.append("ISTIO_OUTPUT", "nat", "-p", "udp", "--dport", port, "-j", "RETURN");
+    rs.append("ISTIO_OUTPUT", "nat", `-p tcp --dport ${port} -j RETURN`);
+    rs.append("ISTIO_OUTPUT", "nat", `-p udp --dport ${port} -j RETURN`);
   }
   // 127.0.0.6 / ::6: the inbound passthrough cluster's source address.
-  rs.appendVersioned("127.0.0.6/32", "::6/128", "ISTIO_OUTPUT", "nat", "-o", "lo", "-s", VERSIONED, "-j", "RETURN");
+  rs.appendVersioned("127.0.0.6/32", "::6/128", "ISTIO_OUTPUT", "nat", (a) => `-o lo -s ${a} -j RETURN`);
 
   const loopbackIncluded = include.v4.hasLoopback || include.v6.hasLoopback;
   for (const [flag, ids] of [
@@ -411,24 +308,8 @@ function buildRules(cfg: CaptureConfig): RuleSet {
           "::1/128",
           "ISTIO_OUTPUT",
           "nat",
-          "-o",
-          "lo",
-          "!",
-          "-d",
-          VERSIONED,
-          "-p",
-          "tcp",
-          "-m",
-          "multiport",
-          "!",
-          "--dports",
-          `53,${cfg.inboundTunnelPort}`,
-          "-m",
-          "owner",
-          flag,
-          id,
-          "-j",
-          "ISTIO_IN_REDIRECT",
+          (a) =>
+            `-o lo ! -d ${a} -p tcp -m multiport ! --dports 53,${cfg.inboundTunnelPort} -m owner ${flag} ${id} -j ISTIO_IN_REDIRECT`,
         );
       } else {
         rs.appendVersioned(
@@ -436,70 +317,39 @@ function buildRules(cfg: CaptureConfig): RuleSet {
           "::1/128",
           "ISTIO_OUTPUT",
           "nat",
-          "-o",
-          "lo",
-          "!",
-          "-d",
-          VERSIONED,
-          "-p",
-          "tcp",
-          "!",
-          "--dport",
-          cfg.inboundTunnelPort,
-          "-m",
-          "owner",
-          flag,
-          id,
-          "-j",
-          "ISTIO_IN_REDIRECT",
+          (a) =>
+            `-o lo ! -d ${a} -p tcp ! --dport ${cfg.inboundTunnelPort} -m owner ${flag} ${id} -j ISTIO_IN_REDIRECT`,
         );
       }
       // The app calling itself over lo is left alone, unless loopback was included explicitly.
       if (!loopbackIncluded) {
         if (redirectDns) {
-          rs.append(
-            "ISTIO_OUTPUT",
-            "nat",
-            "-o",
-            "lo",
-            "-p",
-            "tcp",
-            "!",
-            "--dport",
-            "53",
-            "-m",
-            "owner",
-            "!",
-            flag,
-            id,
-            "-j",
-            "RETURN",
-          );
+          rs.append("ISTIO_OUTPUT", "nat", `-o lo -p tcp ! --dport 53 -m owner ! ${flag} ${id} -j RETURN`);
         } else {
-          rs.append("ISTIO_OUTPUT", "nat", "-o", "lo", "-m", "owner", "!", flag, id, "-j", "RETURN");
+          rs.append("ISTIO_OUTPUT", "nat", `-o lo -m owner ! ${flag} ${id} -j RETURN`);
         }
       }
       // The proxy's own traffic is never captured again.
-      rs.append("ISTIO_OUTPUT", "nat", "-m", "owner", flag, id, "-j", "RETURN");
+      rs.append("ISTIO_OUTPUT", "nat", `-m owner ${flag} ${id} -j RETURN`);
     }
   }
 
   ownerGroupRules(rs, parseInterceptFilter(cfg.ownerGroupsInclude, cfg.ownerGroupsExclude));
   if (redirectDns) dnsRules(cfg, rs);
 
-  rs.appendVersioned(lo4, "::1/128", "ISTIO_OUTPUT", "nat", "-d", VERSIONED, "-j", "RETURN");
-  for (const cidr of exclude.v4.cidrs) rs.append4("ISTIO_OUTPUT", "nat", "-d", cidr, "-j", "RETURN");
-  for (const cidr of exclude.v6.cidrs) rs.append6("ISTIO_OUTPUT", "nat", "-d", cidr, "-j", "RETURN");
+  rs.appendVersioned(lo4, "::1/128", "ISTIO_OUTPUT", "nat", (a) => `-d ${a} -j RETURN`);
+  for (const cidr of exclude.v4.cidrs) rs.append4("ISTIO_OUTPUT", "nat", `-d ${cidr} -j RETURN`);
+  for (const cidr of exclude.v6.cidrs) rs.append6("ISTIO_OUTPUT", "nat", `-d ${cidr} -j RETURN`);
   for (const port of splitList(cfg.outboundPortsInclude)) {
-    rs.append("ISTIO_OUTPUT", "nat", "-p", "tcp", "--dport", port, "-j", "ISTIO_REDIRECT");
+    rs.append("ISTIO_OUTPUT", "nat", `-p tcp --dport ${port} -j ISTIO_REDIRECT`);
   }
   outboundIncludeRules(cfg, include.v4, rs.append4.bind(rs), rs.insert4.bind(rs));
   outboundIncludeRules(cfg, include.v6, rs.append6.bind(rs), rs.insert6.bind(rs));
 
   if (tproxy) {
     const mark = cfg.inboundTProxyMark;
-    rs.append("PREROUTING", "mangle", "-p", "tcp", "-m", "mark", "--mark", mark, "-j", "CONNMARK", "--save-mark");
-    rs.append("OUTPUT", "mangle", "-p", "tcp", "-o", "lo", "-m", "mark", "--mark", mark, "-j", "RETURN");
+    rs.append("PREROUTING", "mangle", `-p tcp -m mark --mark ${mark} -j CONNMARK --save-mark`);
+    rs.append("OUTPUT", "mangle", `-p tcp -o lo -m mark --mark ${mark} -j RETURN`);
     for (const [flag, ids] of [
       ["--uid-owner", cfg.proxyUid],
       ["--gid-owner", cfg.proxyGid],
@@ -510,44 +360,15 @@ function buildRules(cfg: CaptureConfig): RuleSet {
           "::1/128",
           "OUTPUT",
           "mangle",
-          "!",
-          "-d",
-          VERSIONED,
-          "-p",
-          "tcp",
-          "-o",
-          "lo",
-          "-m",
-          "owner",
-          flag,
-          id,
-          "-j",
-          "MARK",
-          "--set-mark",
-          OUTBOUND_MARK,
+          (a) => `! -d ${a} -p tcp -o lo -m owner ${flag} ${id} -j MARK --set-mark ${OUTBOUND_MARK}`,
         );
       }
     }
-    rs.append("OUTPUT", "mangle", "-p", "tcp", "-m", "connmark", "--mark", mark, "-j", "CONNMARK", "--restore-mark");
-    rs.insert("ISTIO_INBOUND", "mangle", 1, "-p", "tcp", "-m", "mark", "--mark", mark, "-j", "RETURN");
-    rs.insert4("ISTIO_INBOUND", "mangle", 2, "-p", "tcp", "-s", "127.0.0.6/32", "-i", "lo", "-j", "RETURN");
-    rs.insert6("ISTIO_INBOUND", "mangle", 2, "-p", "tcp", "-s", "::6/128", "-i", "lo", "-j", "RETURN");
-    rs.insert(
-      "ISTIO_INBOUND",
-      "mangle",
-      3,
-      "-p",
-      "tcp",
-      "-i",
-      "lo",
-      "-m",
-      "mark",
-      "!",
-      "--mark",
-      OUTBOUND_MARK,
-      "-j",
-      "RETURN",
-    );
+    rs.append("OUTPUT", "mangle", `-p tcp -m connmark --mark ${mark} -j CONNMARK --restore-mark`);
+    rs.insert("ISTIO_INBOUND", "mangle", 1, `-p tcp -m mark --mark ${mark} -j RETURN`);
+    rs.insert4("ISTIO_INBOUND", "mangle", 2, "-p tcp -s 127.0.0.6/32 -i lo -j RETURN");
+    rs.insert6("ISTIO_INBOUND", "mangle", 2, "-p tcp -s ::6/128 -i lo -j RETURN");
+    rs.insert("ISTIO_INBOUND", "mangle", 3, `-p tcp -i lo -m mark ! --mark ${OUTBOUND_MARK} -j RETURN`);
   }
   return rs;
 }
