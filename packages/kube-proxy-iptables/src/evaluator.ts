@@ -48,6 +48,12 @@ export interface IptablesPacket {
   readonly mark?: number;
   /** Conntrack state bits (default NEW); nat tables are only consulted for NEW. */
   readonly ctstate?: number;
+  /** UID owning the sending socket, for locally generated packets (`-m owner --uid-owner`); none when absent. */
+  readonly uid?: number;
+  /** GID owning the sending socket, for locally generated packets (`-m owner --gid-owner`); none when absent. */
+  readonly gid?: number;
+  /** The connection's mark (`-m connmark`, `CONNMARK`), 0 when absent. */
+  readonly ctmark?: number;
 }
 
 /** One rule visited. */
@@ -78,6 +84,10 @@ export interface ChainVerdict {
   readonly snat?: { readonly kind: "masquerade" | "snat"; readonly addr?: Addr };
   /** Packet mark after the walk. */
   readonly mark: number;
+  /** Connection mark after the walk (`CONNMARK`), when the ruleset touched it or the packet carried one. */
+  readonly ctmark?: number;
+  /** Where `TPROXY` delivered the packet (a local listener on `port`, `addr` if `--on-ip`). */
+  readonly tproxy?: { readonly port: number; readonly addr?: Addr };
   /** Rules visited (when traced). */
   readonly trace: readonly IptablesTraceStep[];
   /** Number of rules visited. */
@@ -139,6 +149,11 @@ class Pkt {
   dport = 0;
   mark = 0;
   ctstate: number = CT.NEW;
+  /** Socket owner; -1: no local socket. */
+  uid = -1;
+  gid = -1;
+  ctmark = 0;
+  tproxy: { port: number; addr?: Addr } | undefined;
   iif = "";
   oif = "";
   now = 0;
@@ -502,6 +517,21 @@ export class IptablesEvaluator {
         const { value, mask, neg } = m;
         return (p) => ((p.mark & mask) >>> 0 === value) !== neg;
       }
+      case "connmark": {
+        const { value, mask, neg } = m;
+        return (p) => ((p.ctmark & mask) >>> 0 === value) !== neg;
+      }
+      case "owner": {
+        // xt_owner: without a local socket the match succeeds only when every given option is negated
+        const { uid, gid, socketExists } = m;
+        const allNegated = [uid, gid, socketExists].every((o) => o === undefined || o.neg);
+        return (p) => {
+          if (p.uid < 0) return allNegated;
+          if (uid !== undefined && (p.uid >= uid.lo && p.uid <= uid.hi) === uid.neg) return false;
+          if (gid !== undefined && (p.gid >= gid.lo && p.gid <= gid.hi) === gid.neg) return false;
+          return socketExists === undefined || !socketExists.neg;
+        };
+      }
       case "addrtype": {
         const st = m.srcType;
         const dt = m.dstType;
@@ -629,6 +659,34 @@ export class IptablesEvaluator {
           if (ports) p.dport = ports.lo;
           p.ctstate |= CT.DNAT;
         };
+        return;
+      }
+      case "TPROXY": {
+        // Assigns the packet to the local listener and accepts it (NF_ACCEPT: the next table still runs);
+        // V_NAT is the evaluator's "act, then stop this table" verdict.
+        cr.verdict = V_NAT;
+        const { port, addr, value, mask } = t;
+        cr.action = (p) => {
+          p.mark = (((p.mark & ~mask) >>> 0) ^ value) >>> 0;
+          p.tproxy = { port: port === 0 ? p.dport : port, ...(addr !== undefined ? { addr } : {}) };
+        };
+        return;
+      }
+      case "CONNMARK": {
+        cr.verdict = V_NONTERMINAL;
+        const { op, value, mask } = t;
+        cr.action =
+          op === "save"
+            ? (p) => {
+                p.ctmark = p.mark;
+              }
+            : op === "restore"
+              ? (p) => {
+                  p.mark = p.ctmark;
+                }
+              : (p) => {
+                  p.ctmark = (((p.ctmark & ~mask) >>> 0) ^ value) >>> 0;
+                };
         return;
       }
       case "SNAT": {
@@ -858,6 +916,10 @@ export class IptablesEvaluator {
     p.dport = input.dport ?? 0;
     p.mark = input.mark ?? 0;
     p.ctstate = input.ctstate ?? CT.NEW;
+    p.uid = input.uid ?? -1;
+    p.gid = input.gid ?? -1;
+    p.ctmark = input.ctmark ?? 0;
+    p.tproxy = undefined;
     p.random = options.random ?? this.random;
     p.now = options.now ?? this.clock();
     const trace: IptablesTraceStep[] | null = options.trace === false ? null : [];
@@ -867,6 +929,9 @@ export class IptablesEvaluator {
     let v: number;
     const dstLocal = (): boolean => this.isLocal(p.family, p.d0, p.d1, p.d2, p.d3);
     if (origin === "remote") {
+      // a packet from outside has no local socket
+      p.uid = -1;
+      p.gid = -1;
       p.iif = input.inInterface ?? "eth0";
       v = this.hook("PREROUTING", ["raw", "mangle", "nat"], p, hooks, trace);
       if (v === V_ACCEPT) {
@@ -896,13 +961,16 @@ export class IptablesEvaluator {
       reason?: string;
       dnat?: { readonly addr: Addr; readonly port: number };
       snat?: { readonly kind: "masquerade" | "snat"; readonly addr?: Addr };
+      tproxy?: { readonly port: number; readonly addr?: Addr };
       mark: number;
+      ctmark: number;
       hooks: string[];
       trace: IptablesTraceStep[];
       rulesVisited: number;
     } = {
       verdict: v === V_DROP ? "drop" : v === V_REJECT ? "reject" : "accept",
       mark: p.mark,
+      ctmark: p.ctmark,
       hooks,
       trace: trace ?? [],
       rulesVisited: this.rulesVisited - before,
@@ -910,6 +978,7 @@ export class IptablesEvaluator {
     if (p.reason !== undefined && v !== V_ACCEPT) out.reason = p.reason;
     if (p.dnat) out.dnat = p.dnat;
     if (p.snat) out.snat = p.snat;
+    if (p.tproxy) out.tproxy = p.tproxy;
     return out;
   }
 
@@ -948,6 +1017,10 @@ export class IptablesEvaluator {
     p.dport = input.dport ?? 0;
     p.mark = input.mark ?? 0;
     p.ctstate = input.ctstate ?? CT.NEW;
+    p.uid = input.uid ?? -1;
+    p.gid = input.gid ?? -1;
+    p.ctmark = input.ctmark ?? 0;
+    p.tproxy = undefined;
     p.iif = input.inInterface ?? "";
     p.oif = input.outInterface ?? "";
     p.random = env.random ?? this.random;
@@ -967,18 +1040,22 @@ export class IptablesEvaluator {
       reason?: string;
       dnat?: { readonly addr: Addr; readonly port: number };
       snat?: { readonly kind: "masquerade" | "snat"; readonly addr?: Addr };
+      tproxy?: { readonly port: number; readonly addr?: Addr };
       mark: number;
+      ctmark: number;
       trace: IptablesTraceStep[];
       rulesVisited: number;
     } = {
       verdict: v === V_DROP ? "drop" : v === V_REJECT ? "reject" : "accept",
       mark: p.mark,
+      ctmark: p.ctmark,
       trace: trace ?? [],
       rulesVisited: this.rulesVisited - before,
     };
     if (p.reason !== undefined && v !== V_ACCEPT && v !== V_NAT) out.reason = p.reason;
     if (p.dnat) out.dnat = p.dnat;
     if (p.snat) out.snat = p.snat;
+    if (p.tproxy) out.tproxy = p.tproxy;
     return out;
   }
 
@@ -1002,6 +1079,10 @@ export class IptablesEvaluator {
     p.dport = input.dport ?? 0;
     p.mark = input.mark ?? 0;
     p.ctstate = input.ctstate ?? CT.NEW;
+    p.uid = input.uid ?? -1;
+    p.gid = input.gid ?? -1;
+    p.ctmark = input.ctmark ?? 0;
+    p.tproxy = undefined;
     p.dnat = undefined;
     p.snat = undefined;
     p.random = options.random ?? this.random;

@@ -68,6 +68,16 @@ export type MatchSpec =
       readonly neg: boolean;
     }
   | { readonly module: "mark"; readonly value: number; readonly mask: number; readonly neg: boolean }
+  | { readonly module: "connmark"; readonly value: number; readonly mask: number; readonly neg: boolean }
+  | {
+      readonly module: "owner";
+      /** `[!] --uid-owner LO[-HI]` (numeric ids). */
+      readonly uid?: { readonly lo: number; readonly hi: number; readonly neg: boolean };
+      /** `[!] --gid-owner LO[-HI]` (numeric ids). */
+      readonly gid?: { readonly lo: number; readonly hi: number; readonly neg: boolean };
+      /** `[!] --socket-exists`. */
+      readonly socketExists?: { readonly neg: boolean };
+    }
   | {
       readonly module: "addrtype";
       readonly srcType?: { readonly neg: boolean; readonly types: readonly string[] };
@@ -93,6 +103,16 @@ export type TargetSpec =
   | { readonly kind: "SNAT"; readonly addr?: Addr; readonly ports?: PortRange; readonly text: string }
   | { readonly kind: "MASQUERADE"; readonly randomFully: boolean; readonly ports?: PortRange }
   | { readonly kind: "REDIRECT"; readonly ports?: PortRange }
+  | {
+      readonly kind: "TPROXY";
+      /** `--on-port` (0: the packet's own destination port). */
+      readonly port: number;
+      /** `--on-ip`, if given. */
+      readonly addr?: Addr;
+      /** `--tproxy-mark value[/mask]`. */
+      readonly value: number;
+      readonly mask: number;
+    }
   | { readonly kind: "MARK"; readonly value: number; readonly mask: number }
   | {
       readonly kind: "CONNMARK";
@@ -228,6 +248,7 @@ const BUILTIN_TARGETS = new Set([
   "REDIRECT",
   "MARK",
   "CONNMARK",
+  "TPROXY",
   "LOG",
   "NOTRACK",
   "CT",
@@ -236,7 +257,7 @@ const BUILTIN_TARGETS = new Set([
   "AUDIT",
 ]);
 
-const IGNORED_MATCHES = new Set(["nfacct", "limit", "pkttype", "length", "ttl", "hl", "owner", "socket"]);
+const IGNORED_MATCHES = new Set(["nfacct", "limit", "pkttype", "length", "ttl", "hl", "socket"]);
 
 /**
  * Parse the words of one rule (everything after `-A CHAIN`).
@@ -437,6 +458,19 @@ function matchOption(
       cur.neg = neg;
       return;
     }
+    case "owner":
+      if (opt === "--uid-owner" || opt === "--gid-owner") {
+        const v = next(opt);
+        const m = /^(\d+)(?:-(\d+))?$/.exec(v);
+        if (m === null) {
+          throw new SpecError(`${opt} ${v}: only numeric ids (iptables resolves names when it loads the rule)`);
+        }
+        const lo = Number(m[1]);
+        cur[opt === "--uid-owner" ? "uid" : "gid"] = { lo, hi: m[2] === undefined ? lo : Number(m[2]), neg };
+      } else if (opt === "--socket-exists") cur.socketExists = { neg };
+      else if (opt === "--suppl-groups") {
+      } else bad();
+      return;
     case "addrtype":
       if (opt === "--src-type") cur.srcType = { neg, types: next(opt).split(",") };
       else if (opt === "--dst-type") cur.dstType = { neg, types: next(opt).split(",") };
@@ -539,8 +573,12 @@ function finishMatch(mod: string, cur: Record<string, unknown>): MatchSpec {
     case "mark":
     case "connmark":
       if (typeof cur.value !== "number") throw new SpecError(`${mod} needs --mark`);
-      if (mod === "connmark") return { module: "always", name: "connmark" };
-      return { module: "mark", value: cur.value, mask: cur.mask as number, neg: cur.neg === true };
+      return { module: mod, value: cur.value, mask: cur.mask as number, neg: cur.neg === true };
+    case "owner":
+      if (cur.uid === undefined && cur.gid === undefined && cur.socketExists === undefined) {
+        throw new SpecError("owner needs --uid-owner, --gid-owner or --socket-exists");
+      }
+      return { module: "owner", ...(cur as object) } as MatchSpec;
     case "addrtype":
       return { module: "addrtype", ...(cur as object) } as MatchSpec;
     case "conntrack":
@@ -599,8 +637,9 @@ function parseTarget(name: string, opts: readonly [string, string | undefined][]
       };
     }
     case "REDIRECT": {
-      only("--to-ports", "--random");
-      const ports = get("--to-ports");
+      // iptables accepts --to-port as an abbreviation (getopt_long), and istio writes it
+      only("--to-ports", "--to-port", "--random");
+      const ports = get("--to-ports") ?? get("--to-port");
       return { kind: "REDIRECT", ...(ports !== undefined ? { ports: parseRange(ports, "-") } : {}) };
     }
     case "MARK": {
@@ -621,6 +660,22 @@ function parseTarget(name: string, opts: readonly [string, string | undefined][]
         default:
           return { kind: "MARK", value: 0, mask: ~vm.value >>> 0 };
       }
+    }
+    case "TPROXY": {
+      only("--on-port", "--on-ip", "--tproxy-mark");
+      const port = get("--on-port");
+      if (port === undefined || !/^\d+$/.test(port) || Number(port) > 65535) {
+        throw new SpecError("TPROXY needs --on-port PORT");
+      }
+      const ip = get("--on-ip");
+      const vm = parseValueMask(get("--tproxy-mark") ?? "0/0");
+      return {
+        kind: "TPROXY",
+        port: Number(port),
+        ...(ip !== undefined ? { addr: Addr.parse(ip) } : {}),
+        value: vm.value,
+        mask: vm.mask ?? 0xffffffff,
+      };
     }
     case "CONNMARK": {
       if (has("--save-mark")) return { kind: "CONNMARK", value: 0, mask: 0, op: "save" };
