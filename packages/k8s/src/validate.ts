@@ -242,7 +242,7 @@ export function validateManifests(
     }
     const md = defaulted.metadata;
     if (typeof md?.name === "string" && md.name !== "") {
-      const ns = NAMESPACED_KINDS.has(defaulted.kind) ? (md.namespace ?? "") : "";
+      const ns = NAMESPACED_KINDS.has(defaulted.kind) && typeof md.namespace === "string" ? md.namespace : "";
       const key = `${defaulted.kind}/${ns}/${md.name}`;
       const first = seen.get(key);
       if (first !== undefined) {
