@@ -1,0 +1,438 @@
+import type { Endpoint, ProxyConfig, ProxyState, ServicePort } from "@knet/kube-proxy";
+import type { Addr, Family, Prefix } from "@knet/netstack";
+import { BACKEND_STATE, L4_PROTO, typeFlag } from "./flags.js";
+import { type BackendSpec, type FrontendSpec, frontendsOf, type LbSettings } from "./frontends.js";
+import { IdAllocator } from "./id-allocator.js";
+import { type MaglevConfig, maglevLookupTable } from "./maglev.js";
+
+/** A service map entry (`lb{4,6}_key` → `lb{4,6}_service`). Slot 0 is the master entry. */
+export interface ServiceEntry {
+  /** Frontend address. */
+  readonly addr: Addr;
+  /** Frontend port (0 for a wildcard entry). */
+  readonly port: number;
+  /** IANA protocol (0 = ANY for a wildcard entry). */
+  readonly proto: number;
+  /** Lookup scope: 0 external, 1 internal. */
+  readonly scope: 0 | 1;
+  /** Backend slot; 0 for the master entry. */
+  readonly slot: number;
+  /** Slots: the backend ID. Master: `(lbAlg << 24) | affinity timeout`. */
+  readonly backendId: number;
+  /** Master: number of backends load-balanced to; slots: 0. */
+  readonly count: number;
+  /** Master: number of further (terminating) slots; slots: 0. */
+  readonly qcount: number;
+  /** Reverse-NAT (service) ID. */
+  readonly revNat: number;
+  /** 16-bit service flags. */
+  readonly flags: number;
+}
+
+/** A backend map entry (`lb{4,6}_backend`). */
+export interface BackendEntry {
+  /** Backend ID. */
+  readonly id: number;
+  /** Address. */
+  readonly addr: Addr;
+  /** Port. */
+  readonly port: number;
+  /** IANA protocol. */
+  readonly proto: number;
+  /** State ({@link BACKEND_STATE}). */
+  readonly state: number;
+}
+
+/** A reverse-NAT map entry: service ID → frontend address and port. */
+export interface RevNatEntry {
+  /** Service ID. */
+  readonly id: number;
+  /** Frontend address. */
+  readonly addr: Addr;
+  /** Frontend port. */
+  readonly port: number;
+}
+
+/** An affinity-match entry: (service ID, backend ID) pairs eligible for session affinity. */
+export interface AffinityMatchEntry {
+  /** Service ID. */
+  readonly revNat: number;
+  /** Backend ID. */
+  readonly backendId: number;
+}
+
+/** A source-range entry: (service ID, CIDR) allowed (or, with deny, denied). */
+export interface SourceRangeEntry {
+  /** Service ID. */
+  readonly revNat: number;
+  /** The CIDR. */
+  readonly prefix: Prefix;
+}
+
+/** The LB maps of one IP family, as the datapath reads them. */
+export interface LbMaps {
+  /** IP family. */
+  readonly family: Family;
+  /** Service map by {@link serviceLookupKey}. */
+  readonly services: ReadonlyMap<string, ServiceEntry>;
+  /** Backend map by backend ID. */
+  readonly backends: ReadonlyMap<number, BackendEntry>;
+  /** Reverse-NAT map by service ID. */
+  readonly revNat: ReadonlyMap<number, RevNatEntry>;
+  /** Affinity-match map by `revNat/backendId`. */
+  readonly affinityMatch: ReadonlyMap<string, AffinityMatchEntry>;
+  /** Source-range map by `revNat/cidr`. */
+  readonly sourceRanges: ReadonlyMap<string, SourceRangeEntry>;
+  /** Maglev tables by service ID. */
+  readonly maglev: ReadonlyMap<number, Uint32Array>;
+}
+
+/** The names of the LB maps. */
+export type LbMapName = "services" | "backends" | "revNat" | "affinityMatch" | "sourceRanges" | "maglev";
+
+/** The service map key as a lookup string: `addr port proto scope slot`. */
+export function serviceLookupKey(addr: string, port: number, proto: number, scope: number, slot: number): string {
+  return `${addr} ${port} ${proto} ${scope} ${slot}`;
+}
+
+/** Keys of each map changed by one {@link LbReconciler.sync}, with the values before the sync. */
+export interface LbMapChanges {
+  /** Per map: key → value before the sync (undefined: the key did not exist). */
+  readonly before: ReadonlyMap<LbMapName, ReadonlyMap<string | number, unknown>>;
+}
+
+interface FrontendRecord {
+  spec: FrontendSpec;
+  id: number;
+  slotKeys: string[];
+  backendKeys: string[];
+  affKeys: string[];
+  srcKeys: string[];
+  maglevSig: string;
+  wildcardKey: string | undefined;
+}
+
+interface BackendRecord {
+  id: number;
+  refs: number;
+}
+
+interface PortRecord {
+  sp: ServicePort;
+  eps: readonly Endpoint[] | undefined;
+  keys: string[];
+}
+
+/**
+ * Turns proxy states into LB map contents as Cilium's BPF reconciler does:
+ * service IDs per frontend and backend IDs per backend address allocated in
+ * frontend-table order and kept for as long as they are referenced; slot 0
+ * the master entry, slots 1..n the backends (active first); reverse-NAT,
+ * affinity-match, source-range and Maglev entries per frontend. Only service
+ * ports whose objects changed are recomputed; {@link LbReconciler.sync} returns
+ * what changed so a sync can write only that.
+ */
+export class LbReconciler {
+  private readonly svcIds = new IdAllocator(1, 0xffff, "service");
+  private readonly beIds = new IdAllocator(1, 0xffffffff, "backend");
+  private readonly frontends = new Map<string, FrontendRecord>();
+  private readonly backendRecs = new Map<string, BackendRecord>();
+  private readonly ports = new Map<string, PortRecord>();
+  private readonly wildcardRefs = new Map<string, number>();
+  private readonly svc = new Map<string, ServiceEntry>();
+  private readonly be = new Map<number, BackendEntry>();
+  private readonly rev = new Map<number, RevNatEntry>();
+  private readonly aff = new Map<string, AffinityMatchEntry>();
+  private readonly src = new Map<string, SourceRangeEntry>();
+  private readonly mag = new Map<number, Uint32Array>();
+  private before = new Map<LbMapName, Map<string | number, unknown>>();
+
+  /** The maps after the last sync (live views; do not keep across syncs if you need a snapshot). */
+  readonly maps: LbMaps;
+
+  constructor(
+    private readonly config: ProxyConfig,
+    private readonly settings: LbSettings,
+    private readonly maglev: MaglevConfig,
+  ) {
+    this.maps = {
+      family: config.family,
+      services: this.svc,
+      backends: this.be,
+      revNat: this.rev,
+      affinityMatch: this.aff,
+      sourceRanges: this.src,
+      maglev: this.mag,
+    };
+  }
+
+  /** The service ID of a frontend (`ip:port/PROTO[/i]`), if it has one. */
+  serviceId(frontendKey: string): number | undefined {
+    return this.frontends.get(frontendKey)?.id;
+  }
+
+  /** The frontends currently programmed, by key. */
+  frontendSpecs(): IterableIterator<FrontendSpec> {
+    return [...this.frontends.values()].map((r) => r.spec)[Symbol.iterator]();
+  }
+
+  /**
+   * Bring the maps to `state`. Service ports whose ServicePort object and
+   * endpoint list are identical to the previous sync's are skipped.
+   * @returns per map, the keys written or deleted with their previous values
+   */
+  sync(state: ProxyState, options: { full?: boolean } = {}): LbMapChanges {
+    this.before = new Map();
+    const changedSpecs: FrontendSpec[] = [];
+    const goneKeys: string[] = [];
+    const seen = new Set<string>();
+    for (const key of state.order) {
+      const sp = state.servicePorts.get(key);
+      if (!sp) continue;
+      seen.add(key);
+      const eps = state.endpoints.get(key);
+      const prev = this.ports.get(key);
+      if (!options.full && prev && prev.sp === sp && prev.eps === eps) continue;
+      const specs = frontendsOf(sp, eps ?? [], this.config, this.settings);
+      const keys = specs.map((s) => s.key);
+      if (prev) for (const k of prev.keys) if (!keys.includes(k)) goneKeys.push(k);
+      this.ports.set(key, { sp, eps, keys });
+      changedSpecs.push(...specs);
+    }
+    for (const [key, rec] of this.ports) {
+      if (seen.has(key)) continue;
+      goneKeys.push(...rec.keys);
+      this.ports.delete(key);
+    }
+    for (const k of goneKeys) this.deleteFrontend(k);
+    changedSpecs.sort((a, b) => (a.orderKey < b.orderKey ? -1 : a.orderKey > b.orderKey ? 1 : 0));
+    const claimed = new Set<string>();
+    for (const spec of changedSpecs) {
+      if (claimed.has(spec.key)) continue; // the first frontend of an address wins, as in Cilium's table
+      claimed.add(spec.key);
+      this.upsertFrontend(spec);
+    }
+    for (const [bk, rec] of this.backendRecs) {
+      if (rec.refs > 0) continue;
+      this.remember("backends", rec.id, this.be.get(rec.id));
+      this.be.delete(rec.id);
+      this.beIds.release(bk);
+      this.backendRecs.delete(bk);
+    }
+    return { before: this.before };
+  }
+
+  private remember(map: LbMapName, key: string | number, value: unknown): void {
+    let m = this.before.get(map);
+    if (!m) {
+      m = new Map();
+      this.before.set(map, m);
+    }
+    if (!m.has(key)) m.set(key, value);
+  }
+
+  private setSvc(key: string, e: ServiceEntry | undefined): void {
+    this.remember("services", key, this.svc.get(key));
+    if (e) this.svc.set(key, e);
+    else this.svc.delete(key);
+  }
+
+  private deleteFrontend(key: string): void {
+    const rec = this.frontends.get(key);
+    if (!rec) return;
+    for (const k of rec.slotKeys) this.setSvc(k, undefined);
+    for (const k of rec.affKeys) {
+      this.remember("affinityMatch", k, this.aff.get(k));
+      this.aff.delete(k);
+    }
+    for (const k of rec.srcKeys) {
+      this.remember("sourceRanges", k, this.src.get(k));
+      this.src.delete(k);
+    }
+    if (rec.maglevSig !== "") {
+      this.remember("maglev", rec.id, this.mag.get(rec.id));
+      this.mag.delete(rec.id);
+    }
+    this.remember("revNat", rec.id, this.rev.get(rec.id));
+    this.rev.delete(rec.id);
+    this.unrefWildcard(rec.wildcardKey);
+    for (const bk of rec.backendKeys) this.unrefBackend(bk);
+    this.svcIds.release(key);
+    this.frontends.delete(key);
+  }
+
+  private unrefBackend(bk: string): void {
+    const b = this.backendRecs.get(bk);
+    if (b) b.refs--;
+  }
+
+  private unrefWildcard(wk: string | undefined): void {
+    if (wk === undefined) return;
+    const n = (this.wildcardRefs.get(wk) ?? 1) - 1;
+    if (n > 0) this.wildcardRefs.set(wk, n);
+    else {
+      this.wildcardRefs.delete(wk);
+      this.setSvc(wk, undefined);
+    }
+  }
+
+  private backendId(b: BackendSpec): number {
+    let rec = this.backendRecs.get(b.key);
+    if (!rec) {
+      rec = { id: this.beIds.acquire(b.key), refs: 0 };
+      this.backendRecs.set(b.key, rec);
+    }
+    const state = BACKEND_STATE[b.state];
+    const cur = this.be.get(rec.id);
+    if (!cur || cur.state !== state) {
+      this.remember("backends", rec.id, cur);
+      this.be.set(rec.id, { id: rec.id, addr: b.addr, port: b.port, proto: L4_PROTO[b.proto], state });
+    }
+    return rec.id;
+  }
+
+  private upsertFrontend(spec: FrontendSpec): void {
+    const old = this.frontends.get(spec.key);
+    const id = old?.id ?? this.svcIds.acquire(spec.key);
+    const addr = spec.addr.toString();
+    const proto = L4_PROTO[spec.proto];
+    const ids = spec.backends.map((b) => this.backendId(b));
+    for (const b of spec.backends) (this.backendRecs.get(b.key) as BackendRecord).refs++;
+    if (old) for (const bk of old.backendKeys) this.unrefBackend(bk);
+    // Service map: master and slots.
+    const slotKeys: string[] = [];
+    const master = serviceLookupKey(addr, spec.port, proto, spec.scope, 0);
+    slotKeys.push(master);
+    this.setSvc(master, {
+      addr: spec.addr,
+      port: spec.port,
+      proto,
+      scope: spec.scope,
+      slot: 0,
+      backendId: ((spec.lbAlg << 24) | (spec.affinityTimeout & 0xffffff)) >>> 0,
+      count: spec.count,
+      qcount: spec.qcount,
+      revNat: id,
+      flags: spec.flags,
+    });
+    ids.forEach((beId, i) => {
+      const k = serviceLookupKey(addr, spec.port, proto, spec.scope, i + 1);
+      slotKeys.push(k);
+      const prev = this.svc.get(k);
+      if (prev && prev.backendId === beId && prev.flags === spec.flags && prev.revNat === id) return;
+      this.setSvc(k, {
+        addr: spec.addr,
+        port: spec.port,
+        proto,
+        scope: spec.scope,
+        slot: i + 1,
+        backendId: beId,
+        count: 0,
+        qcount: 0,
+        revNat: id,
+        flags: spec.flags,
+      });
+    });
+    if (old) for (const k of old.slotKeys) if (!slotKeys.includes(k)) this.setSvc(k, undefined);
+    // Reverse NAT.
+    const rev = this.rev.get(id);
+    if (!rev || rev.port !== spec.port || !rev.addr.equals(spec.addr)) {
+      this.remember("revNat", id, rev);
+      this.rev.set(id, { id, addr: spec.addr, port: spec.port });
+    }
+    // Affinity match: active backends of an affinity service.
+    const affKeys: string[] = [];
+    if (spec.affinityTimeout > 0)
+      spec.backends.forEach((b, i) => {
+        if (b.state !== "active") return;
+        const beId = ids[i] as number;
+        const k = `${id}/${beId}`;
+        affKeys.push(k);
+        if (!this.aff.has(k)) {
+          this.remember("affinityMatch", k, undefined);
+          this.aff.set(k, { revNat: id, backendId: beId });
+        }
+      });
+    if (old)
+      for (const k of old.affKeys)
+        if (!affKeys.includes(k)) {
+          this.remember("affinityMatch", k, this.aff.get(k));
+          this.aff.delete(k);
+        }
+    // Source ranges.
+    const srcKeys: string[] = [];
+    for (const p of spec.sourceRanges) {
+      if (p.family !== spec.addr.family) continue;
+      const k = `${id}/${p}`;
+      srcKeys.push(k);
+      if (!this.src.has(k)) {
+        this.remember("sourceRanges", k, undefined);
+        this.src.set(k, { revNat: id, prefix: p });
+      }
+    }
+    if (old)
+      for (const k of old.srcKeys)
+        if (!srcKeys.includes(k)) {
+          this.remember("sourceRanges", k, this.src.get(k));
+          this.src.delete(k);
+        }
+    // Maglev: the table over the backends load-balanced to.
+    let maglevSig = "";
+    if (spec.useMaglev && spec.count > 0) {
+      const used = spec.backends.slice(0, spec.count);
+      maglevSig = used.map((b, i) => `${ids[i]}=${b.key}*${b.weight}`).join(",");
+      if (old?.maglevSig !== maglevSig) {
+        this.remember("maglev", id, this.mag.get(id));
+        this.mag.set(
+          id,
+          maglevLookupTable(
+            used.map((b, i) => ({
+              id: ids[i] as number,
+              address: b.addr.toString(),
+              port: b.port,
+              protocol: b.proto,
+              weight: b.weight,
+            })),
+            this.maglev,
+          ),
+        );
+      }
+    } else if (old && old.maglevSig !== "") {
+      this.remember("maglev", id, this.mag.get(id));
+      this.mag.delete(id);
+    }
+    // Wildcard entry shared by the frontends of one address.
+    let wildcardKey: string | undefined;
+    if (spec.wildcard) {
+      wildcardKey = serviceLookupKey(addr, 0, 0, spec.scope, 0);
+      if (old?.wildcardKey !== wildcardKey) {
+        const n = this.wildcardRefs.get(wildcardKey) ?? 0;
+        this.wildcardRefs.set(wildcardKey, n + 1);
+        if (n === 0)
+          this.setSvc(wildcardKey, {
+            addr: spec.addr,
+            port: 0,
+            proto: 0,
+            scope: spec.scope,
+            slot: 0,
+            backendId: 0,
+            count: 0,
+            qcount: 0,
+            revNat: 0,
+            flags: typeFlag(spec.type),
+          });
+      }
+    }
+    if (old && old.wildcardKey !== wildcardKey) this.unrefWildcard(old.wildcardKey);
+    this.frontends.set(spec.key, {
+      spec,
+      id,
+      slotKeys,
+      backendKeys: spec.backends.map((b) => b.key),
+      affKeys,
+      srcKeys,
+      maglevSig,
+      wildcardKey,
+    });
+  }
+}
