@@ -3,7 +3,23 @@
  *
  * @module
  */
+
+export type { BatchOptions } from "./batch.js";
+export { DEFAULT_PIN_DIR, MAGLEV_CHUNK, maglevInnerPin, renderFullBatch, renderIncrementalBatch } from "./batch.js";
 export { dumpLbMaps } from "./dump.js";
+export {
+  decodeAffinityMatch,
+  decodeBackend,
+  decodeMaglevTable,
+  decodeRevNat,
+  decodeService,
+  decodeSourceRange,
+  mapPinName,
+} from "./encode.js";
+export type { EbpfEngineOptions, EbpfSyncResult } from "./engine.js";
+export { EbpfEngine } from "./engine.js";
+export type { SockLbEvaluateOptions, SockLbEvaluatorOptions } from "./evaluator.js";
+export { SockLbEvaluator } from "./evaluator.js";
 export type { BackendStateName, FrontendType, L4Name } from "./flags.js";
 export {
   BACKEND_STATE,
@@ -19,6 +35,7 @@ export {
   LB_ALGORITHM_ANNOTATION,
   SOURCE_RANGES_POLICY_ANNOTATION,
 } from "./frontends.js";
+export { hashTupleV4, hashTupleV6, jhash3words } from "./jhash.js";
 export type {
   AffinityMatchEntry,
   BackendEntry,
@@ -42,3 +59,5 @@ export {
   maglevOffsetSkip,
 } from "./maglev.js";
 export { murmur3Hash128 } from "./murmur3.js";
+export type { SockLbBuildOptions } from "./program.js";
+export { SOCK_LB_ATTACH, SOCK_LB_SOURCE, sockLbClangCommand } from "./program.js";

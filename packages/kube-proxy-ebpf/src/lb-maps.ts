@@ -99,6 +99,10 @@ export function serviceLookupKey(addr: string, port: number, proto: number, scop
 export interface LbMapChanges {
   /** Per map: key → value before the sync (undefined: the key did not exist). */
   readonly before: ReadonlyMap<LbMapName, ReadonlyMap<string | number, unknown>>;
+  /** Service ports whose frontends were recomputed. */
+  readonly portsWritten: number;
+  /** Service ports removed. */
+  readonly portsDeleted: number;
 }
 
 interface FrontendRecord {
@@ -186,6 +190,7 @@ export class LbReconciler {
     const changedSpecs: FrontendSpec[] = [];
     const goneKeys: string[] = [];
     const seen = new Set<string>();
+    let portsWritten = 0;
     for (const key of state.order) {
       const sp = state.servicePorts.get(key);
       if (!sp) continue;
@@ -198,11 +203,14 @@ export class LbReconciler {
       if (prev) for (const k of prev.keys) if (!keys.includes(k)) goneKeys.push(k);
       this.ports.set(key, { sp, eps, keys });
       changedSpecs.push(...specs);
+      portsWritten++;
     }
+    let portsDeleted = 0;
     for (const [key, rec] of this.ports) {
       if (seen.has(key)) continue;
       goneKeys.push(...rec.keys);
       this.ports.delete(key);
+      portsDeleted++;
     }
     for (const k of goneKeys) this.deleteFrontend(k);
     changedSpecs.sort((a, b) => (a.orderKey < b.orderKey ? -1 : a.orderKey > b.orderKey ? 1 : 0));
@@ -219,7 +227,7 @@ export class LbReconciler {
       this.beIds.release(bk);
       this.backendRecs.delete(bk);
     }
-    return { before: this.before };
+    return { before: this.before, portsWritten, portsDeleted };
   }
 
   private remember(map: LbMapName, key: string | number, value: unknown): void {
