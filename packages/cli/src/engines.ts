@@ -4,6 +4,7 @@
  * Adding a mode to the CLI is one line here (and the package in package.json).
  */
 import { registerProxyMode } from "@knet/kube-proxy";
+import { ebpfMode } from "@knet/kube-proxy-ebpf";
 import { iptablesMode } from "@knet/kube-proxy-iptables";
 import { ipvsMode } from "@knet/kube-proxy-ipvs";
 import { nftablesMode } from "@knet/kube-proxy-nftables";
@@ -13,4 +14,5 @@ export function registerBundledModes(): void {
   registerProxyMode(iptablesMode);
   registerProxyMode(nftablesMode);
   registerProxyMode(ipvsMode);
+  registerProxyMode(ebpfMode);
 }

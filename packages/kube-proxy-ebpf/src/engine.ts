@@ -1,22 +1,26 @@
-import type {
-  EngineOptions,
-  EvaluateOptions,
-  ProxyConfig,
-  ProxyEngine,
-  ProxyEvaluation,
-  ProxyPacket,
-  ProxyState,
-  Random,
-  SyncOptions,
-  SyncResult,
+import {
+  type EngineHookOptions,
+  type EngineOptions,
+  type EvaluateOptions,
+  evaluationHooks,
+  type ProxyConfig,
+  type ProxyEngine,
+  type ProxyEvaluation,
+  type ProxyPacket,
+  type ProxyState,
+  type Random,
+  type SyncOptions,
+  type SyncResult,
+  seededRandom,
 } from "@knet/kube-proxy";
-import { seededRandom } from "@knet/kube-proxy";
+import type { Addr, HookRegistration, SocketHookRegistration } from "@knet/netstack";
 import { type BatchOptions, renderFullBatch, renderIncrementalBatch } from "./batch.js";
 import { dumpLbMaps } from "./dump.js";
 import { SockLbEvaluator } from "./evaluator.js";
 import type { LbAlgorithm, LbSettings } from "./frontends.js";
 import { type LbMaps, LbReconciler } from "./lb-maps.js";
 import { type MaglevConfig, maglevConfig } from "./maglev.js";
+import { socketLbHooks } from "./socket-hooks.js";
 
 /** Options of {@link EbpfEngine}: the shared engine options plus Cilium's LB flags. */
 export interface EbpfEngineOptions extends EngineOptions {
@@ -34,12 +38,6 @@ export interface EbpfEngineOptions extends EngineOptions {
   readonly annotations?: LbSettings["annotations"];
   /** Where the batch file expects the pinned maps. */
   readonly pinDir?: string;
-}
-
-/** The result of one {@link EbpfEngine.sync}. */
-export interface EbpfSyncResult extends SyncResult {
-  /** The map dump after the sync (Cilium's test format). */
-  readonly dump: readonly string[];
 }
 
 /**
@@ -63,6 +61,7 @@ export class EbpfEngine implements ProxyEngine {
   private readonly now: () => number;
   private readonly batch: BatchOptions;
   private needFull = true;
+  private readonly reverse = new Map<string, { addr: Addr; port: number }>();
 
   /**
    * @throws RangeError for an unsupported Maglev table size or hash seed.
@@ -106,13 +105,13 @@ export class EbpfEngine implements ProxyEngine {
    * every entry; later ones only the entries that changed.
    * @throws Error when the state cannot be programmed (IDs exhausted); the next sync is then full.
    */
-  sync(state: ProxyState, options: SyncOptions = {}): EbpfSyncResult {
+  sync(state: ProxyState, options: SyncOptions = {}): SyncResult {
     if (state.family !== this.config.family)
       throw new RangeError(`state is IPv${state.family} but the engine is IPv${this.config.family}`);
     const full = this.needFull || options.full === true;
     let changes: ReturnType<LbReconciler["sync"]>;
     try {
-      changes = this.reconciler.sync(state, { full });
+      changes = this.reconciler.sync(state, { full, track: !full });
     } catch (e) {
       this.needFull = true;
       throw e;
@@ -123,7 +122,6 @@ export class EbpfEngine implements ProxyEngine {
       payload: full ? renderFullBatch(this.maps, this.batch) : renderIncrementalBatch(this.maps, changes, this.batch),
       servicePortsWritten: changes.portsWritten,
       servicePortsDeleted: changes.portsDeleted,
-      dump: dumpLbMaps(this.maps),
     };
   }
 
@@ -132,10 +130,40 @@ export class EbpfEngine implements ProxyEngine {
     return renderFullBatch(this.maps, this.batch);
   }
 
+  /**
+   * One artifact by name (the `artifacts` of `ebpfMode`): `batch`, the
+   * full-sync batch file, or `maps`, the dump.
+   * @throws RangeError for another name.
+   */
+  renderArtifact(name: string): string {
+    if (name === "batch") return this.render();
+    if (name === "maps") return this.renderMaps();
+    throw new RangeError(`ebpf mode has no artifact "${name}": use batch or maps`);
+  }
+
   /** The current maps in Cilium's dump format, one entry per line. */
   renderMaps(): string {
     const lines = dumpLbMaps(this.maps);
     return lines.length === 0 ? "" : `${lines.join("\n")}\n`;
+  }
+
+  /**
+   * How a simulated node runs the maps per packet (Cilium's tc datapath on the
+   * node's interfaces): netfilter-stage functions from `evaluationHooks`.
+   */
+  hooks(options?: EngineHookOptions): HookRegistration[] {
+    return evaluationHooks(this, options);
+  }
+
+  /**
+   * The socket-level program for a simulated network namespace (a pod's, or
+   * the node's): `connect4`/`sendmsg4` translate a service frontend to a
+   * backend through the maps (the socket path of {@link EbpfEngine.evaluate}),
+   * `recvmsg4`/`getpeername4` show the frontend again. Register each with
+   * `NetNamespace.registerSocketHook`.
+   */
+  socketHooks(): SocketHookRegistration[] {
+    return socketLbHooks(this, this.reverse);
   }
 
   /** Run one packet through the maps. */

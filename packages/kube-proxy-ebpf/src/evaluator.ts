@@ -1,4 +1,12 @@
-import type { ProxyConfig, ProxyEvaluation, ProxyOutcome, ProxyPacket, Random, TraceStep } from "@knet/kube-proxy";
+import {
+  type ProxyConfig,
+  type ProxyEvaluation,
+  type ProxyOutcome,
+  type ProxyPacket,
+  type Random,
+  settleDecisive,
+  type TraceStep,
+} from "@knet/kube-proxy";
 import { Addr, Prefix } from "@knet/netstack";
 import { formatServiceFlags, L4_PROTO, LB_ALG, l4Name, SVC_FLAG } from "./flags.js";
 import { hashTupleV4, hashTupleV6 } from "./jhash.js";
@@ -63,11 +71,15 @@ export class SockLbEvaluator {
   evaluate(packet: ProxyPacket, opts: SockLbEvaluateOptions): ProxyEvaluation {
     const trace: TraceStep[] | undefined = opts.trace === false ? undefined : [];
     const outcome = this.run(packet, opts, trace);
-    return { outcome, trace: trace ?? [] };
+    return { outcome, trace: trace ? settleDecisive(trace, outcome) : [] };
   }
 
-  private step(trace: TraceStep[] | undefined, chain: string, text: string, matched: boolean): void {
-    trace?.push({ table: "bpf", chain, rule: 0, text, matched });
+  private step(trace: TraceStep[] | undefined, chain: string, text: string, matched: boolean, decisive = false): void {
+    trace?.push(
+      decisive
+        ? { table: "bpf", chain, rule: 0, text, matched, decisive }
+        : { table: "bpf", chain, rule: 0, text, matched },
+    );
   }
 
   private isPodOrNode(src: Addr): boolean {
@@ -135,8 +147,10 @@ export class SockLbEvaluator {
       `service ID=${svc.revNat} COUNT=${svc.count} QCOUNT=${svc.qcount} FLAGS=${formatServiceFlags(svc.flags)}`,
       true,
     );
-    if (!local && !(svc.flags & SVC_FLAG.routable))
+    if (!local && !(svc.flags & SVC_FLAG.routable)) {
+      this.step(trace, hook, `service ID=${svc.revNat} is non-routable: drop`, true, true);
       return { kind: "drop", reason: `service ID=${svc.revNat} is not routable from outside the cluster` };
+    }
     if (svc.flags & SVC_FLAG.sourceRange) {
       const hit = this.sourceRangeHit(svc.revNat, src);
       const deny = (svc.flags & SVC_FLAG.sourceRangeDeny) !== 0;
@@ -149,6 +163,13 @@ export class SockLbEvaluator {
       if (hit === deny) return { kind: "drop", reason: `source ${src} not allowed by the service's source ranges` };
     }
     if (svc.count === 0) {
+      this.step(
+        trace,
+        hook,
+        `service ID=${svc.revNat} COUNT=0: ${local ? "connect() fails with EHOSTUNREACH" : "drop"}`,
+        true,
+        true,
+      );
       return local
         ? { kind: "reject", reason: `service ID=${svc.revNat} has no backends (connect: EHOSTUNREACH)` }
         : { kind: "drop", reason: `service ID=${svc.revNat} has no backends (DROP_NO_SERVICE)` };
@@ -190,19 +211,26 @@ export class SockLbEvaluator {
           `random slot ${slot} of ${svc.count} -> backend ${slotEntry?.backendId ?? "missing"}`,
           slotEntry !== undefined,
         );
-        if (!slotEntry) return { kind: "drop", reason: `service ID=${svc.revNat} slot ${slot} missing` };
+        if (!slotEntry) {
+          this.step(trace, hook, `slot ${slot} missing: drop`, false, true);
+          return { kind: "drop", reason: `service ID=${svc.revNat} slot ${slot} missing` };
+        }
         backendId = slotEntry.backendId;
       }
       backend = this.maps.backends.get(backendId);
       if (backend && svc.flags & SVC_FLAG.sessionAffinity) this.affinity.set(affKey, { backendId, lastUsed: opts.now });
     } else this.affinity.set(affKey, { backendId, lastUsed: opts.now });
     this.step(trace, `cilium_lb${fam}_backends_v3`, `lookup ${backendId}`, backend !== undefined);
-    if (!backend) return { kind: "drop", reason: `backend ${backendId} missing` };
+    if (!backend) {
+      this.step(trace, hook, `backend ${backendId} missing: drop`, false, true);
+      return { kind: "drop", reason: `backend ${backendId} missing` };
+    }
     const ip = backend.addr.toString();
     this.step(
       trace,
       hook,
       `translate ${dstText}:${packet.dport}/${protoName} -> ${backend.addr.family === 6 ? `[${ip}]` : ip}:${backend.port}/${l4Name(backend.proto)} (reverse NAT ID=${svc.revNat})`,
+      true,
       true,
     );
     const hairpin = backend.addr.equals(src);

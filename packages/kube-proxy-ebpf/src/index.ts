@@ -16,7 +16,7 @@ export {
   decodeSourceRange,
   mapPinName,
 } from "./encode.js";
-export type { EbpfEngineOptions, EbpfSyncResult } from "./engine.js";
+export type { EbpfEngineOptions } from "./engine.js";
 export { EbpfEngine } from "./engine.js";
 export type { SockLbEvaluateOptions, SockLbEvaluatorOptions } from "./evaluator.js";
 export { SockLbEvaluator } from "./evaluator.js";
@@ -58,6 +58,7 @@ export {
   maglevLookupTable,
   maglevOffsetSkip,
 } from "./maglev.js";
+export { ebpfMode } from "./mode.js";
 export { murmur3Hash128 } from "./murmur3.js";
 export type { SockLbBuildOptions } from "./program.js";
 export { SOCK_LB_ATTACH, SOCK_LB_SOURCE, sockLbClangCommand } from "./program.js";

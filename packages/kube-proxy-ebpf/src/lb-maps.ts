@@ -150,6 +150,8 @@ export class LbReconciler {
   private readonly src = new Map<string, SourceRangeEntry>();
   private readonly mag = new Map<number, Uint32Array>();
   private before = new Map<LbMapName, Map<string | number, unknown>>();
+  private tracking = true;
+  private readonly orphanCandidates = new Set<string>();
 
   /** The maps after the last sync (live views; do not keep across syncs if you need a snapshot). */
   readonly maps: LbMaps;
@@ -175,18 +177,14 @@ export class LbReconciler {
     return this.frontends.get(frontendKey)?.id;
   }
 
-  /** The frontends currently programmed, by key. */
-  frontendSpecs(): IterableIterator<FrontendSpec> {
-    return [...this.frontends.values()].map((r) => r.spec)[Symbol.iterator]();
-  }
-
   /**
    * Bring the maps to `state`. Service ports whose ServicePort object and
    * endpoint list are identical to the previous sync's are skipped.
    * @returns per map, the keys written or deleted with their previous values
    */
-  sync(state: ProxyState, options: { full?: boolean } = {}): LbMapChanges {
+  sync(state: ProxyState, options: { full?: boolean; track?: boolean } = {}): LbMapChanges {
     this.before = new Map();
+    this.tracking = options.track ?? true;
     const changedSpecs: FrontendSpec[] = [];
     const goneKeys: string[] = [];
     const seen = new Set<string>();
@@ -220,17 +218,20 @@ export class LbReconciler {
       claimed.add(spec.key);
       this.upsertFrontend(spec);
     }
-    for (const [bk, rec] of this.backendRecs) {
-      if (rec.refs > 0) continue;
+    for (const bk of this.orphanCandidates) {
+      const rec = this.backendRecs.get(bk);
+      if (!rec || rec.refs > 0) continue;
       this.remember("backends", rec.id, this.be.get(rec.id));
       this.be.delete(rec.id);
       this.beIds.release(bk);
       this.backendRecs.delete(bk);
     }
+    this.orphanCandidates.clear();
     return { before: this.before, portsWritten, portsDeleted };
   }
 
   private remember(map: LbMapName, key: string | number, value: unknown): void {
+    if (!this.tracking) return;
     let m = this.before.get(map);
     if (!m) {
       m = new Map();
@@ -271,7 +272,9 @@ export class LbReconciler {
 
   private unrefBackend(bk: string): void {
     const b = this.backendRecs.get(bk);
-    if (b) b.refs--;
+    if (!b) return;
+    b.refs--;
+    if (b.refs === 0) this.orphanCandidates.add(bk);
   }
 
   private unrefWildcard(wk: string | undefined): void {

@@ -53,6 +53,13 @@ Flags:
   --cluster-cidr CIDR   pod CIDR(s), comma-separated, for the local-traffic detector
   --masquerade-all      SNAT all traffic to ClusterIPs
   --src IP, --dst IP:PORT, --proto P, --seed N (default 1), --json
+  --format NAME         render one of the mode's artifacts (ebpf: batch | maps)
+
+ebpf mode (Cilium's LB flags):
+  --lb-algorithm A      random | maglev (default random)
+  --maglev-table-size M 251 | 509 | 1021 | 2039 | 4093 | 8191 | 16381 (default) | 32749 | 65521 | 131071
+  --maglev-hash-seed S  base64 of 12 bytes (default Cilium's)
+  --lb-algorithm-annotation  honour service.cilium.io/lb-algorithm per Service
 
 Modes:
 ${modeNames()
@@ -72,7 +79,51 @@ const OPTIONS = {
   proto: { type: "string" },
   seed: { type: "string" },
   json: { type: "boolean" },
+  format: { type: "string" },
+  "lb-algorithm": { type: "string" },
+  "maglev-table-size": { type: "string" },
+  "maglev-hash-seed": { type: "string" },
+  "lb-algorithm-annotation": { type: "boolean" },
 } as const;
+
+const EBPF_FLAGS = ["lb-algorithm", "maglev-table-size", "maglev-hash-seed", "lb-algorithm-annotation"] as const;
+
+/** Mode-specific engine options from the flags (only the ebpf mode has any). */
+function modeOptions(mode: ProxyModeDefinition, values: Record<string, unknown>, inp: Inputs): Record<string, unknown> {
+  const given = EBPF_FLAGS.filter((f) => values[f] !== undefined);
+  if (mode.name !== "ebpf") {
+    if (given.length > 0) throw new CliError(`proxy: --${given[0]} is an ebpf mode flag (use --mode ebpf)`, 2);
+    return {};
+  }
+  const size = values["maglev-table-size"];
+  if (size !== undefined && !/^[0-9]+$/.test(size as string))
+    throw new CliError(`proxy: --maglev-table-size '${size}' is not a number`, 2);
+  const annotations = new Map(
+    inp.services.map((s) => [
+      `${s.metadata?.namespace ?? "default"}/${s.metadata?.name ?? ""}`,
+      s.metadata?.annotations,
+    ]),
+  );
+  return {
+    ...(values["lb-algorithm"] !== undefined ? { algorithm: values["lb-algorithm"] } : {}),
+    ...(size !== undefined ? { maglevTableSize: Number(size) } : {}),
+    ...(values["maglev-hash-seed"] !== undefined ? { maglevHashSeed: values["maglev-hash-seed"] } : {}),
+    ...(values["lb-algorithm-annotation"] === true ? { algorithmAnnotation: true } : {}),
+    annotations: (key: string) => annotations.get(key),
+  };
+}
+
+/** The artifact `--format` names (one of the mode's), or the full render. */
+function renderFormat(mode: ProxyModeDefinition, engine: ProxyEngine, format: string | undefined): string {
+  if (format === undefined) return engine.render();
+  const names = mode.artifacts.map((a) => a.name);
+  if (!names.includes(format))
+    throw new CliError(`proxy render: --format '${format}': mode ${mode.name} writes ${names.join(", ")}`, 2);
+  const one = (engine as { renderArtifact?: (name: string) => string }).renderArtifact;
+  if (typeof one === "function") return one.call(engine, format);
+  if (names.length === 1) return engine.render();
+  throw new CliError(`proxy render: --format: mode ${mode.name} renders all its artifacts together`, 2);
+}
 
 function modeOf(name: string | undefined): ProxyModeDefinition {
   const m = findProxyMode(name ?? DEFAULT_PROXY_MODE);
@@ -125,8 +176,19 @@ function inputs(values: Record<string, unknown>, familyHint: 4 | 6 | undefined):
   return { config, services, endpointSlices: [...given, ...derived] };
 }
 
-function engineFor(mode: ProxyModeDefinition, inp: Inputs, seed: number): ProxyEngine {
-  const engine = mode.create({ config: inp.config, random: seededRandom(seed), now: () => 0 });
+function engineFor(mode: ProxyModeDefinition, inp: Inputs, seed: number, values: Record<string, unknown>): ProxyEngine {
+  let engine: ProxyEngine;
+  try {
+    engine = mode.create({
+      config: inp.config,
+      random: seededRandom(seed),
+      now: () => 0,
+      ...modeOptions(mode, values, inp),
+    });
+  } catch (e) {
+    if (e instanceof RangeError) throw new CliError(`proxy: ${e.message}`, 2);
+    throw e;
+  }
   try {
     engine.sync(buildProxyState(inp.config, { services: inp.services, endpointSlices: inp.endpointSlices }), {
       full: true,
@@ -157,8 +219,8 @@ function render(argv: readonly string[], io: Io): number {
     if (values[f] !== undefined)
       throw new CliError(`proxy render: --${f} is a trace flag (see 'knet proxy --help')`, 2);
   const mode = modeOf(values.mode);
-  const engine = engineFor(mode, inputs(values, undefined), 1);
-  io.out(engine.render());
+  const engine = engineFor(mode, inputs(values, undefined), 1, values);
+  io.out(renderFormat(mode, engine, values.format));
   return 0;
 }
 
@@ -182,7 +244,8 @@ function trace(argv: readonly string[], io: Io): number {
     throw new CliError(`proxy trace: --proto '${values.proto}': use tcp, udp or sctp`, 2);
   const seed = values.seed === undefined ? 1 : Number(values.seed);
   if (!Number.isInteger(seed)) throw new CliError(`proxy trace: --seed '${values.seed}' is not an integer`, 2);
-  const engine = engineFor(mode, inputs(values, src.family), seed);
+  if (values.format !== undefined) throw new CliError("proxy trace: --format is a render flag", 2);
+  const engine = engineFor(mode, inputs(values, src.family), seed, values);
   const packet: ProxyPacket = { src, dst: dst.addr, dport: dst.port, protocol: proto as Protocol };
   const { outcome, trace: steps } = engine.evaluate(packet);
   if (values.json === true) {
