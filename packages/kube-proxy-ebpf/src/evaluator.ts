@@ -86,7 +86,9 @@ export class SockLbEvaluator {
     const c = this.options.config;
     if (src.family === 4 ? src.w3 >>> 24 === 127 : src.w3 === 1 && src.w0 === 0 && src.w1 === 0 && src.w2 === 0)
       return true;
-    return c.nodeIPs.some((ip) => ip.equals(src)) || c.clusterCIDRs.some((p) => p.contains(src));
+    for (const ip of c.nodeIPs) if (ip.equals(src)) return true;
+    for (const p of c.clusterCIDRs) if (p.contains(src)) return true;
+    return false;
   }
 
   private lookup(key: string): ServiceEntry | undefined {
@@ -107,17 +109,19 @@ export class SockLbEvaluator {
     const dstText = dst.toString();
     let addrText = dstText;
     let svc = this.lookup(serviceLookupKey(addrText, packet.dport, proto, 0, 0));
-    this.step(trace, svcMap, `${hook}: lookup ${addrText}:${packet.dport}/${protoName} slot 0`, svc !== undefined);
+    if (trace)
+      this.step(trace, svcMap, `${hook}: lookup ${addrText}:${packet.dport}/${protoName} slot 0`, svc !== undefined);
     let scope: 0 | 1 = 0;
     if (svc && local && svc.flags & SVC_FLAG.twoScopes) {
       scope = 1;
       svc = this.lookup(serviceLookupKey(addrText, packet.dport, proto, 1, 0));
-      this.step(
-        trace,
-        svcMap,
-        `two-scopes: lookup ${addrText}:${packet.dport}/${protoName}/i slot 0`,
-        svc !== undefined,
-      );
+      if (trace)
+        this.step(
+          trace,
+          svcMap,
+          `two-scopes: lookup ${addrText}:${packet.dport}/${protoName}/i slot 0`,
+          svc !== undefined,
+        );
     }
     if (!svc && packet.dport >= NODEPORT_MIN && packet.dport <= NODEPORT_MAX) {
       const loop = fam === 4 ? dst.w3 >>> 24 === 127 : dst.w3 === 1 && dst.w0 === 0 && dst.w1 === 0 && dst.w2 === 0;
@@ -130,46 +134,50 @@ export class SockLbEvaluator {
           svc = this.lookup(serviceLookupKey(addrText, packet.dport, proto, 1, 0));
         }
         if (svc && !(svc.flags & SVC_FLAG.nodePort)) svc = undefined;
-        this.step(
-          trace,
-          svcMap,
-          `NodePort surrogate: lookup ${addrText}:${packet.dport}/${protoName} slot 0`,
-          svc !== undefined,
-        );
+        if (trace)
+          this.step(
+            trace,
+            svcMap,
+            `NodePort surrogate: lookup ${addrText}:${packet.dport}/${protoName} slot 0`,
+            svc !== undefined,
+          );
       }
     }
     if (!svc) return { kind: "accept", masquerade: false };
     if (svc.port === 0)
       return { kind: "drop", reason: `wildcard entry ${dstText}: no service on port ${packet.dport}` };
-    this.step(
-      trace,
-      svcMap,
-      `service ID=${svc.revNat} COUNT=${svc.count} QCOUNT=${svc.qcount} FLAGS=${formatServiceFlags(svc.flags)}`,
-      true,
-    );
+    if (trace)
+      this.step(
+        trace,
+        svcMap,
+        `service ID=${svc.revNat} COUNT=${svc.count} QCOUNT=${svc.qcount} FLAGS=${formatServiceFlags(svc.flags)}`,
+        true,
+      );
     if (!local && !(svc.flags & SVC_FLAG.routable)) {
-      this.step(trace, hook, `service ID=${svc.revNat} is non-routable: drop`, true, true);
+      if (trace) this.step(trace, hook, `service ID=${svc.revNat} is non-routable: drop`, true, true);
       return { kind: "drop", reason: `service ID=${svc.revNat} is not routable from outside the cluster` };
     }
     if (svc.flags & SVC_FLAG.sourceRange) {
       const hit = this.sourceRangeHit(svc.revNat, src);
       const deny = (svc.flags & SVC_FLAG.sourceRangeDeny) !== 0;
-      this.step(
-        trace,
-        `cilium_lb${fam}_source_range`,
-        `lookup ID=${svc.revNat} ${src}: ${hit ? "in" : "not in"} a range${deny ? " (deny list)" : ""}`,
-        hit,
-      );
+      if (trace)
+        this.step(
+          trace,
+          `cilium_lb${fam}_source_range`,
+          `lookup ID=${svc.revNat} ${src}: ${hit ? "in" : "not in"} a range${deny ? " (deny list)" : ""}`,
+          hit,
+        );
       if (hit === deny) return { kind: "drop", reason: `source ${src} not allowed by the service's source ranges` };
     }
     if (svc.count === 0) {
-      this.step(
-        trace,
-        hook,
-        `service ID=${svc.revNat} COUNT=0: ${local ? "connect() fails with EHOSTUNREACH" : "drop"}`,
-        true,
-        true,
-      );
+      if (trace)
+        this.step(
+          trace,
+          hook,
+          `service ID=${svc.revNat} COUNT=0: ${local ? "connect() fails with EHOSTUNREACH" : "drop"}`,
+          true,
+          true,
+        );
       return local
         ? { kind: "reject", reason: `service ID=${svc.revNat} has no backends (connect: EHOSTUNREACH)` }
         : { kind: "drop", reason: `service ID=${svc.revNat} has no backends (DROP_NO_SERVICE)` };
@@ -184,7 +192,8 @@ export class SockLbEvaluator {
         backendId = a.backendId;
         backend = this.maps.backends.get(backendId);
       }
-      this.step(trace, `cilium_lb${fam}_affinity`, `lookup ID=${svc.revNat} client ${src}`, backend !== undefined);
+      if (trace)
+        this.step(trace, `cilium_lb${fam}_affinity`, `lookup ID=${svc.revNat} client ${src}`, backend !== undefined);
     }
     if (!backend) {
       const alg = svc.backendId >>> 24 || (this.options.defaultAlgorithm === "maglev" ? LB_ALG.maglev : LB_ALG.random);
@@ -196,23 +205,25 @@ export class SockLbEvaluator {
             : hashTupleV6([src.w0, src.w1, src.w2, src.w3], sport, packet.dport, proto, this.options.maglev.seedJhash1);
         const index = h % table.length;
         backendId = table[index] as number;
-        this.step(
-          trace,
-          `cilium_lb${fam}_maglev`,
-          `lookup ID=${svc.revNat} index ${index} (5-tuple hash ${h >>> 0}) -> backend ${backendId}`,
-          true,
-        );
+        if (trace)
+          this.step(
+            trace,
+            `cilium_lb${fam}_maglev`,
+            `lookup ID=${svc.revNat} index ${index} (5-tuple hash ${h >>> 0}) -> backend ${backendId}`,
+            true,
+          );
       } else {
         const slot = Math.floor(opts.random.next() * svc.count) + 1;
         const slotEntry = this.lookup(serviceLookupKey(addrText, packet.dport, proto, scope, slot));
-        this.step(
-          trace,
-          svcMap,
-          `random slot ${slot} of ${svc.count} -> backend ${slotEntry?.backendId ?? "missing"}`,
-          slotEntry !== undefined,
-        );
+        if (trace)
+          this.step(
+            trace,
+            svcMap,
+            `random slot ${slot} of ${svc.count} -> backend ${slotEntry?.backendId ?? "missing"}`,
+            slotEntry !== undefined,
+          );
         if (!slotEntry) {
-          this.step(trace, hook, `slot ${slot} missing: drop`, false, true);
+          if (trace) this.step(trace, hook, `slot ${slot} missing: drop`, false, true);
           return { kind: "drop", reason: `service ID=${svc.revNat} slot ${slot} missing` };
         }
         backendId = slotEntry.backendId;
@@ -220,19 +231,20 @@ export class SockLbEvaluator {
       backend = this.maps.backends.get(backendId);
       if (backend && svc.flags & SVC_FLAG.sessionAffinity) this.affinity.set(affKey, { backendId, lastUsed: opts.now });
     } else this.affinity.set(affKey, { backendId, lastUsed: opts.now });
-    this.step(trace, `cilium_lb${fam}_backends_v3`, `lookup ${backendId}`, backend !== undefined);
+    if (trace) this.step(trace, `cilium_lb${fam}_backends_v3`, `lookup ${backendId}`, backend !== undefined);
     if (!backend) {
-      this.step(trace, hook, `backend ${backendId} missing: drop`, false, true);
+      if (trace) this.step(trace, hook, `backend ${backendId} missing: drop`, false, true);
       return { kind: "drop", reason: `backend ${backendId} missing` };
     }
     const ip = backend.addr.toString();
-    this.step(
-      trace,
-      hook,
-      `translate ${dstText}:${packet.dport}/${protoName} -> ${backend.addr.family === 6 ? `[${ip}]` : ip}:${backend.port}/${l4Name(backend.proto)} (reverse NAT ID=${svc.revNat})`,
-      true,
-      true,
-    );
+    if (trace)
+      this.step(
+        trace,
+        hook,
+        `translate ${dstText}:${packet.dport}/${protoName} -> ${backend.addr.family === 6 ? `[${ip}]` : ip}:${backend.port}/${l4Name(backend.proto)} (reverse NAT ID=${svc.revNat})`,
+        true,
+        true,
+      );
     const hairpin = backend.addr.equals(src);
     const masquerade = hairpin || (!local && !(svc.flags & SVC_FLAG.extLocalScope));
     return { kind: "dnat", backend: { ip, port: backend.port }, masquerade };
