@@ -88,7 +88,8 @@ export class EbpfEngine implements ProxyEngine {
       },
       this.maglev,
     );
-    this.evaluator = new SockLbEvaluator(this.reconciler.maps, {
+    const reconciler = this.reconciler;
+    this.evaluator = new SockLbEvaluator(reconciler.maps, (a, k) => reconciler.lookupService(a, k), {
       config: this.config,
       maglev: this.maglev,
       defaultAlgorithm: this.algorithm,

@@ -10,7 +10,7 @@ import {
 import { Addr, Prefix } from "@knet/netstack";
 import { formatServiceFlags, L4_PROTO, LB_ALG, l4Name, SVC_FLAG } from "./flags.js";
 import { hashTupleV4, hashTupleV6 } from "./jhash.js";
-import { type BackendEntry, type LbMaps, type ServiceEntry, serviceLookupKey } from "./lb-maps.js";
+import { type BackendEntry, type LbMaps, type ServiceEntry, serviceAddrKey, serviceSubKey } from "./lb-maps.js";
 import type { MaglevConfig } from "./maglev.js";
 
 /** What the evaluator needs besides the maps. */
@@ -57,8 +57,14 @@ interface AffinityState {
 export class SockLbEvaluator {
   private readonly affinity = new Map<string, AffinityState>();
 
+  /**
+   * @param maps the LB maps
+   * @param lookup the service map by numeric key ({@link LbReconciler.lookupService})
+   * @param options node facts and Maglev parameters
+   */
   constructor(
     private readonly maps: LbMaps,
+    private readonly lookup: (addrKey: number | string, subKey: number) => ServiceEntry | undefined,
     private readonly options: SockLbEvaluatorOptions,
   ) {}
 
@@ -91,10 +97,6 @@ export class SockLbEvaluator {
     return false;
   }
 
-  private lookup(key: string): ServiceEntry | undefined {
-    return this.maps.services.get(key);
-  }
-
   private run(packet: ProxyPacket, opts: SockLbEvaluateOptions, trace: TraceStep[] | undefined): ProxyOutcome {
     const src = toAddr(packet.src);
     const dst = toAddr(packet.dst);
@@ -106,20 +108,20 @@ export class SockLbEvaluator {
     const local = packet.origin === "local" || this.isPodOrNode(src);
     const hook = local ? `cgroup/connect${fam}` : `bpf_host nodeport_lb${fam}`;
     const svcMap = `cilium_lb${fam}_services_v2`;
-    const dstText = dst.toString();
-    let addrText = dstText;
-    let svc = this.lookup(serviceLookupKey(addrText, packet.dport, proto, 0, 0));
+    let addrText: string | undefined;
+    let addrKey = serviceAddrKey(dst);
+    let svc = this.lookup(addrKey, serviceSubKey(packet.dport, proto, 0, 0));
     if (trace)
-      this.step(trace, svcMap, `${hook}: lookup ${addrText}:${packet.dport}/${protoName} slot 0`, svc !== undefined);
+      this.step(trace, svcMap, `${hook}: lookup ${dst}:${packet.dport}/${protoName} slot 0`, svc !== undefined);
     let scope: 0 | 1 = 0;
     if (svc && local && svc.flags & SVC_FLAG.twoScopes) {
       scope = 1;
-      svc = this.lookup(serviceLookupKey(addrText, packet.dport, proto, 1, 0));
+      svc = this.lookup(addrKey, serviceSubKey(packet.dport, proto, 1, 0));
       if (trace)
         this.step(
           trace,
           svcMap,
-          `two-scopes: lookup ${addrText}:${packet.dport}/${protoName}/i slot 0`,
+          `two-scopes: lookup ${addrText ?? dst}:${packet.dport}/${protoName}/i slot 0`,
           svc !== undefined,
         );
     }
@@ -128,10 +130,11 @@ export class SockLbEvaluator {
       const nodeAddr = this.options.config.nodeIPs.some((ip) => ip.equals(dst));
       if ((local && loop) || (!local && nodeAddr)) {
         addrText = fam === 4 ? "0.0.0.0" : "::";
-        svc = this.lookup(serviceLookupKey(addrText, packet.dport, proto, 0, 0));
+        addrKey = fam === 4 ? 0 : "0:0:0:0";
+        svc = this.lookup(addrKey, serviceSubKey(packet.dport, proto, 0, 0));
         if (svc && local && svc.flags & SVC_FLAG.twoScopes) {
           scope = 1;
-          svc = this.lookup(serviceLookupKey(addrText, packet.dport, proto, 1, 0));
+          svc = this.lookup(addrKey, serviceSubKey(packet.dport, proto, 1, 0));
         }
         if (svc && !(svc.flags & SVC_FLAG.nodePort)) svc = undefined;
         if (trace)
@@ -144,8 +147,7 @@ export class SockLbEvaluator {
       }
     }
     if (!svc) return { kind: "accept", masquerade: false };
-    if (svc.port === 0)
-      return { kind: "drop", reason: `wildcard entry ${dstText}: no service on port ${packet.dport}` };
+    if (svc.port === 0) return { kind: "drop", reason: `wildcard entry ${dst}: no service on port ${packet.dport}` };
     if (trace)
       this.step(
         trace,
@@ -214,7 +216,7 @@ export class SockLbEvaluator {
           );
       } else {
         const slot = Math.floor(opts.random.next() * svc.count) + 1;
-        const slotEntry = this.lookup(serviceLookupKey(addrText, packet.dport, proto, scope, slot));
+        const slotEntry = this.lookup(addrKey, serviceSubKey(packet.dport, proto, scope, slot));
         if (trace)
           this.step(
             trace,
@@ -241,7 +243,7 @@ export class SockLbEvaluator {
       this.step(
         trace,
         hook,
-        `translate ${dstText}:${packet.dport}/${protoName} -> ${backend.addr.family === 6 ? `[${ip}]` : ip}:${backend.port}/${l4Name(backend.proto)} (reverse NAT ID=${svc.revNat})`,
+        `translate ${dst}:${packet.dport}/${protoName} -> ${backend.addr.family === 6 ? `[${ip}]` : ip}:${backend.port}/${l4Name(backend.proto)} (reverse NAT ID=${svc.revNat})`,
         true,
         true,
       );

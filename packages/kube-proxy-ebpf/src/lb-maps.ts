@@ -95,6 +95,18 @@ export function serviceLookupKey(addr: string, port: number, proto: number, scop
   return `${addr} ${port} ${proto} ${scope} ${slot}`;
 }
 
+const PROTO_CODE: Readonly<Record<number, number>> = { 0: 0, 6: 1, 17: 2, 132: 3 };
+
+/** The numeric part of a service key besides the address: port, protocol, scope and slot in 35 bits. */
+export function serviceSubKey(port: number, proto: number, scope: number, slot: number): number {
+  return ((port * 4 + (PROTO_CODE[proto] ?? 0)) * 2 + scope) * 65536 + slot;
+}
+
+/** The address part of the numeric service index: the IPv4 value, or the IPv6 words joined. */
+export function serviceAddrKey(addr: Addr): number | string {
+  return addr.family === 4 ? addr.w3 : `${addr.w0}:${addr.w1}:${addr.w2}:${addr.w3}`;
+}
+
 /** Keys of each map changed by one {@link LbReconciler.sync}, with the values before the sync. */
 export interface LbMapChanges {
   /** Per map: key → value before the sync (undefined: the key did not exist). */
@@ -144,6 +156,7 @@ export class LbReconciler {
   private readonly ports = new Map<string, PortRecord>();
   private readonly wildcardRefs = new Map<string, number>();
   private readonly svc = new Map<string, ServiceEntry>();
+  private readonly svcIndex = new Map<number | string, Map<number, ServiceEntry>>();
   private readonly be = new Map<number, BackendEntry>();
   private readonly rev = new Map<number, RevNatEntry>();
   private readonly aff = new Map<string, AffinityMatchEntry>();
@@ -241,9 +254,33 @@ export class LbReconciler {
   }
 
   private setSvc(key: string, e: ServiceEntry | undefined): void {
-    this.remember("services", key, this.svc.get(key));
-    if (e) this.svc.set(key, e);
-    else this.svc.delete(key);
+    const old = this.svc.get(key);
+    this.remember("services", key, old);
+    if (e) {
+      this.svc.set(key, e);
+      const ak = serviceAddrKey(e.addr);
+      let inner = this.svcIndex.get(ak);
+      if (!inner) {
+        inner = new Map();
+        this.svcIndex.set(ak, inner);
+      }
+      inner.set(serviceSubKey(e.port, e.proto, e.scope, e.slot), e);
+    } else if (old) {
+      this.svc.delete(key);
+      const ak = serviceAddrKey(old.addr);
+      const inner = this.svcIndex.get(ak);
+      inner?.delete(serviceSubKey(old.port, old.proto, old.scope, old.slot));
+      if (inner?.size === 0) this.svcIndex.delete(ak);
+    }
+  }
+
+  /**
+   * The service map entry for a key, by numbers (the evaluator's hot path: no
+   * string is built): address key from {@link serviceAddrKey}, the rest from
+   * {@link serviceSubKey}.
+   */
+  lookupService(addrKey: number | string, subKey: number): ServiceEntry | undefined {
+    return this.svcIndex.get(addrKey)?.get(subKey);
   }
 
   private deleteFrontend(key: string): void {
