@@ -89,7 +89,7 @@ export class EbpfEngine implements ProxyEngine {
       this.maglev,
     );
     const reconciler = this.reconciler;
-    this.evaluator = new SockLbEvaluator(reconciler.maps, (a, k) => reconciler.lookupService(a, k), {
+    this.evaluator = new SockLbEvaluator(reconciler.maps, (k) => reconciler.lookupFrontend(k), {
       config: this.config,
       maglev: this.maglev,
       defaultAlgorithm: this.algorithm,

@@ -10,7 +10,7 @@ import {
 import { Addr, Prefix } from "@knet/netstack";
 import { formatServiceFlags, L4_PROTO, LB_ALG, l4Name, SVC_FLAG } from "./flags.js";
 import { hashTupleV4, hashTupleV6 } from "./jhash.js";
-import { type BackendEntry, type LbMaps, type ServiceEntry, serviceAddrKey, serviceSubKey } from "./lb-maps.js";
+import { type BackendEntry, frontendIndexKey, type LbMaps, type ServiceEntry } from "./lb-maps.js";
 import type { MaglevConfig } from "./maglev.js";
 
 /** What the evaluator needs besides the maps. */
@@ -59,12 +59,12 @@ export class SockLbEvaluator {
 
   /**
    * @param maps the LB maps
-   * @param lookup the service map by numeric key ({@link LbReconciler.lookupService})
+   * @param lookup a frontend's service entries by slot (`LbReconciler.lookupFrontend`)
    * @param options node facts and Maglev parameters
    */
   constructor(
     private readonly maps: LbMaps,
-    private readonly lookup: (addrKey: number | string, subKey: number) => ServiceEntry | undefined,
+    private readonly lookup: (indexKey: number | string) => readonly (ServiceEntry | undefined)[] | undefined,
     private readonly options: SockLbEvaluatorOptions,
   ) {}
 
@@ -109,14 +109,13 @@ export class SockLbEvaluator {
     const hook = local ? `cgroup/connect${fam}` : `bpf_host nodeport_lb${fam}`;
     const svcMap = `cilium_lb${fam}_services_v2`;
     let addrText: string | undefined;
-    let addrKey = serviceAddrKey(dst);
-    let svc = this.lookup(addrKey, serviceSubKey(packet.dport, proto, 0, 0));
+    let slots = this.lookup(frontendIndexKey(dst, packet.dport, proto, 0));
+    let svc = slots?.[0];
     if (trace)
       this.step(trace, svcMap, `${hook}: lookup ${dst}:${packet.dport}/${protoName} slot 0`, svc !== undefined);
-    let scope: 0 | 1 = 0;
     if (svc && local && svc.flags & SVC_FLAG.twoScopes) {
-      scope = 1;
-      svc = this.lookup(addrKey, serviceSubKey(packet.dport, proto, 1, 0));
+      slots = this.lookup(frontendIndexKey(dst, packet.dport, proto, 1));
+      svc = slots?.[0];
       if (trace)
         this.step(
           trace,
@@ -130,11 +129,12 @@ export class SockLbEvaluator {
       const nodeAddr = this.options.config.nodeIPs.some((ip) => ip.equals(dst));
       if ((local && loop) || (!local && nodeAddr)) {
         addrText = fam === 4 ? "0.0.0.0" : "::";
-        addrKey = fam === 4 ? 0 : "0:0:0:0";
-        svc = this.lookup(addrKey, serviceSubKey(packet.dport, proto, 0, 0));
+        const any = fam === 4 ? Addr.v4(0) : Addr.v6(0, 0, 0, 0);
+        slots = this.lookup(frontendIndexKey(any, packet.dport, proto, 0));
+        svc = slots?.[0];
         if (svc && local && svc.flags & SVC_FLAG.twoScopes) {
-          scope = 1;
-          svc = this.lookup(addrKey, serviceSubKey(packet.dport, proto, 1, 0));
+          slots = this.lookup(frontendIndexKey(any, packet.dport, proto, 1));
+          svc = slots?.[0];
         }
         if (svc && !(svc.flags & SVC_FLAG.nodePort)) svc = undefined;
         if (trace)
@@ -216,7 +216,7 @@ export class SockLbEvaluator {
           );
       } else {
         const slot = Math.floor(opts.random.next() * svc.count) + 1;
-        const slotEntry = this.lookup(addrKey, serviceSubKey(packet.dport, proto, scope, slot));
+        const slotEntry = slots?.[slot];
         if (trace)
           this.step(
             trace,

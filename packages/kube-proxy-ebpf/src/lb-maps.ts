@@ -97,14 +97,14 @@ export function serviceLookupKey(addr: string, port: number, proto: number, scop
 
 const PROTO_CODE: Readonly<Record<number, number>> = { 0: 0, 6: 1, 17: 2, 132: 3 };
 
-/** The numeric part of a service key besides the address: port, protocol, scope and slot in 35 bits. */
-export function serviceSubKey(port: number, proto: number, scope: number, slot: number): number {
-  return ((port * 4 + (PROTO_CODE[proto] ?? 0)) * 2 + scope) * 65536 + slot;
-}
-
-/** The address part of the numeric service index: the IPv4 value, or the IPv6 words joined. */
-export function serviceAddrKey(addr: Addr): number | string {
-  return addr.family === 4 ? addr.w3 : `${addr.w0}:${addr.w1}:${addr.w2}:${addr.w3}`;
+/**
+ * The numeric index key of a frontend (address, port, protocol, scope): for
+ * IPv4 one 51-bit number, for IPv6 a string. The evaluator's hot path builds
+ * no string for IPv4.
+ */
+export function frontendIndexKey(addr: Addr, port: number, proto: number, scope: number): number | string {
+  const rest = (port * 4 + (PROTO_CODE[proto] ?? 0)) * 2 + scope;
+  return addr.family === 4 ? addr.w3 * 524288 + rest : `${addr.w0}:${addr.w1}:${addr.w2}:${addr.w3}/${rest}`;
 }
 
 /** Keys of each map changed by one {@link LbReconciler.sync}, with the values before the sync. */
@@ -156,7 +156,7 @@ export class LbReconciler {
   private readonly ports = new Map<string, PortRecord>();
   private readonly wildcardRefs = new Map<string, number>();
   private readonly svc = new Map<string, ServiceEntry>();
-  private readonly svcIndex = new Map<number | string, Map<number, ServiceEntry>>();
+  private readonly svcIndex = new Map<number | string, (ServiceEntry | undefined)[]>();
   private readonly be = new Map<number, BackendEntry>();
   private readonly rev = new Map<number, RevNatEntry>();
   private readonly aff = new Map<string, AffinityMatchEntry>();
@@ -258,29 +258,31 @@ export class LbReconciler {
     this.remember("services", key, old);
     if (e) {
       this.svc.set(key, e);
-      const ak = serviceAddrKey(e.addr);
-      let inner = this.svcIndex.get(ak);
-      if (!inner) {
-        inner = new Map();
-        this.svcIndex.set(ak, inner);
+      const ik = frontendIndexKey(e.addr, e.port, e.proto, e.scope);
+      let slots = this.svcIndex.get(ik);
+      if (!slots) {
+        slots = [];
+        this.svcIndex.set(ik, slots);
       }
-      inner.set(serviceSubKey(e.port, e.proto, e.scope, e.slot), e);
+      slots[e.slot] = e;
     } else if (old) {
       this.svc.delete(key);
-      const ak = serviceAddrKey(old.addr);
-      const inner = this.svcIndex.get(ak);
-      inner?.delete(serviceSubKey(old.port, old.proto, old.scope, old.slot));
-      if (inner?.size === 0) this.svcIndex.delete(ak);
+      const ik = frontendIndexKey(old.addr, old.port, old.proto, old.scope);
+      const slots = this.svcIndex.get(ik);
+      if (slots) {
+        slots[old.slot] = undefined;
+        while (slots.length > 0 && slots[slots.length - 1] === undefined) slots.pop();
+        if (slots.length === 0) this.svcIndex.delete(ik);
+      }
     }
   }
 
   /**
-   * The service map entry for a key, by numbers (the evaluator's hot path: no
-   * string is built): address key from {@link serviceAddrKey}, the rest from
-   * {@link serviceSubKey}.
+   * The service map entries of one frontend by slot (index 0 the master), by
+   * {@link frontendIndexKey}: the evaluator's lookup, one hash probe per frontend.
    */
-  lookupService(addrKey: number | string, subKey: number): ServiceEntry | undefined {
-    return this.svcIndex.get(addrKey)?.get(subKey);
+  lookupFrontend(indexKey: number | string): readonly (ServiceEntry | undefined)[] | undefined {
+    return this.svcIndex.get(indexKey);
   }
 
   private deleteFrontend(key: string): void {
