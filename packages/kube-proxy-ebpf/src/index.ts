@@ -46,7 +46,7 @@ export type {
   ServiceEntry,
   SourceRangeEntry,
 } from "./lb-maps.js";
-export { LbReconciler, serviceLookupKey } from "./lb-maps.js";
+export { frontendIndexKey, LbReconciler, serviceLookupKey } from "./lb-maps.js";
 export type { MaglevBackend, MaglevConfig, MaglevOptions } from "./maglev.js";
 export {
   DEFAULT_BACKEND_WEIGHT,
