@@ -225,6 +225,25 @@ export function validateManifests(
   const objects: LoadedObject[] = [];
   const counts = new Map<string, number>();
   const seen = new Map<string, { readonly source: LoadedObject["source"] }>();
+  // The same kind, namespace and name twice: the second is a duplicate of the first.
+  const duplicateName = (obj: KubeObject, namespaced: boolean, source: LoadedObject["source"]): void => {
+    const md = obj.metadata;
+    if (typeof md?.name !== "string" || md.name === "") return;
+    const ns = namespaced && typeof md.namespace === "string" ? md.namespace : "";
+    const key = `${obj.kind}/${ns}/${md.name}`;
+    const first = seen.get(key);
+    if (first === undefined) {
+      seen.set(key, { source });
+      return;
+    }
+    problems.push({
+      code: "duplicate",
+      field: "metadata.name",
+      message: `Duplicate value: ${JSON.stringify(md.name)}: already defined in ${first.source.source !== undefined ? `${first.source.source} ` : ""}document ${first.source.document}`,
+      source,
+      object: refOf(obj),
+    });
+  };
   const allocated = { ips: new Map<string, string>(), nodePorts: new Map<number, string>() };
   for (const { object, source } of parsed.objects) {
     if (options.unknownFields !== "ignore") {
@@ -240,21 +259,7 @@ export function validateManifests(
       for (const p of allocationConflicts(defaulted, allocated))
         problems.push({ ...p, source, object: refOf(defaulted) });
     }
-    const md = defaulted.metadata;
-    if (typeof md?.name === "string" && md.name !== "") {
-      const ns = NAMESPACED_KINDS.has(defaulted.kind) && typeof md.namespace === "string" ? md.namespace : "";
-      const key = `${defaulted.kind}/${ns}/${md.name}`;
-      const first = seen.get(key);
-      if (first !== undefined) {
-        problems.push({
-          code: "duplicate",
-          field: "metadata.name",
-          message: `Duplicate value: ${JSON.stringify(md.name)}: already defined in ${first.source.source !== undefined ? `${first.source.source} ` : ""}document ${first.source.document}`,
-          source,
-          object: refOf(defaulted),
-        });
-      } else seen.set(key, { source });
-    }
+    duplicateName(defaulted, NAMESPACED_KINDS.has(defaulted.kind), source);
   }
   const extensions: LoadedExtension[] = [];
   for (const { object, source } of parsed.extensions) {
@@ -262,21 +267,7 @@ export function validateManifests(
     extensions.push({ object: defaulted, source });
     counts.set(defaulted.kind, (counts.get(defaulted.kind) ?? 0) + 1);
     for (const p of validateObject(defaulted, options)) problems.push({ ...p, source });
-    const md = defaulted.metadata;
-    if (typeof md?.name === "string" && md.name !== "") {
-      const ns = isNamespacedKind(defaulted.kind) === true ? (md.namespace ?? "") : "";
-      const key = `${defaulted.kind}/${ns}/${md.name}`;
-      const first = seen.get(key);
-      if (first !== undefined) {
-        problems.push({
-          code: "duplicate",
-          field: "metadata.name",
-          message: `Duplicate value: ${JSON.stringify(md.name)}: already defined in ${first.source.source !== undefined ? `${first.source.source} ` : ""}document ${first.source.document}`,
-          source,
-          object: refOf(defaulted as KubeObject),
-        });
-      } else seen.set(key, { source });
-    }
+    duplicateName(defaulted as KubeObject, isNamespacedKind(defaulted.kind) === true, source);
   }
   // Document order: by file (first appearance), document, List item; stable within one.
   const fileOrder = new Map<string | undefined, number>();

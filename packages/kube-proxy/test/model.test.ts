@@ -180,22 +180,23 @@ function epsOf(
   return [...byKey.values()].sort((a, b) => (a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : 0));
 }
 
-describe("categorizeEndpoints (properties)", () => {
-  const ports = {
-    cluster: servicePortsFor(service({ name: "svc", clusterIP: "10.96.0.1" }), 4)[0] as ServicePort,
-    iLocal: servicePortsFor(service({ name: "svc", clusterIP: "10.96.0.1", iTP: "Local" }), 4)[0] as ServicePort,
-    eLocal: servicePortsFor(
-      service({
-        name: "svc",
-        clusterIP: "10.96.0.1",
-        type: "NodePort",
-        eTP: "Local",
-        ports: [{ name: "p80", port: 80, nodePort: 30000 }],
-      }),
-      4,
-    )[0] as ServicePort,
-  };
+/** One service port of each traffic-policy shape, for the endpoint-selection tests. */
+const ports = {
+  cluster: servicePortsFor(service({ name: "svc", clusterIP: "10.96.0.1" }), 4)[0] as ServicePort,
+  iLocal: servicePortsFor(service({ name: "svc", clusterIP: "10.96.0.1", iTP: "Local" }), 4)[0] as ServicePort,
+  eLocal: servicePortsFor(
+    service({
+      name: "svc",
+      clusterIP: "10.96.0.1",
+      type: "NodePort",
+      eTP: "Local",
+      ports: [{ name: "p80", port: 80, nodePort: 30000 }],
+    }),
+    4,
+  )[0] as ServicePort,
+};
 
+describe("categorizeEndpoints (properties)", () => {
   it("cluster endpoints are the ready ones, or serving+terminating ones only when none is ready", () => {
     fc.assert(
       fc.property(fc.array(arbEndpoint, { maxLength: 12 }), (list) => {
@@ -453,21 +454,6 @@ describe("Proxier (sync loop)", () => {
 export type { EngineOptions };
 
 describe("trafficPlan", () => {
-  const ports = {
-    cluster: servicePortsFor(service({ name: "svc", clusterIP: "10.96.0.1" }), 4)[0] as ServicePort,
-    iLocal: servicePortsFor(service({ name: "svc", clusterIP: "10.96.0.1", iTP: "Local" }), 4)[0] as ServicePort,
-    eLocal: servicePortsFor(
-      service({
-        name: "svc",
-        clusterIP: "10.96.0.1",
-        type: "NodePort",
-        eTP: "Local",
-        ports: [{ name: "p80", port: 80, nodePort: 30000 }],
-      }),
-      4,
-    )[0] as ServicePort,
-  };
-
   it("decides every path from the categorized endpoints: reject with none anywhere, drop with none local", () => {
     fc.assert(
       fc.property(
