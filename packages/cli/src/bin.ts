@@ -1,7 +1,5 @@
 #!/usr/bin/env node
+import { processIo } from "./cli.js";
 import { main } from "./main.js";
 
-process.exitCode = await main(process.argv.slice(2), {
-  out: (t) => process.stdout.write(t),
-  err: (t) => process.stderr.write(t),
-});
+process.exitCode = await main(process.argv.slice(2), processIo(process.stdout, process.stderr));

@@ -11,7 +11,16 @@
  * @module
  */
 
-export type { CommandFamily, Io } from "./cli.js";
-export { CliError, cliVersion, parseFlags } from "./cli.js";
+export type { CommandFamily, Io, OutputFormat, WritableLike } from "./cli.js";
+export {
+  CliError,
+  cliVersion,
+  ExitCode,
+  formatStructured,
+  OUTPUT_FLAGS,
+  outputFormat,
+  parseFlags,
+  processIo,
+} from "./cli.js";
 export { registerBundledModes } from "./engines.js";
 export { main } from "./main.js";

@@ -1,21 +1,30 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { type KubeObject, type LoadOptions, loadManifests, ManifestError, type ManifestText } from "@knet/k8s";
-import { CliError } from "./cli.js";
+import {
+  type DocumentRef,
+  type ExtensionObject,
+  formatDocumentRef,
+  formatObjectRef,
+  formatProblem,
+  type KubeObject,
+  type LoadedObject,
+  type ManifestProblem,
+  type ManifestText,
+  NAMESPACED_KINDS,
+  parseManifests,
+  validateManifests,
+} from "@knet/k8s";
+import { CliError, ExitCode, type Io } from "./cli.js";
 
 /**
  * Read `-f` inputs as named manifest texts: a file, `-` for stdin, or a
  * directory (like `kubectl -f DIR`: its .yaml, .yml and .json files in name
- * order). No input is a usage error (exit 2); an unreadable file exits with
- * `unreadableExit` (default 2), naming the command and the file.
+ * order). No input, or an unreadable file, is a usage error (exit 2) naming the
+ * command and the file.
  */
-export function readManifestTexts(
-  files: readonly string[] | undefined,
-  command: string,
-  unreadableExit = 2,
-): ManifestText[] {
+export function readManifestTexts(files: readonly string[] | undefined, command: string): ManifestText[] {
   if (!files || files.length === 0)
-    throw new CliError(`${command}: no input: give -f FILE (see 'knet ${command} --help')`, 2);
+    throw new CliError(`${command}: no input: give -f FILE (see 'knet ${command} --help')`, ExitCode.usage);
   const texts: ManifestText[] = [];
   for (const f of files) {
     try {
@@ -32,23 +41,191 @@ export function readManifestTexts(
       }
     } catch (e) {
       const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-      throw new CliError(`${command}: cannot read ${f}: ${why}`, unreadableExit);
+      throw new CliError(`${command}: cannot read ${f}: ${why}`, ExitCode.usage);
     }
   }
   return texts;
 }
 
-/** Read and load `-f` inputs into objects; a manifest problem is a usage error naming its document. */
-export function readObjects(
-  files: readonly string[] | undefined,
-  command: string,
-  options: LoadOptions = {},
-): KubeObject[] {
-  const texts = readManifestTexts(files, command);
-  try {
-    return loadManifests(texts, options);
-  } catch (e) {
-    if (e instanceof ManifestError) throw new CliError(`${command}: ${e.message.split("\n")[0]}`, 2);
-    throw e;
+/** The flags of every command that reads manifests and may skip objects. */
+export const INPUT_FLAGS = {
+  filename: { type: "string", short: "f", multiple: true },
+  strict: { type: "boolean" },
+} as const;
+
+/** `-n`/`--namespace`, for the commands where kubectl users expect it. */
+export const NAMESPACE_FLAG = { namespace: { type: "string", short: "n" } } as const;
+
+/**
+ * Objects a command cannot use, reported on stderr as they are found, one line
+ * each with the object, where it is and why, then one closing line with the
+ * hint (`run knet validate -f ...`). Under `--strict`, {@link Skips.finish}
+ * fails the command (exit 2) instead of going on without them.
+ */
+export class Skips {
+  private count = 0;
+  private readonly command: string;
+  private readonly io: Io;
+  private readonly strict: boolean;
+  private readonly files: readonly string[];
+
+  constructor(command: string, io: Io, strict: boolean, files: readonly string[]) {
+    this.command = command;
+    this.io = io;
+    this.strict = strict;
+    this.files = files;
   }
+
+  /** Report one skipped object (`what` as `Kind ns/name`). */
+  skip(what: string, where: DocumentRef | undefined, reason: string): void {
+    this.count++;
+    const at = where === undefined ? "" : ` (${formatDocumentRef(where)})`;
+    this.io.err(`knet ${this.command}: ${this.strict ? "cannot use" : "skipped"} ${what}${at}: ${reason}\n`);
+  }
+
+  /** How many objects were skipped so far. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** Print the closing hint; under `--strict`, throw when anything was skipped. */
+  finish(): void {
+    if (this.count === 0) return;
+    const n = `${this.count} object${this.count === 1 ? "" : "s"}`;
+    const files = this.files.map((f) => `-f ${/^[\w./@:+-]+$/.test(f) ? f : `'${f.replace(/'/g, "'\\''")}'`}`);
+    const hint = `run 'knet validate ${files.join(" ")}' for every problem`;
+    if (this.strict) throw new CliError(`${this.command}: ${n} cannot be used (--strict): ${hint}`, ExitCode.usage);
+    this.io.err(`knet ${this.command}: ${n} skipped: ${hint}, or add --strict to fail instead\n`);
+  }
+}
+
+/** What {@link readInputs} admitted: the objects, where each came from, and the skip report. */
+export interface Inputs {
+  /** Objects as written (not defaulted), in document order. */
+  readonly objects: KubeObject[];
+  /** Objects of the registered extension kinds the command asked for (CRDs such as ServiceImport). */
+  readonly extensions: ExtensionObject[];
+  /** Where each object came from. */
+  readonly sources: ReadonlyMap<KubeObject, DocumentRef>;
+  /** The skip report; call `finish()` once the command has skipped what it will. */
+  readonly skips: Skips;
+}
+
+/** Which objects {@link readInputs} drops before the command sees them. */
+export type Admission =
+  /** Objects the API server would reject (invalid fields, duplicates, a ClusterIP claimed twice). */
+  | "api"
+  /** Only duplicates: the component reads objects leniently and skips what it cannot parse itself. */
+  | "duplicates";
+
+function sourceKey(s: DocumentRef | undefined): string {
+  return s === undefined ? "" : `${s.source ?? ""}\u0000${s.document}\u0000${s.item ?? ""}`;
+}
+
+/** `-n NS` as `kubectl apply -n NS -f` takes it: fills a missing namespace, refuses another one. */
+export function inNamespace(loaded: readonly LoadedObject[], namespace: string | undefined): LoadedObject[] {
+  if (namespace === undefined) return [...loaded];
+  return loaded.map((l) => {
+    if (!NAMESPACED_KINDS.has(l.object.kind)) return l;
+    const given = l.object.metadata?.namespace;
+    if (given !== undefined && given !== "" && given !== namespace)
+      throw new CliError(
+        `the namespace from the provided object "${given}" does not match the namespace "${namespace}" (${formatObjectRef({ kind: l.object.kind, namespace: given, ...(l.object.metadata?.name !== undefined ? { name: l.object.metadata.name } : {}) })}, ${formatDocumentRef(l.source)}): pass '-n ${given}' or drop -n`,
+        ExitCode.usage,
+      );
+    return { ...l, object: { ...l.object, metadata: { ...l.object.metadata, namespace } } as KubeObject };
+  });
+}
+
+function describe(p: ManifestProblem): string {
+  return formatObjectRef(p.object) || "document";
+}
+
+/**
+ * Read and admit the `-f` inputs of `command`. Documents that cannot be read
+ * (syntax, shape, apiVersion) fail the command (exit 2). Objects of kinds knet
+ * does not read, duplicates, and (for `api` admission) objects the API server
+ * would reject are reported on stderr and skipped, or fail under `--strict`.
+ */
+export function readInputs(
+  values: { readonly filename?: string[] | undefined; readonly strict?: boolean | undefined },
+  command: string,
+  io: Io,
+  options: {
+    readonly admission: Admission;
+    /** Extension kinds (registered with `@knet/k8s`) the command reads; others are skipped and reported. */
+    readonly extensions?: readonly string[];
+  },
+): Inputs {
+  const files = values.filename ?? [];
+  const texts = readManifestTexts(files, command);
+  const parsed = parseManifests(texts);
+  const unreadable = parsed.problems.filter((p) => p.code !== "unknown-kind");
+  if (unreadable.length > 0) {
+    const more = unreadable.length > 1 ? ` (and ${unreadable.length - 1} more: run 'knet validate')` : "";
+    throw new CliError(`${command}: ${formatProblem(unreadable[0] as ManifestProblem)}${more}`, ExitCode.usage);
+  }
+  const skips = new Skips(command, io, values.strict === true, files);
+  for (const p of parsed.problems)
+    skips.skip(describe(p), p.source, `knet ${command} does not read ${p.object?.kind ?? "this kind of"} objects`);
+
+  const loaded = parsed.objects;
+  const report = validateManifests({ objects: loaded, problems: [] }, { unknownFields: "ignore" });
+  const reasons = new Map<string, ManifestProblem[]>();
+  for (const p of report.problems) {
+    if (options.admission === "duplicates" && p.code !== "duplicate") continue;
+    const k = sourceKey(p.source);
+    reasons.set(k, [...(reasons.get(k) ?? []), p]);
+  }
+  const objects: KubeObject[] = [];
+  const sources = new Map<KubeObject, DocumentRef>();
+  for (const l of loaded) {
+    const why = reasons.get(sourceKey(l.source));
+    if (why !== undefined) {
+      const first = why[0] as ManifestProblem;
+      const more = why.length > 1 ? ` (and ${why.length - 1} more)` : "";
+      const reason =
+        first.code === "duplicate"
+          ? `duplicate: ${first.message.replace(/^Duplicate value: "[^"]*": /, "")}; the first one is used`
+          : `${first.field ? `${first.field}: ` : ""}${first.message}${more}`;
+      skips.skip(formatObjectRef(first.object ?? { kind: l.object.kind }), l.source, reason);
+      continue;
+    }
+    objects.push(l.object);
+    sources.set(l.object, l.source);
+  }
+  const wanted = new Set(options.extensions ?? []);
+  const extensions: ExtensionObject[] = [];
+  for (const e of parsed.extensions) {
+    const why = reasons.get(sourceKey(e.source));
+    if (!wanted.has(e.object.kind) || why !== undefined) {
+      const md = e.object.metadata;
+      const what = formatObjectRef({
+        kind: e.object.kind,
+        ...(md?.namespace !== undefined ? { namespace: md.namespace } : {}),
+        ...(md?.name !== undefined ? { name: md.name } : {}),
+      });
+      const first = why?.[0];
+      skips.skip(
+        what,
+        e.source,
+        first === undefined
+          ? `knet ${command} does not read ${e.object.kind} objects`
+          : `${first.field ? `${first.field}: ` : ""}${first.message}`,
+      );
+      continue;
+    }
+    extensions.push(e.object);
+  }
+  return { objects, extensions, sources, skips };
+}
+
+/** Where `object` came from, formatted, for messages. */
+export function objectName(object: KubeObject): string {
+  const md = object.metadata;
+  return formatObjectRef({
+    kind: object.kind,
+    ...(md?.namespace !== undefined && NAMESPACED_KINDS.has(object.kind) ? { namespace: md.namespace } : {}),
+    ...(md?.name !== undefined ? { name: md.name } : {}),
+  });
 }

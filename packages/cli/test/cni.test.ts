@@ -104,11 +104,11 @@ describe("knet cni", () => {
     }
   });
 
-  it("a failing plugin or a bad conflist exits 1 with the reason", async () => {
+  it("a failing plugin exits 1 (a negative answer); a bad or missing conflist exits 2 (bad input)", async () => {
     const bad = join(dir, "bad.conflist");
     await writeFile(bad, JSON.stringify({ cniVersion: "1.0.0", name: "x", plugins: [{ type: "../../bin/sh" }] }));
     const c1 = capture();
-    expect(await main(["cni", "add", "--conflist", bad, "--netns", "/n", "--container-id", "x"], c1.io)).toBe(1);
+    expect(await main(["cni", "add", "--conflist", bad, "--netns", "/n", "--container-id", "x"], c1.io)).toBe(2);
     expect(c1.err()).toContain("plugins[0].type");
     const failing = join(dir, "fail.conflist");
     await writeFile(
@@ -126,7 +126,7 @@ describe("knet cni", () => {
     const c3 = capture();
     expect(
       await main(["cni", "add", "--conflist", join(dir, "missing"), "--netns", "/n", "--container-id", "x"], c3.io),
-    ).toBe(1);
+    ).toBe(2);
     expect(c3.err()).toContain("ENOENT");
   });
 

@@ -121,24 +121,48 @@ describe("knet proxy render", () => {
     expect(r.out).toContain('-A KUBE-SERVICES -m comment --comment "default/empty:http has no endpoints"');
   });
 
-  it("names the object and field of bad input, and prints nothing on stdout", async () => {
+  it("skips an object kube-proxy cannot read, naming it, its place and the field, and renders the rest", async () => {
     const a = await run(["proxy", "render", "-f", badSlice]);
-    expect(a.code).toBe(1);
-    expect(a.out).toBe("");
+    expect(a.code).toBe(0);
     expect(a.err).toBe(
-      'knet: proxy: EndpointSlice shop/web-abc: endpoints[0].addresses[0]: "10.244.1.999" is not a valid IP address\n',
+      `knet proxy render: skipped EndpointSlice shop/web-abc (${badSlice} document 2 (line 8)): endpoints[0].addresses[0]: "10.244.1.999" is not a valid IP address\n` +
+        `knet proxy render: 1 object skipped: run 'knet validate -f ${badSlice}' for every problem, or add --strict to fail instead\n`,
     );
+    // The Service is still written, as kube-proxy writes it: with no endpoints.
+    expect(a.out).toContain('"shop/web:http has no endpoints"');
     const b = await run(["proxy", "render", "-f", badFamily]);
-    expect(b.code).not.toBe(0);
-    expect(b.out).toBe("");
-    expect(b.err).toMatch(/odd/);
-    expect(b.err).toMatch(/IPv5/);
+    expect(b.code).toBe(0);
+    expect(b.err).toMatch(
+      /^knet proxy render: skipped Service shop\/odd \(.* document 1 \(line 1\)\): spec\.ipFamilies\[0\]: "IPv5"/,
+    );
+    expect(b.out).not.toContain("shop/odd");
+  });
+
+  it("--strict fails (exit 2) on the same input, printing nothing on stdout", async () => {
+    for (const f of [badSlice, badFamily]) {
+      const r = await run(["proxy", "render", "--strict", "-f", f]);
+      expect(r.code).toBe(2);
+      expect(r.out).toBe("");
+      expect(r.err).toMatch(/^knet proxy render: cannot use (EndpointSlice shop\/web-abc|Service shop\/odd) /);
+      expect(r.err).toMatch(
+        /\nknet: proxy render: 1 object cannot be used \(--strict\): run 'knet validate -f .*' for every problem\n$/,
+      );
+    }
+  });
+
+  it("an unknown --node is an error naming the nodes that exist", async () => {
+    const r = await run(["proxy", "render", "-f", DEMO, "--node", "node-z"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe("knet: proxy render: unknown --node 'node-z': the manifests have node-a, node-b\n");
   });
 
   it("rejects an unknown mode naming the valid ones, and missing input", async () => {
     const r = await run(["proxy", "render", "--mode", "userspace", "-f", slices]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/^knet: proxy: unknown --mode 'userspace': use ([a-z]+, )*iptables(, [a-z]+)*\n$/);
+    expect((await run(["proxy", "render", "--mode", "ipvs", "--mode", "iptables", "-f", slices])).err).toBe(
+      "knet: proxy render: --mode given twice ('ipvs', 'iptables'): give it once\n",
+    );
     expect((await run(["proxy", "render"])).code).toBe(2);
     expect((await run(["proxy", "frobnicate"])).code).toBe(2);
   });

@@ -103,11 +103,11 @@ describe("knet validate", () => {
     expect(c.out()).toBe("Node: 2\nNamespace: 2\nPod: 8\nService: 7\nNetworkPolicy: 8\n");
   });
 
-  it("rejects usage errors with exit 2 and unreadable files with exit 1", async () => {
+  it("rejects usage errors and unreadable files with exit 2", async () => {
     const c = capture();
     expect(await main(["validate"], c.io)).toBe(2);
     expect(await main(["validate", "-f", bad, "--service-node-port-range", "9-1"], c.io)).toBe(2);
-    expect(await main(["validate", "-f", join(dir, "missing.yaml")], c.io)).toBe(1);
+    expect(await main(["validate", "-f", join(dir, "missing.yaml")], c.io)).toBe(2);
     expect(c.err()).toMatch(/no input[\s\S]*node-port-range[\s\S]*cannot read .*missing\.yaml: ENOENT/);
   });
 });

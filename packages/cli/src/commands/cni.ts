@@ -14,7 +14,7 @@ import {
   parseNetworkConfig,
   type RuntimeConf,
 } from "@knet/cni-spec";
-import { CliError, type CommandFamily, parseFlags } from "../cli.js";
+import { CliError, type CommandFamily, ExitCode, parseFlags } from "../cli.js";
 
 const USAGE = `Usage: knet cni <add|check|del|status|gc> --conflist FILE [flags]
        knet cni <add|check|del|status|gc> NETWORK NETNS [flags]     (as cnitool)
@@ -200,7 +200,7 @@ export const cniCommand: CommandFamily = {
       }
     } catch (e) {
       if (e instanceof CniError) {
-        throw new CliError(`cni ${verb}: ${e.message} (CNI error code ${e.code})`);
+        throw new CliError(`cni ${verb}: ${e.message} (CNI error code ${e.code})`, ExitCode.negative);
       }
       throw e;
     }

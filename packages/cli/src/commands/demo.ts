@@ -6,7 +6,7 @@ import { formatRr, rcodeName, resolve } from "@knet/coredns-lite";
 import { proxyModeNames } from "@knet/kube-proxy";
 import { explain } from "@knet/netpol";
 import { CliError, type CommandFamily, type Io, parseFlags } from "../cli.js";
-import { readObjects } from "../manifests.js";
+import { INPUT_FLAGS, readInputs } from "../manifests.js";
 
 /**
  * The bundled example (two nodes, a shop with frontend, api x3, headless db,
@@ -23,7 +23,7 @@ function demoManifests(): string {
 const FRONTEND = "shop/frontend-6d8f9c7b5-q2xkz";
 const API_URL = "http://api.shop.svc.cluster.local:80";
 
-const USAGE = `Usage: knet demo [-f MANIFESTS] [--mode MODE]
+const USAGE = `Usage: knet demo [-f MANIFESTS] [--mode MODE] [--strict]
 
 Builds the bundled example cluster (${"examples/manifests/demo-cluster.yaml"}) in the
 simulator and shows: the same request traced under each kube-proxy mode and the
@@ -61,12 +61,11 @@ export const demoCommand: CommandFamily = {
   summary: "trace requests through the bundled example cluster under each proxy mode (no root needed)",
   usage: USAGE,
   async run(argv, io) {
-    const { values } = parseFlags(
-      argv,
-      { filename: { type: "string", short: "f", multiple: true }, mode: { type: "string" } },
-      "demo",
-    );
-    const objects = readObjects(values.filename ?? [demoManifests()], "demo", { skipUnknownKinds: true });
+    const { values } = parseFlags(argv, { ...INPUT_FLAGS, mode: { type: "string" } }, "demo");
+    const { objects, skips } = readInputs({ ...values, filename: values.filename ?? [demoManifests()] }, "demo", io, {
+      admission: "api",
+    });
+    skips.finish();
     const modes = proxyModeNames().filter((m) => values.mode === undefined || m === values.mode);
     const clusters = await Promise.all(modes.map((mode) => Cluster.fromManifests(objects, { mode })));
     const first = clusters[0];

@@ -15,9 +15,18 @@ import {
   typeCode,
   watchClusterState,
 } from "@knet/coredns-lite";
-import { ClusterState, ManifestError, parseManifests } from "@knet/k8s";
-import { CliError, type CommandFamily, type Io, parseFlags } from "../cli.js";
-import { readManifestTexts } from "../manifests.js";
+import { ClusterState, StateError } from "@knet/k8s";
+import {
+  CliError,
+  type CommandFamily,
+  ExitCode,
+  formatStructured,
+  type Io,
+  OUTPUT_FLAGS,
+  outputFormat,
+  parseFlags,
+} from "../cli.js";
+import { INPUT_FLAGS, NAMESPACE_FLAG, readInputs } from "../manifests.js";
 
 const USAGE = `Usage: knet dns <subcommand> -f FILE [-f FILE...] [flags]
 
@@ -29,13 +38,21 @@ Subcommands:
   serve -f FILE --listen HOST:PORT [--zone cluster.local] [--ttl N]
         serve DNS on UDP and TCP at HOST:PORT (e.g. 127.0.0.1:5353) until
         SIGINT/SIGTERM. Ask it with: dig @127.0.0.1 -p 5353 svc.ns.svc.cluster.local
-  query -f FILE NAME [TYPE] [--namespace NS] [--zone cluster.local] [--ttl N]
+  query -f FILE NAME [TYPE] [-n NS] [--zone cluster.local] [--ttl N] [-o json|yaml]
         print the answer (rcode, flags, sections) without a socket. TYPE
-        defaults to A. With --namespace, NAME is looked up as a pod in NS
-        would (its search list, ndots:5), showing every name tried.
+        defaults to A. With -n/--namespace, NAME is looked up as a pod in NS
+        would: glibc's resolver tries NAME with each search domain of the pod's
+        resolv.conf first (search NS.svc.ZONE svc.ZONE ZONE, options ndots:5:
+        a name with fewer than 5 dots is tried with the search list before it
+        is tried as written), showing every name tried.
+        Exit 0 when the last name tried has an answer, 1 when it has none
+        (NXDOMAIN, no data, a failure), 2 bad input.
 
 Flags:
   -f, --filename FILE   manifest file ('-' for stdin); repeatable
+      --strict          fail (exit 2) instead of skipping objects the API server would reject
+  -n, --namespace NS    query: look NAME up as a pod in NS would
+  -o, --output FORMAT   query: json | yaml (--json: same as -o json)
       --listen HOST:PORT  where to serve (required for serve; no default host)
       --zone ZONE       cluster domain (default cluster.local)
       --ttl N           answer TTL in seconds, 0-3600 (default 5)
@@ -44,32 +61,36 @@ Flags:
 `;
 
 const FLAGS = {
-  filename: { type: "string", short: "f", multiple: true },
+  ...INPUT_FLAGS,
+  ...NAMESPACE_FLAG,
+  ...OUTPUT_FLAGS,
   listen: { type: "string" },
   zone: { type: "string" },
   ttl: { type: "string" },
-  namespace: { type: "string" },
   pods: { type: "string" },
   config: { type: "string" },
 } as const;
 
-function loadIndex(files: readonly string[], cmd: string): DnsIndex {
-  const texts = readManifestTexts(files, cmd);
+type DnsValues = ReturnType<typeof parseFlags<typeof FLAGS>>["values"];
+
+function loadIndex(values: DnsValues, cmd: string, io: Io): DnsIndex {
+  // ServiceImports (for `multicluster` zones) are a CRD coredns-lite registers with @knet/k8s.
+  registerServiceImport();
+  const { objects, extensions, skips } = readInputs(values, cmd, io, {
+    admission: "api",
+    extensions: ["ServiceImport"],
+  });
+  skips.finish();
   try {
-    // ServiceImports (for `multicluster` zones) are a CRD coredns-lite registers with @knet/k8s.
-    registerServiceImport();
-    const { objects, extensions, problems } = parseManifests(texts);
-    const fatal = problems.filter((p) => p.code !== "unknown-kind");
-    if (fatal.length > 0) throw new ManifestError(fatal);
     const state = new ClusterState();
-    state.applyAll(objects.map((o) => o.object));
+    state.applyAll(objects);
     const index = new DnsIndex();
     watchClusterState(index, state);
-    for (const e of extensions) if (e.object.kind === "ServiceImport") index.upsert(e.object as ServiceImport);
+    for (const e of extensions) index.upsert(e as ServiceImport);
     return index;
   } catch (e) {
-    if (e instanceof ManifestError) throw new CliError(`${cmd}: ${e.message.split("\n")[0]}`, 2);
-    throw new CliError(`${cmd}: ${(e as Error).message.split("\n")[0]}`, 1);
+    if (e instanceof StateError) throw new CliError(`${cmd}: ${e.message.split("\n")[0]}`);
+    throw e;
   }
 }
 
@@ -105,17 +126,19 @@ function parseListen(text: string | undefined): { host: string; port: number } {
   return { host: (m[1] ?? m[2]) as string, port };
 }
 
-async function serve(values: Record<string, unknown>, io: Io): Promise<number> {
+async function serve(values: DnsValues, io: Io): Promise<number> {
   const cmd = "dns serve";
-  const listen = parseListen(values.listen as string | undefined);
-  const zone = parseZone(values.zone as string | undefined, cmd);
-  const ttl = parseTtl(values.ttl as string | undefined, cmd);
-  const pods = parsePods(values.pods as string | undefined, cmd);
-  const index = loadIndex((values.filename as string[] | undefined) ?? [], cmd);
+  for (const f of ["namespace", "output", "json"] as const)
+    if (values[f] !== undefined) throw new CliError(`${cmd}: --${f} is a query flag (see 'knet dns --help')`);
+  const listen = parseListen(values.listen);
+  const zone = parseZone(values.zone, cmd);
+  const ttl = parseTtl(values.ttl, cmd);
+  const pods = parsePods(values.pods, cmd);
+  const index = loadIndex(values, cmd, io);
   let config = defaultCorefile(zone, ttl);
   if (pods !== "disabled") config = config.replace(`ttl ${ttl}`, `ttl ${ttl}\n    pods ${pods}`);
   // A Corefile is read by the server from its path, so `reload` can re-read it.
-  const configFile = values.config as string | undefined;
+  const configFile = values.config;
   let server: DnsServer;
   let fatal: Error | undefined;
   let stopServing = (): void => {};
@@ -135,7 +158,7 @@ async function serve(values: Record<string, unknown>, io: Io): Promise<number> {
     const err = e as NodeJS.ErrnoException | ConfigError;
     throw new CliError(
       `${cmd}: ${"code" in err && err.code !== undefined ? `${err.code} on ${listen.host}:${listen.port}` : err.message}`,
-      1,
+      ExitCode.negative,
     );
   }
   const a = server.address();
@@ -152,44 +175,68 @@ async function serve(values: Record<string, unknown>, io: Io): Promise<number> {
     process.on("SIGTERM", stop);
   });
   await server.stop();
-  if (fatal !== undefined) return 1;
+  if (fatal !== undefined) return ExitCode.negative;
   io.out("knet dns: stopped\n");
   return 0;
 }
 
-function query(values: Record<string, unknown>, positionals: string[], io: Io): number {
+function query(values: DnsValues, positionals: string[], io: Io): number {
   const cmd = "dns query";
   const [name, type = "A", extra] = positionals;
-  if (name === undefined) throw new CliError(`${cmd}: missing NAME (see 'knet dns --help')`, 2);
-  if (extra !== undefined) throw new CliError(`${cmd}: unexpected argument '${extra}'`, 2);
-  if (typeCode(type) === undefined) throw new CliError(`${cmd}: unknown type '${type}'`, 2);
-  const zone = parseZone(values.zone as string | undefined, cmd);
-  const ttl = parseTtl(values.ttl as string | undefined, cmd);
-  const pods = parsePods(values.pods as string | undefined, cmd);
-  const index = loadIndex((values.filename as string[] | undefined) ?? [], cmd);
+  if (name === undefined) throw new CliError(`${cmd}: missing NAME (see 'knet dns --help')`);
+  if (extra !== undefined) throw new CliError(`${cmd}: unexpected argument '${extra}'`);
+  if (typeCode(type) === undefined) throw new CliError(`${cmd}: unknown type '${type}'`);
+  if (values.listen !== undefined) throw new CliError(`${cmd}: --listen is a serve flag (see 'knet dns --help')`);
+  const format = outputFormat(values, cmd, ["json", "yaml"]);
+  const zone = parseZone(values.zone, cmd);
+  const ttl = parseTtl(values.ttl, cmd);
+  const pods = parsePods(values.pods, cmd);
+  const index = loadIndex(values, cmd, io);
   const options = { zones: [zone, "in-addr.arpa", "ip6.arpa"], ttl, pods };
-  const ns = values.namespace as string | undefined;
+  const ns = values.namespace;
   let candidates = [name.endsWith(".") ? name : `${name}.`];
+  let search: readonly string[] = [];
   if (ns !== undefined) {
     const conf = resolvConfFor(
       { metadata: { name: "query", namespace: ns } },
       { clusterDomain: zone, clusterDNS: ["10.96.0.10"] },
     );
+    search = conf.resolvConf.searches;
     candidates = expandQuery(name, conf.resolvConf, "glibc");
   }
+  const tried: { name: string; rcode: string; answers: number }[] = [];
   let last = resolve(index, { name: candidates[0] as string, type }, options);
   for (const c of candidates) {
     last = resolve(index, { name: c, type }, options);
-    if (candidates.length > 1) {
-      const note = last.answer.length === 0 && last.rcode === Rcode.NOERROR ? " (no data)" : "";
-      io.out(`;; tried ${c} ${type}: ${rcodeName(last.rcode)}${note}\n`);
-    }
+    tried.push({ name: c, rcode: rcodeName(last.rcode), answers: last.answer.length });
     // glibc goes on past NXDOMAIN, NODATA and SERVFAIL, and stops at an answer or any other rcode.
     if (last.answer.length > 0) break;
     if (last.rcode !== Rcode.NXDOMAIN && last.rcode !== Rcode.NOERROR && last.rcode !== Rcode.SERVFAIL) break;
   }
+  const code = last.answer.length > 0 ? ExitCode.ok : ExitCode.negative;
+  if (format === "json" || format === "yaml") {
+    io.out(
+      formatStructured(
+        { question: { name, type }, ...(ns !== undefined ? { namespace: ns, search, tried } : {}), response: last },
+        format,
+      ),
+    );
+    return code;
+  }
+  if (candidates.length > 1) {
+    const dots = name.replace(/\.$/, "").split(".").length - 1;
+    io.out(
+      name.endsWith(".")
+        ? `;; ${name} ends with a dot: asked as written, without the search list\n`
+        : `;; a pod in namespace ${ns} has 'search ${search.join(" ")}' and 'options ndots:5' in its resolv.conf:\n;; '${name}' has ${dots} dot${dots === 1 ? "" : "s"} (fewer than 5), so each search domain is tried before the name as written\n`,
+    );
+    for (const t of tried) {
+      const note = t.answers === 0 && t.rcode === "NOERROR" ? " (no data)" : "";
+      io.out(`;; tried ${t.name} ${type}: ${t.rcode}${note}\n`);
+    }
+  }
   io.out(formatResponse(last));
-  return 0;
+  return code;
 }
 
 /** `knet dns`: serve cluster DNS from manifests, or ask it without a socket. */
@@ -199,12 +246,11 @@ export const dnsCommand: CommandFamily = {
   usage: USAGE,
   async run(argv, io) {
     const [sub, ...rest] = argv;
-    if (sub === undefined) throw new CliError("dns: missing subcommand: serve or query (see 'knet dns --help')", 2);
-    if (sub !== "serve" && sub !== "query")
-      throw new CliError(`dns: unknown subcommand '${sub}': use serve or query`, 2);
+    if (sub === undefined) throw new CliError("dns: missing subcommand: serve or query (see 'knet dns --help')");
+    if (sub !== "serve" && sub !== "query") throw new CliError(`dns: unknown subcommand '${sub}': use serve or query`);
     const { values, positionals } = parseFlags(rest, FLAGS, `dns ${sub}`);
     if (sub === "serve") {
-      if (positionals.length > 0) throw new CliError(`dns serve: unexpected argument '${positionals[0]}'`, 2);
+      if (positionals.length > 0) throw new CliError(`dns serve: unexpected argument '${positionals[0]}'`);
       return serve(values, io);
     }
     return query(values, positionals, io);

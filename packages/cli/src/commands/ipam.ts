@@ -13,15 +13,24 @@ import {
   ServiceIpAllocator,
   seededRandom,
 } from "@knet/ipam";
-import { CliError, type CommandFamily, type Io, parseFlags } from "../cli.js";
+import {
+  CliError,
+  type CommandFamily,
+  ExitCode,
+  formatStructured,
+  type Io,
+  OUTPUT_FLAGS,
+  outputFormat,
+  parseFlags,
+} from "../cli.js";
 
 const USAGE = `Usage: knet ipam <subcommand> [flags]
 
 host-local stores (the on-disk layout of the CNI host-local plugin, so a real
 node's /var/lib/cni/networks/<network> can be inspected and continued):
-  show   --config FILE [--data-dir DIR] [--json]
+  show   --config FILE [--data-dir DIR] [-o json|yaml]
          range sets, capacity, reservations and last reserved IPs of the network
-  add    --config FILE --container ID [--ifname eth0] [--ip IP] [--data-dir DIR] [--json]
+  add    --config FILE --container ID [--ifname eth0] [--ip IP] [--data-dir DIR] [-o json|yaml]
          allocate one address per range set (as the plugin's ADD)
   del    --config FILE --container ID [--ifname eth0] [--data-dir DIR]
          release the attachment's addresses (as DEL; succeeds when nothing is held)
@@ -37,6 +46,10 @@ Control-plane allocators (in memory, for planning):
 
 FILE is a network config (.conf with "ipam") or a config list (.conflist; the first
 plugin with an "ipam" section is used). --data-dir overrides ipam.dataDir.
+-o json|yaml prints the result as data (--json: same as -o json).
+
+Exit status: 0 done, 1 a negative answer (no address held for check, the
+range is full, the store is locked), 2 bad usage or an unreadable config.
 `;
 
 /** The plugin config (with the list's name and cniVersion) of a .conf or .conflist. */
@@ -85,12 +98,12 @@ function storeOp<T>(config: ReturnType<typeof loadConfig>, fn: (s: DiskStore) =>
   try {
     store = DiskStore.open(config.dataDir, config.name);
   } catch (e) {
-    throw new CliError(`ipam: ${(e as Error).message}`);
+    throw new CliError(`ipam: ${(e as Error).message}`, ExitCode.negative);
   }
   try {
     return fn(store);
   } catch (e) {
-    if (e instanceof IpamError) throw new CliError(`ipam: ${e.message}`);
+    if (e instanceof IpamError) throw new CliError(`ipam: ${e.message}`, ExitCode.negative);
     throw e;
   } finally {
     store.close();
@@ -103,11 +116,12 @@ const storeFlags = {
   container: { type: "string" },
   ifname: { type: "string", default: "eth0" },
   ip: { type: "string" },
-  json: { type: "boolean", default: false },
+  ...OUTPUT_FLAGS,
 } as const;
 
 function show(argv: readonly string[], io: Io): number {
   const { values } = parseFlags(argv, storeFlags, "ipam show");
+  const format = outputFormat(values, "ipam show", ["json", "yaml"]);
   const config = loadConfig(values);
   const summary = storeOp(config, (s) => {
     const reservations = s.reservations();
@@ -126,11 +140,11 @@ function show(argv: readonly string[], io: Io): number {
       };
     });
   });
-  if (values.json) {
+  if (format === "json" || format === "yaml") {
     io.out(
-      `${JSON.stringify({ network: config.name, store: `${config.dataDir}/${config.name}`, rangeSets: summary }, null, 2)}\n`,
+      formatStructured({ network: config.name, store: `${config.dataDir}/${config.name}`, rangeSets: summary }, format),
     );
-    return 0;
+    return ExitCode.ok;
   }
   io.out(`network ${config.name}  store ${config.dataDir}/${config.name}\n`);
   for (const s of summary) {
@@ -150,10 +164,11 @@ function attachment(values: { container?: string | undefined; ifname?: string | 
 
 function add(argv: readonly string[], io: Io): number {
   const { values } = parseFlags(argv, storeFlags, "ipam add");
+  const format = outputFormat(values, "ipam add", ["json", "yaml"]);
   const att = attachment(values, "add");
   const config = loadConfig(values, values.ip ? `IP=${values.ip}` : "");
   const result = storeOp(config, (s) => hostLocalAdd(config, att, s));
-  if (values.json) io.out(`${JSON.stringify(result, null, 2)}\n`);
+  if (format === "json" || format === "yaml") io.out(formatStructured(result, format));
   else for (const ip of result.ips) io.out(`${ip.address} gateway ${ip.gateway}\n`);
   return 0;
 }
@@ -253,7 +268,7 @@ function nodeCidrs(argv: readonly string[], io: Io): number {
     try {
       io.out(`node-${i} ${a.allocateOrOccupy(`node-${i}`).map(String).join(",")}\n`);
     } catch (e) {
-      throw new CliError(`ipam node-cidrs: node-${i}: ${(e as Error).message}`);
+      throw new CliError(`ipam node-cidrs: node-${i}: ${(e as Error).message}`, ExitCode.negative);
     }
   }
   return 0;

@@ -2,15 +2,14 @@ import {
   defaultService,
   type EndpointSlice,
   endpointSlicesFor,
-  LABEL_SERVICE_NAME,
+  type KubeObject,
   type Node,
-  namespaceOf,
   objectKey,
   type Pod,
   type Service,
 } from "@knet/k8s";
 import {
-  buildProxyState,
+  ChangeTracker,
   DEFAULT_PROXY_MODE,
   findProxyMode,
   type Protocol,
@@ -19,13 +18,24 @@ import {
   type ProxyModeDefinition,
   ProxyModelError,
   type ProxyPacket,
+  type ProxyState,
   proxyConfig,
   proxyModes,
   seededRandom,
 } from "@knet/kube-proxy";
 import { Addr, AddrError } from "@knet/netstack";
-import { CliError, type CommandFamily, type Io, parseFlags } from "../cli.js";
-import { readObjects } from "../manifests.js";
+import {
+  CliError,
+  type CommandFamily,
+  ExitCode,
+  formatStructured,
+  type Io,
+  OUTPUT_FLAGS,
+  outputFormat,
+  parseFlags,
+} from "../cli.js";
+import { INPUT_FLAGS, objectName, readInputs } from "../manifests.js";
+import { ARTIFACTS, BOOTSTRAPS } from "./proxy-artifacts.js";
 
 /** The `--mode` names, alphabetically (the registry holds them in registration order). */
 function modeNames(): string[] {
@@ -34,51 +44,76 @@ function modeNames(): string[] {
     .sort();
 }
 
+function artifactLines(): string {
+  return Object.entries(ARTIFACTS)
+    .flatMap(([mode, list]) =>
+      list.map(
+        (a) =>
+          `                          ${mode}: ${a.name.padEnd(10)} ${findProxyMode(mode)?.artifacts.find((x) => x.name === a.artifact)?.description ?? ""}`,
+      ),
+    )
+    .join("\n");
+}
+
 const usage = (): string => `Usage: knet proxy <subcommand> -f FILE [-f FILE...] [flags]
 
 Builds what kube-proxy writes on one node from Services, EndpointSlices (or Pods,
 from which EndpointSlices are derived) and Nodes, and traces packets through it.
+As kube-proxy does, an object it cannot read (an unparsable address, an unknown
+protocol) is skipped, named on stderr, and the rest is still written.
 
 Subcommands:
-  render  -f FILE [--mode MODE] [--node NAME] [--node-ip IP] [--cluster-cidr CIDR] [--masquerade-all]
+  render  -f FILE [--mode MODE] [--artifact NAME] [--bootstrap] [node flags]
           print the artifact a full sync writes (iptables: the iptables-restore input)
-  trace   -f FILE --src IP --dst IP:PORT [--proto tcp|udp|sctp] [--seed N] [--json] [node flags]
+  trace   -f FILE --src IP --dst IP:PORT [--proto tcp|udp|sctp] [--seed N] [-o json|yaml] [node flags]
           print the verdict (backend chosen, or the drop/reject reason) and every rule visited
 
 Flags:
   -f, --filename FILE   manifest file ('-' for stdin); repeatable
-  --mode MODE           ${modeNames().join(" | ")} (default ${DEFAULT_PROXY_MODE})
-  --node NAME           this node (default: the first Node in the manifests, else node-1)
-  --node-ip IP          this node's IP (default: the Node's InternalIP addresses)
-  --cluster-cidr CIDR   pod CIDR(s), comma-separated, for the local-traffic detector
-  --masquerade-all      SNAT all traffic to ClusterIPs
-  --src IP, --dst IP:PORT, --proto P, --seed N (default 1), --json
-  --format NAME         render one of the mode's artifacts (ebpf: batch | maps)
+      --strict          fail (exit 2) instead of skipping objects kube-proxy cannot read
+      --mode MODE       ${modeNames().join(" | ")} (default ${DEFAULT_PROXY_MODE})
+      --node NAME       this node, one of the manifests' Nodes (default: the first Node, else node-1)
+      --node-ip IP      this node's IP (default: the Node's InternalIP addresses); repeatable
+      --cluster-cidr CIDR  pod CIDR(s), comma-separated, for the local-traffic detector
+      --masquerade-all  SNAT all traffic to ClusterIPs
+  render:
+      --artifact NAME   print one payload alone, ready for its tool (default: all, with headings):
+${artifactLines()}
+      --bootstrap       (iptables) add the chains and jumps from the built-in chains that
+                        kube-proxy installs outside the restore payload: the output alone
+                        loads into an empty node (iptables-restore) and evaluates
+  trace:
+      --src IP, --dst IP:PORT, --proto tcp|udp|sctp (default tcp), --seed N (default 1)
+  -o, --output FORMAT   trace: json | yaml (--json: same as -o json)
 
 ebpf mode (Cilium's LB flags):
-  --lb-algorithm A      random | maglev (default random)
-  --maglev-table-size M 251 | 509 | 1021 | 2039 | 4093 | 8191 | 16381 (default) | 32749 | 65521 | 131071
-  --maglev-hash-seed S  base64 of 12 bytes (default Cilium's)
-  --lb-algorithm-annotation  honour service.cilium.io/lb-algorithm per Service
+      --lb-algorithm A  random | maglev (default random)
+      --maglev-table-size M  251 | 509 | 1021 | 2039 | 4093 | 8191 | 16381 (default) | 32749 | 65521 | 131071
+      --maglev-hash-seed S   base64 of 12 bytes (default Cilium's)
+      --lb-algorithm-annotation  honour service.cilium.io/lb-algorithm per Service
 
 Modes:
 ${modeNames()
   .map((n) => `  ${n.padEnd(10)} ${findProxyMode(n)?.description ?? ""}`)
   .join("\n")}
+
+Exit status: 0 rendered or traced (whatever the verdict), 2 bad input.
 `;
 
 const OPTIONS = {
-  filename: { type: "string", short: "f", multiple: true },
+  ...INPUT_FLAGS,
+  ...OUTPUT_FLAGS,
   mode: { type: "string" },
   node: { type: "string" },
   "node-ip": { type: "string", multiple: true },
   "cluster-cidr": { type: "string" },
   "masquerade-all": { type: "boolean" },
+  artifact: { type: "string" },
+  bootstrap: { type: "boolean" },
   src: { type: "string" },
   dst: { type: "string" },
   proto: { type: "string" },
   seed: { type: "string" },
-  json: { type: "boolean" },
   format: { type: "string" },
   "lb-algorithm": { type: "string" },
   "maglev-table-size": { type: "string" },
@@ -89,21 +124,20 @@ const OPTIONS = {
 const EBPF_FLAGS = ["lb-algorithm", "maglev-table-size", "maglev-hash-seed", "lb-algorithm-annotation"] as const;
 
 /** Mode-specific engine options from the flags (only the ebpf mode has any). */
-function modeOptions(mode: ProxyModeDefinition, values: Record<string, unknown>, inp: Inputs): Record<string, unknown> {
+function modeOptions(
+  mode: ProxyModeDefinition,
+  values: ProxyValues,
+  services: readonly Service[],
+): Record<string, unknown> {
   const given = EBPF_FLAGS.filter((f) => values[f] !== undefined);
   if (mode.name !== "ebpf") {
-    if (given.length > 0) throw new CliError(`proxy: --${given[0]} is an ebpf mode flag (use --mode ebpf)`, 2);
+    if (given.length > 0) throw new CliError(`proxy: --${given[0]} is an ebpf mode flag (use --mode ebpf)`);
     return {};
   }
   const size = values["maglev-table-size"];
-  if (size !== undefined && !/^[0-9]+$/.test(size as string))
-    throw new CliError(`proxy: --maglev-table-size '${size}' is not a number`, 2);
-  const annotations = new Map(
-    inp.services.map((s) => [
-      `${s.metadata?.namespace ?? "default"}/${s.metadata?.name ?? ""}`,
-      s.metadata?.annotations,
-    ]),
-  );
+  if (size !== undefined && !/^[0-9]+$/.test(size))
+    throw new CliError(`proxy: --maglev-table-size '${size}' is not a number`);
+  const annotations = new Map(services.map((s) => [objectKey(s), s.metadata?.annotations]));
   return {
     ...(values["lb-algorithm"] !== undefined ? { algorithm: values["lb-algorithm"] } : {}),
     ...(size !== undefined ? { maglevTableSize: Number(size) } : {}),
@@ -113,52 +147,73 @@ function modeOptions(mode: ProxyModeDefinition, values: Record<string, unknown>,
   };
 }
 
-/** The artifact `--format` names (one of the mode's), or the full render. */
-function renderFormat(mode: ProxyModeDefinition, engine: ProxyEngine, format: string | undefined): string {
-  if (format === undefined) return engine.render();
-  const names = mode.artifacts.map((a) => a.name);
-  if (!names.includes(format))
-    throw new CliError(`proxy render: --format '${format}': mode ${mode.name} writes ${names.join(", ")}`, 2);
+/**
+ * One artifact alone: the CLI's names (`ipvs: ipvsadm | ipset | iptables | addresses`)
+ * or the registry's, through the engine's `renderArtifact` (`ebpf: batch | maps`).
+ */
+function renderArtifact(mode: ProxyModeDefinition, engine: ProxyEngine, name: string, flag: string): string {
+  const mine = (ARTIFACTS[mode.name] ?? []).find((a) => a.name === name || a.artifact === name);
+  if (mine) return mine.render(engine);
+  const registry = mode.artifacts.map((a) => a.name);
   const one = (engine as { renderArtifact?: (name: string) => string }).renderArtifact;
-  if (typeof one === "function") return one.call(engine, format);
-  if (names.length === 1) return engine.render();
-  throw new CliError(`proxy render: --format: mode ${mode.name} renders all its artifacts together`, 2);
+  if (registry.includes(name) && typeof one === "function") return one.call(engine, name);
+  const names = ARTIFACTS[mode.name]?.map((a) => a.name) ?? (typeof one === "function" ? registry : []);
+  throw new CliError(
+    names.length === 0
+      ? `proxy render: --mode ${mode.name} writes one artifact: drop ${flag}`
+      : `proxy render: unknown ${flag} '${name}' for --mode ${mode.name}: use ${names.join(", ")}`,
+  );
 }
+
+type ProxyValues = ReturnType<typeof parseFlags<typeof OPTIONS>>["values"];
 
 function modeOf(name: string | undefined): ProxyModeDefinition {
   const m = findProxyMode(name ?? DEFAULT_PROXY_MODE);
-  if (!m) throw new CliError(`proxy: unknown --mode '${name}': use ${modeNames().join(", ")}`, 2);
+  if (!m) throw new CliError(`proxy: unknown --mode '${name}': use ${modeNames().join(", ")}`);
   return m;
 }
 
-interface Inputs {
+interface ProxyInputs {
   readonly config: ProxyConfig;
-  readonly services: Service[];
-  readonly endpointSlices: EndpointSlice[];
+  readonly state: ProxyState;
+  /** The Services read (their annotations steer the ebpf mode). */
+  readonly services: readonly Service[];
 }
 
-function inputs(values: Record<string, unknown>, familyHint: 4 | 6 | undefined): Inputs {
-  const objects = readObjects(values.filename as string[] | undefined, "proxy", { skipUnknownKinds: true });
+/** The node `--node` names: a Node of the manifests (an unknown name is an error naming them), else the first. */
+function selectNode(nodes: readonly Node[], wanted: string | undefined, command: string): Node | undefined {
+  if (wanted === undefined) return nodes[0];
+  const node = nodes.find((n) => n.metadata?.name === wanted);
+  if (node === undefined && nodes.length > 0)
+    throw new CliError(
+      `${command}: unknown --node '${wanted}': the manifests have ${nodes.map((n) => n.metadata?.name ?? "").join(", ")}`,
+      ExitCode.usage,
+    );
+  return node;
+}
+
+/**
+ * Read the manifests and build what kube-proxy would sync from them. As
+ * kube-proxy does, an object its model cannot read (an unparsable address, an
+ * unknown protocol) is skipped and reported, and the rest is still rendered.
+ */
+function inputs(values: ProxyValues, command: string, io: Io, familyHint: 4 | 6 | undefined): ProxyInputs {
+  const { objects, sources, skips } = readInputs(values, command, io, { admission: "duplicates" });
   const nodes = objects.filter((o): o is Node => o.kind === "Node");
   const pods = objects.filter((o): o is Pod => o.kind === "Pod");
-  const services = objects.filter((o): o is Service => o.kind === "Service").map((s) => defaultService(s));
+  const services = objects.filter((o): o is Service => o.kind === "Service");
   const given = objects.filter((o): o is EndpointSlice => o.kind === "EndpointSlice");
-  const withSlices = new Set(given.map((s) => `${namespaceOf(s)}/${s.metadata?.labels?.[LABEL_SERVICE_NAME] ?? ""}`));
-  const derived = services
-    .filter((s) => !withSlices.has(objectKey(s)))
-    .flatMap((s) => endpointSlicesFor(s, pods, nodes.length > 0 ? { nodes } : {}));
-  const nodeName = (values.node as string | undefined) ?? nodes[0]?.metadata?.name ?? "node-1";
-  const node = nodes.find((n) => n.metadata?.name === nodeName);
+  const node = selectNode(nodes, values.node, command);
+  const nodeName = values.node ?? node?.metadata?.name ?? "node-1";
   const ipTexts =
-    (values["node-ip"] as string[] | undefined) ??
-    (node?.status?.addresses ?? []).filter((a) => a.type === "InternalIP").map((a) => a.address);
+    values["node-ip"] ?? (node?.status?.addresses ?? []).filter((a) => a.type === "InternalIP").map((a) => a.address);
   let nodeIPs: Addr[];
   try {
     nodeIPs = ipTexts.map((t) => Addr.parse(t));
   } catch (e) {
-    throw new CliError(`proxy: --node-ip: ${(e as Error).message}`, 2);
+    throw new CliError(`${command}: --node-ip: ${(e as Error).message}`, ExitCode.usage);
   }
-  const family = familyHint ?? ((values["node-ip"] as string[] | undefined) && nodeIPs[0]?.family === 6 ? 6 : 4);
+  const family = familyHint ?? (values["node-ip"] && nodeIPs[0]?.family === 6 ? 6 : 4);
   let config: ProxyConfig;
   try {
     config = proxyConfig({
@@ -166,37 +221,55 @@ function inputs(values: Record<string, unknown>, familyHint: 4 | 6 | undefined):
       nodeName,
       nodeIPs,
       nodeLabels: node?.metadata?.labels ?? {},
-      ...(values["cluster-cidr"] !== undefined ? { clusterCIDR: values["cluster-cidr"] as string } : {}),
+      ...(values["cluster-cidr"] !== undefined ? { clusterCIDR: values["cluster-cidr"] } : {}),
       masqueradeAll: values["masquerade-all"] === true,
     });
   } catch (e) {
-    if (e instanceof AddrError) throw new CliError(`proxy: --cluster-cidr: ${e.message}`, 2);
+    if (e instanceof AddrError) throw new CliError(`${command}: --cluster-cidr: ${e.message}`, ExitCode.usage);
     throw e;
   }
-  return { config, services, endpointSlices: [...given, ...derived] };
+  const tracker = new ChangeTracker({ family: config.family, nodeName: config.nodeName });
+  const record = (object: KubeObject, apply: () => void): void => {
+    try {
+      apply();
+    } catch (e) {
+      if (!(e instanceof ProxyModelError)) throw e;
+      skips.skip(objectName(object), sources.get(object), e.message.slice(e.object.length + 2));
+    }
+  };
+  const withSlices = new Set(
+    given.map(
+      (s) => `${s.metadata?.namespace ?? "default"}/${s.metadata?.labels?.["kubernetes.io/service-name"] ?? ""}`,
+    ),
+  );
+  for (const s of services) {
+    record(s, () => {
+      const svc = defaultService(s);
+      tracker.updateService(svc);
+      if (withSlices.has(`${svc.metadata?.namespace ?? "default"}/${svc.metadata?.name ?? ""}`)) return;
+      for (const slice of endpointSlicesFor(svc, pods, nodes.length > 0 ? { nodes } : {}))
+        tracker.updateEndpointSlice(slice);
+    });
+  }
+  for (const slice of given) record(slice, () => tracker.updateEndpointSlice(slice));
+  skips.finish();
+  return { config, state: tracker.state(), services };
 }
 
-function engineFor(mode: ProxyModeDefinition, inp: Inputs, seed: number, values: Record<string, unknown>): ProxyEngine {
+function engineFor(mode: ProxyModeDefinition, inp: ProxyInputs, seed: number, values: ProxyValues): ProxyEngine {
   let engine: ProxyEngine;
   try {
     engine = mode.create({
       config: inp.config,
       random: seededRandom(seed),
       now: () => 0,
-      ...modeOptions(mode, values, inp),
+      ...modeOptions(mode, values, inp.services),
     });
   } catch (e) {
-    if (e instanceof RangeError) throw new CliError(`proxy: ${e.message}`, 2);
+    if (e instanceof RangeError) throw new CliError(`proxy: ${e.message}`);
     throw e;
   }
-  try {
-    engine.sync(buildProxyState(inp.config, { services: inp.services, endpointSlices: inp.endpointSlices }), {
-      full: true,
-    });
-  } catch (e) {
-    if (e instanceof ProxyModelError) throw new CliError(`proxy: ${e.message}`, 1);
-    throw e;
-  }
+  engine.sync(inp.state, { full: true });
   return engine;
 }
 
@@ -213,46 +286,74 @@ function parseDst(text: string): { addr: Addr; port: number } {
 }
 
 function render(argv: readonly string[], io: Io): number {
-  const { values, positionals } = parseFlags(argv, OPTIONS, "proxy render");
-  if (positionals.length > 0) throw new CliError(`proxy render: unexpected argument '${positionals[0]}'`, 2);
-  for (const f of ["src", "dst", "proto", "seed", "json"] as const)
-    if (values[f] !== undefined)
-      throw new CliError(`proxy render: --${f} is a trace flag (see 'knet proxy --help')`, 2);
+  const cmd = "proxy render";
+  const { values, positionals } = parseFlags(argv, OPTIONS, cmd);
+  if (positionals.length > 0) throw new CliError(`${cmd}: unexpected argument '${positionals[0]}'`);
+  for (const f of ["src", "dst", "proto", "seed", "json", "output"] as const)
+    if (values[f] !== undefined) throw new CliError(`${cmd}: --${f} is a trace flag (see 'knet proxy --help')`);
   const mode = modeOf(values.mode);
-  const engine = engineFor(mode, inputs(values, undefined), 1, values);
-  io.out(renderFormat(mode, engine, values.format));
-  return 0;
+  if (values.artifact !== undefined && values.format !== undefined)
+    throw new CliError(`${cmd}: --format is another name of --artifact: give one`);
+  const flag = values.format !== undefined ? "--format" : "--artifact";
+  const artifact = values.artifact ?? values.format;
+  // Checked before the manifests are read, so a wrong name costs no work.
+  if (artifact !== undefined && !ARTIFACTS[mode.name] && mode.artifacts.length <= 1)
+    throw new CliError(`${cmd}: --mode ${mode.name} writes one artifact: drop ${flag}`);
+  const bootstrap = BOOTSTRAPS[mode.name];
+  if (values.bootstrap === true && bootstrap === undefined)
+    throw new CliError(
+      `${cmd}: --bootstrap is for ${Object.keys(BOOTSTRAPS)
+        .map((m) => `--mode ${m}`)
+        .join(", ")}`,
+    );
+  if (values.bootstrap === true && artifact !== undefined)
+    throw new CliError(`${cmd}: --bootstrap and ${flag} do not go together: give one`);
+  const engine = engineFor(mode, inputs(values, cmd, io, undefined), 1, values);
+  io.out(
+    artifact !== undefined
+      ? renderArtifact(mode, engine, artifact, flag)
+      : values.bootstrap === true && bootstrap
+        ? bootstrap(engine)
+        : engine.render(),
+  );
+  return ExitCode.ok;
 }
 
 function trace(argv: readonly string[], io: Io): number {
-  const { values, positionals } = parseFlags(argv, OPTIONS, "proxy trace");
-  if (positionals.length > 0) throw new CliError(`proxy trace: unexpected argument '${positionals[0]}'`, 2);
+  const cmd = "proxy trace";
+  const { values, positionals } = parseFlags(argv, OPTIONS, cmd);
+  if (positionals.length > 0) throw new CliError(`${cmd}: unexpected argument '${positionals[0]}'`);
+  for (const f of ["artifact", "format", "bootstrap"] as const)
+    if (values[f] !== undefined) throw new CliError(`${cmd}: --${f} is a render flag (see 'knet proxy --help')`);
+  const format = outputFormat(values, cmd, ["json", "yaml"]);
   const mode = modeOf(values.mode);
-  if (values.src === undefined) throw new CliError("proxy trace: --src IP is required", 2);
-  if (values.dst === undefined) throw new CliError("proxy trace: --dst IP:PORT is required", 2);
+  if (values.src === undefined) throw new CliError(`${cmd}: --src IP is required`);
+  if (values.dst === undefined) throw new CliError(`${cmd}: --dst IP:PORT is required`);
   let src: Addr;
   try {
     src = Addr.parse(values.src);
   } catch (e) {
-    throw new CliError(`proxy trace: --src: ${(e as Error).message}`, 2);
+    throw new CliError(`${cmd}: --src: ${(e as Error).message}`);
   }
   const dst = parseDst(values.dst);
-  if (src.family !== dst.addr.family)
-    throw new CliError("proxy trace: --src and --dst must be of the same IP family", 2);
+  if (src.family !== dst.addr.family) throw new CliError(`${cmd}: --src and --dst must be of the same IP family`);
   const proto = (values.proto ?? "tcp").toLowerCase();
   if (proto !== "tcp" && proto !== "udp" && proto !== "sctp")
-    throw new CliError(`proxy trace: --proto '${values.proto}': use tcp, udp or sctp`, 2);
+    throw new CliError(`${cmd}: --proto '${values.proto}': use tcp, udp or sctp`);
   const seed = values.seed === undefined ? 1 : Number(values.seed);
-  if (!Number.isInteger(seed)) throw new CliError(`proxy trace: --seed '${values.seed}' is not an integer`, 2);
-  if (values.format !== undefined) throw new CliError("proxy trace: --format is a render flag", 2);
-  const engine = engineFor(mode, inputs(values, src.family), seed, values);
+  if (!Number.isInteger(seed)) throw new CliError(`${cmd}: --seed '${values.seed}' is not an integer`);
+  const engine = engineFor(mode, inputs(values, cmd, io, src.family), seed, values);
   const packet: ProxyPacket = { src, dst: dst.addr, dport: dst.port, protocol: proto as Protocol };
   const { outcome, trace: steps } = engine.evaluate(packet);
-  if (values.json === true) {
-    io.out(
-      `${JSON.stringify({ mode: mode.name, packet: { src: src.toString(), dst: dst.addr.toString(), dport: dst.port, protocol: proto }, outcome, trace: steps }, null, 2)}\n`,
-    );
-    return 0;
+  if (format === "json" || format === "yaml") {
+    const doc = {
+      mode: mode.name,
+      packet: { src: src.toString(), dst: dst.addr.toString(), dport: dst.port, protocol: proto },
+      outcome,
+      trace: steps,
+    };
+    io.out(formatStructured(doc, format));
+    return ExitCode.ok;
   }
   const verdict =
     outcome.kind === "dnat"
@@ -266,7 +367,7 @@ function trace(argv: readonly string[], io: Io): number {
     const where = `${s.table}/${s.chain}${s.rule > 0 ? ` #${s.rule}` : ""}`;
     io.out(`  ${s.matched ? "+" : "-"} ${where.padEnd(34)} ${s.text}\n`);
   }
-  return 0;
+  return ExitCode.ok;
 }
 
 /** `knet proxy`: kube-proxy's artifacts for one node, and packet traces through them. */
@@ -280,8 +381,7 @@ export const proxyCommand: CommandFamily = {
     const [sub, ...rest] = argv;
     if (sub === "render") return render(rest, io);
     if (sub === "trace") return trace(rest, io);
-    if (sub === undefined)
-      throw new CliError("proxy: missing subcommand: render or trace (see 'knet proxy --help')", 2);
-    throw new CliError(`proxy: unknown subcommand '${sub}': use render or trace`, 2);
+    if (sub === undefined) throw new CliError("proxy: missing subcommand: render or trace (see 'knet proxy --help')");
+    throw new CliError(`proxy: unknown subcommand '${sub}': use render or trace`);
   },
 };

@@ -1,7 +1,15 @@
 import { Cluster, ClusterError, formatClusterTrace, traceRequest } from "@knet/cluster";
 import { DEFAULT_PROXY_MODE, proxyModeNames } from "@knet/kube-proxy";
-import { CliError, type CommandFamily, parseFlags } from "../cli.js";
-import { readObjects } from "../manifests.js";
+import {
+  CliError,
+  type CommandFamily,
+  ExitCode,
+  formatStructured,
+  OUTPUT_FLAGS,
+  outputFormat,
+  parseFlags,
+} from "../cli.js";
+import { INPUT_FLAGS, NAMESPACE_FLAG, readInputs } from "../manifests.js";
 
 const usage = (): string => `Usage: knet trace -f MANIFESTS --from NS/POD --to URL [flags]
 
@@ -13,32 +21,35 @@ and delivery or the exact drop.
 
 Flags:
   -f, --filename FILE   manifest file ('-' for stdin); repeatable
-  --from NS/POD         the client pod
-  --to URL              http://NAME[:PORT], udp://NAME:PORT, or IP:PORT
-  --mode MODE           kube-proxy mode: ${proxyModeNames().join(" | ")} (default ${DEFAULT_PROXY_MODE})
-  --overlay MODE        vxlan (default) | host-gw
-  --resolver R          glibc (default) | musl search-list behaviour
-  --seed N              seed for endpoint choice (default 1)
-  --json                print the trace as JSON
+  -n, --namespace NS    namespace of --from POD when it is given without NS/
+      --from [NS/]POD   the client pod
+      --to URL          http://NAME[:PORT], udp://NAME:PORT, or IP:PORT
+      --mode MODE       kube-proxy mode: ${proxyModeNames().join(" | ")} (default ${DEFAULT_PROXY_MODE})
+      --overlay MODE    vxlan (default) | host-gw
+      --resolver R      glibc (default) | musl search-list behaviour
+      --seed N          seed for endpoint choice (default 1)
+  -o, --output FORMAT   json | yaml: the whole trace as data (--json: same as -o json)
+      --strict          fail (exit 2) instead of skipping objects the API server would reject
 
 Exit status: 0 when the request connected, 1 when it did not, 2 for bad input.
 `;
 
 const OPTIONS = {
-  filename: { type: "string", short: "f", multiple: true },
+  ...INPUT_FLAGS,
+  ...NAMESPACE_FLAG,
+  ...OUTPUT_FLAGS,
   from: { type: "string" },
   to: { type: "string" },
   mode: { type: "string" },
   overlay: { type: "string" },
   resolver: { type: "string" },
   seed: { type: "string" },
-  json: { type: "boolean" },
 } as const;
 
 function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
   if (value === undefined) return undefined;
   if (!(allowed as readonly string[]).includes(value)) {
-    throw new CliError(`trace: unknown ${flag} '${value}': use ${allowed.join(", ")}`, 2);
+    throw new CliError(`trace: unknown ${flag} '${value}': use ${allowed.join(", ")}`);
   }
   return value as T;
 }
@@ -51,27 +62,32 @@ export const traceCommand: CommandFamily = {
     return usage();
   },
   async run(argv, io) {
-    const { values } = parseFlags(argv, OPTIONS, "trace");
+    const { values, positionals } = parseFlags(argv, OPTIONS, "trace");
+    if (positionals.length > 0) throw new CliError(`trace: unexpected argument '${positionals[0]}'`);
     if (!values.from || !values.to)
-      throw new CliError("trace: --from NS/POD and --to URL are required (see 'knet trace --help')", 2);
+      throw new CliError("trace: --from NS/POD and --to URL are required (see 'knet trace --help')");
+    const format = outputFormat(values, "trace", ["json", "yaml"]);
     const mode = oneOf("--mode", values.mode, proxyModeNames());
     const overlay = oneOf("--overlay", values.overlay, ["vxlan", "host-gw"] as const);
     const resolver = oneOf("--resolver", values.resolver, ["glibc", "musl"] as const);
     const seed = values.seed === undefined ? undefined : Number(values.seed);
     if (seed !== undefined && !Number.isInteger(seed))
-      throw new CliError(`trace: --seed '${values.seed}' is not an integer`, 2);
-    const objects = readObjects(values.filename, "trace", { skipUnknownKinds: true });
+      throw new CliError(`trace: --seed '${values.seed}' is not an integer`);
+    const from =
+      values.from.includes("/") || values.namespace === undefined ? values.from : `${values.namespace}/${values.from}`;
+    const { objects, skips } = readInputs(values, "trace", io, { admission: "api" });
+    skips.finish();
     try {
       const cluster = await Cluster.fromManifests(objects, {
         ...(mode ? { mode } : {}),
         ...(overlay ? { overlay } : {}),
         ...(seed !== undefined ? { seed } : {}),
       });
-      const t = traceRequest(cluster, { from: values.from, to: values.to, ...(resolver ? { resolver } : {}) });
-      io.out(values.json ? `${JSON.stringify(t, null, 2)}\n` : formatClusterTrace(t));
-      return t.connected ? 0 : 1;
+      const t = traceRequest(cluster, { from, to: values.to, ...(resolver ? { resolver } : {}) });
+      io.out(format === "json" || format === "yaml" ? formatStructured(t, format) : formatClusterTrace(t));
+      return t.connected ? ExitCode.ok : ExitCode.negative;
     } catch (e) {
-      if (e instanceof ClusterError) throw new CliError(`trace: ${e.message}`, 2);
+      if (e instanceof ClusterError) throw new CliError(`trace: ${e.message}`);
       throw e;
     }
   },

@@ -1,12 +1,22 @@
 import {
+  formatDocumentRef,
   formatProblem,
+  type ManifestProblem,
   nodePortRangeOf,
   parseManifests,
   type ValidateManifestsOptions,
   validateManifests,
 } from "@knet/k8s";
-import { CliError, type CommandFamily, parseFlags } from "../cli.js";
-import { readManifestTexts } from "../manifests.js";
+import {
+  CliError,
+  type CommandFamily,
+  ExitCode,
+  formatStructured,
+  OUTPUT_FLAGS,
+  outputFormat,
+  parseFlags,
+} from "../cli.js";
+import { inNamespace, NAMESPACE_FLAG, readManifestTexts } from "../manifests.js";
 
 const USAGE = `Usage: knet validate -f FILE [-f FILE...] [flags]
 
@@ -29,6 +39,13 @@ Flags:
       --allow-unknown-kinds         skip kinds knet does not read (listed on stderr)
       --allow-unknown-fields        ignore fields a kind does not have (kubectl
                                     --validate=false); by default they are problems
+  -n, --namespace NS                the namespace of objects that name none (as
+                                    kubectl apply -n); another namespace is an error
+  -o, --output FORMAT               json | yaml: {valid, counts, problems: [...]};
+                                    wide: also one line per object with its status
+                                    (--json: same as -o json)
+
+Exit status: 0 valid, 1 problems found, 2 bad usage or an unreadable file.
 `;
 
 /** `knet validate`: load, default and validate manifests as the API server would. */
@@ -41,6 +58,8 @@ export const validateCommand: CommandFamily = {
       argv,
       {
         filename: { type: "string", short: "f", multiple: true },
+        ...NAMESPACE_FLAG,
+        ...OUTPUT_FLAGS,
         "service-node-port-range": { type: "string" },
         "service-cluster-ip-range": { type: "string" },
         "allow-unknown-kinds": { type: "boolean" },
@@ -49,42 +68,81 @@ export const validateCommand: CommandFamily = {
       "validate",
     );
     if (positionals.length > 0) {
-      throw new CliError(
-        `validate: unexpected argument '${positionals[0]}' (use -f FILE; see 'knet validate --help')`,
-        2,
-      );
+      throw new CliError(`validate: unexpected argument '${positionals[0]}' (use -f FILE; see 'knet validate --help')`);
     }
+    const format = outputFormat(values, "validate", ["json", "yaml", "wide"]);
     const options: { -readonly [K in keyof ValidateManifestsOptions]: ValidateManifestsOptions[K] } = {};
     const range = values["service-node-port-range"];
     if (range !== undefined) {
       try {
         options.nodePortRange = nodePortRangeOf({ nodePortRange: range });
       } catch (e) {
-        throw new CliError(`validate: --service-node-port-range: ${(e as Error).message}`, 2);
+        throw new CliError(`validate: --service-node-port-range: ${(e as Error).message}`);
       }
     }
     if (values["allow-unknown-fields"] === true) options.unknownFields = "ignore";
     const cidrs = values["service-cluster-ip-range"];
     if (cidrs !== undefined) options.serviceClusterIPRanges = cidrs.split(",").map((s) => s.trim());
 
-    const texts = readManifestTexts(values.filename, "validate", 1);
+    const texts = readManifestTexts(values.filename, "validate");
     const parsed = parseManifests(texts);
-    const report = validateManifests(parsed, options);
+    const report = validateManifests(
+      { problems: parsed.problems, objects: inNamespace(parsed.objects, values.namespace) },
+      options,
+    );
     const allowUnknown = values["allow-unknown-kinds"] === true;
     const problems = report.problems.filter((p) => !(allowUnknown && p.code === "unknown-kind"));
     if (allowUnknown) {
       for (const p of report.problems) if (p.code === "unknown-kind") io.err(`skipped: ${formatProblem(p)}\n`);
     }
+    const code = problems.length > 0 ? ExitCode.negative : ExitCode.ok;
+    if (format === "json" || format === "yaml") {
+      io.out(
+        formatStructured(
+          {
+            valid: problems.length === 0,
+            counts: Object.fromEntries(report.counts),
+            problems: problems.map(problemData),
+          },
+          format,
+        ),
+      );
+      return code;
+    }
+    for (const p of problems) io.out(`${formatProblem(p)}\n`);
+    if (format === "wide") {
+      const where = (p: ManifestProblem) => formatDocumentRef(p.source);
+      for (const o of report.objects) {
+        const md = o.object.metadata;
+        const mine = problems.filter((p) => where(p) === formatDocumentRef(o.source)).length;
+        io.out(
+          `${o.object.kind.padEnd(26)} ${(md?.namespace ?? "").padEnd(16)} ${(md?.name ?? "").padEnd(30)} ${formatDocumentRef(o.source).padEnd(30)} ${mine === 0 ? "ok" : `${mine} problem${mine === 1 ? "" : "s"}`}\n`,
+        );
+      }
+    }
     if (problems.length > 0) {
-      for (const p of problems) io.out(`${formatProblem(p)}\n`);
       const n = problems.length;
       io.err(
         `knet validate: ${n} problem${n === 1 ? "" : "s"} in ${texts.length} file${texts.length === 1 ? "" : "s"}\n`,
       );
-      return 1;
+      return code;
     }
-    for (const [kind, count] of report.counts) io.out(`${kind}: ${count}\n`);
+    if (format !== "wide") for (const [kind, count] of report.counts) io.out(`${kind}: ${count}\n`);
     if (report.counts.size === 0) io.out("no objects\n");
-    return 0;
+    return code;
   },
 };
+
+/** A problem as data for `-o json|yaml`: where, which object, which field, what. */
+function problemData(p: ManifestProblem): Record<string, unknown> {
+  return {
+    ...(p.source?.source !== undefined ? { file: p.source.source } : {}),
+    ...(p.source !== undefined ? { document: p.source.document } : {}),
+    ...(p.source?.item !== undefined ? { item: p.source.item } : {}),
+    ...(p.source?.line !== undefined ? { line: p.source.line } : {}),
+    ...(p.object !== undefined ? { object: p.object } : {}),
+    field: p.field,
+    code: p.code,
+    message: p.message,
+  };
+}
