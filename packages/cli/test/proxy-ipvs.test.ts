@@ -74,3 +74,51 @@ describe("knet proxy --mode ipvs", () => {
     expect(`${r.out}${r.err}`).toMatch(/ipvs\s+kube-ipvs0 addresses/);
   });
 });
+
+describe("knet proxy render --artifact (one payload, straight into its tool)", () => {
+  const base = ["proxy", "render", "--mode", "ipvs", "-f", DEMO, "--cluster-cidr", "10.244.0.0/16"];
+  const sections: [artifact: string, heading: string, first: RegExp][] = [
+    ["addresses", "# ==== kube-ipvs0 (dummy interface and its addresses) ====", /^ip link add kube-ipvs0 type dummy\n/],
+    ["ipvsadm", "# ==== ipvsadm -S -n (virtual and real servers, ipvsadm -R input) ====", /^-A -[tu] /],
+    ["ipset", "# ==== ipset restore ====", /^create KUBE-/],
+    ["iptables", "# ==== iptables-restore --noflush --counters ====", /^\*nat\n/],
+  ];
+  it.each(sections)(
+    "--artifact %s prints exactly that section of the full render, no heading",
+    async (artifact, heading, first) => {
+      const all = await run(base);
+      const one = await run([...base, "--artifact", artifact]);
+      expect(one.code).toBe(0);
+      expect(one.err).toBe("");
+      expect(one.out).toMatch(first);
+      expect(one.out).not.toContain("# ====");
+      const start = all.out.indexOf(`${heading}\n`) + heading.length + 1;
+      const end = all.out.indexOf("# ====", start);
+      expect(`${all.out.slice(start, end === -1 ? undefined : end).trimEnd()}\n`).toBe(one.out);
+    },
+  );
+
+  it.each([
+    [
+      ["--artifact", "nft"],
+      "knet: proxy render: unknown --artifact 'nft' for --mode ipvs: use ipvsadm, ipset, iptables, addresses\n",
+    ],
+    [
+      ["--artifact", "ipset", "--mode", "iptables"],
+      "knet: proxy render: --mode given twice ('ipvs', 'iptables'): give it once\n",
+    ],
+  ])("bad --artifact: %j", async (extra, err) => {
+    const r = await run([...base, ...extra]);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(err);
+  });
+
+  it("--artifact is for modes with several payloads; --bootstrap is for iptables", async () => {
+    const a = await run(["proxy", "render", "-f", DEMO, "--artifact", "ipset"]);
+    expect(a.code).toBe(2);
+    expect(a.err).toBe("knet: proxy render: --mode iptables writes one artifact: drop --artifact\n");
+    const b = await run([...base, "--bootstrap"]);
+    expect(b.code).toBe(2);
+    expect(b.err).toBe("knet: proxy render: --bootstrap is for --mode iptables\n");
+  });
+});

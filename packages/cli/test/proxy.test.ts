@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "@knet/cli";
 import { iptablesServiceChains } from "@knet/kube-proxy";
-import { parseIptablesSave } from "@knet/kube-proxy-iptables";
+import { IptablesEvaluator, parseIptablesSave } from "@knet/kube-proxy-iptables";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { capture } from "./capture.js";
 
@@ -233,5 +233,37 @@ describe("knet proxy trace", () => {
       (await run(["proxy", "trace", "-f", slices, "--src", "10.0.0.1", "--dst", "10.96.0.1:443", "--proto", "icmp"]))
         .code,
     ).toBe(2);
+  });
+});
+
+describe("knet proxy render --mode iptables --bootstrap", () => {
+  it("adds the built-in chains' jumps, so the output alone evaluates: a pod's packet to a ClusterIP is DNATed", async () => {
+    const args = ["proxy", "render", "-f", DEMO, "--node", "node-a", "--cluster-cidr", "10.244.0.0/16"];
+    const plain = await run(args);
+    const boot = await run([...args, "--bootstrap"]);
+    expect(boot.code).toBe(0);
+    expect(boot.err).toBe("");
+    // The payload alone has no way in from the built-in chains.
+    expect(plain.out).not.toMatch(/^-A (PREROUTING|OUTPUT) /m);
+    for (const jump of [
+      '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+      '-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+      '-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING',
+      '-A FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD',
+    ])
+      expect(boot.out).toContain(jump);
+    expect(boot.out).toMatch(/^:PREROUTING ACCEPT \[0:0\]$/m);
+    const evalPlain = new IptablesEvaluator(parseIptablesSave(plain.out), { localAddresses: ["192.168.49.2"] });
+    const evalBoot = new IptablesEvaluator(parseIptablesSave(boot.out), { localAddresses: ["192.168.49.2"] });
+    const packet = { src: "10.244.1.10", dst: "10.96.0.10", protocol: "udp", dport: 53, origin: "remote" } as const;
+    expect(evalPlain.evaluate(packet).dnat).toBeUndefined();
+    const v = evalBoot.evaluate(packet);
+    expect(v.verdict).toBe("accept");
+    expect(v.dnat?.port).toBe(53);
+    expect(v.dnat?.addr.toString()).toMatch(/^10\.244\./);
+    // Every rule of the payload is in the complete ruleset.
+    const rules = (t: string) => new Set(t.split("\n").filter((l) => l.startsWith("-A ")));
+    const all = rules(boot.out);
+    for (const r of rules(plain.out)) expect(all.has(r), r).toBe(true);
   });
 });
