@@ -170,7 +170,7 @@ export function readInputs(
     skips.skip(describe(p), p.source, `knet ${command} does not read ${p.object?.kind ?? "this kind of"} objects`);
 
   const loaded = parsed.objects;
-  const report = validateManifests({ objects: loaded, problems: [] }, { unknownFields: "ignore" });
+  const report = validateManifests({ ...parsed, objects: loaded, problems: [] }, { unknownFields: "ignore" });
   const reasons = new Map<string, ManifestProblem[]>();
   for (const p of report.problems) {
     if (options.admission === "duplicates" && p.code !== "duplicate") continue;

@@ -69,7 +69,7 @@ afterAll(async () => {
 });
 
 const CONFIGMAP_SKIPPED = (cmd: string, ...more: string[]): string =>
-  `knet ${cmd}: skipped ConfigMap ignored (${cluster} document 7 (line 50)): knet ${cmd} does not read ConfigMap objects\nknet ${cmd}: 1 object skipped: run 'knet validate -f ${[cluster, ...more].join(" -f ")}' for every problem, or add --strict to fail instead\n`;
+  `knet ${cmd}: skipped ConfigMap ignored (${cluster} document 7 (line 51)): knet ${cmd} does not read ConfigMap objects\nknet ${cmd}: 1 object skipped: run 'knet validate -f ${[cluster, ...more].join(" -f ")}' for every problem, or add --strict to fail instead\n`;
 
 describe("knet netpol", () => {
   it("matrix --json prints the contract shape, pods sorted by namespace then name", async () => {

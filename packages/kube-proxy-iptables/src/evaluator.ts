@@ -316,6 +316,19 @@ function flagLast(trace: IptablesTraceStep[]): void {
  * NEW connections, DNAT before routing, SNAT/MASQUERADE in POSTROUTING.
  * Rules are compiled to numeric checks; the ruleset is recompiled when it changes.
  */
+/**
+ * The IP protocol number of a packet's `protocol` (default tcp), by netstack's
+ * one protocol table, so every entry point (evaluate, runChain, walkChain) agrees.
+ * @throws Error for a name that is no protocol (rather than guessing tcp).
+ */
+function packetProtocol(protocol: string | number | undefined): number {
+  if (protocol === undefined) return 6;
+  const n = typeof protocol === "number" ? protocol : ipProtocolNumber(protocol);
+  if (n === undefined || !Number.isInteger(n) || n < 0 || n > 255)
+    throw new Error(`unknown protocol ${JSON.stringify(protocol)}: use tcp, udp, sctp, icmp or a number 0-255`);
+  return n;
+}
+
 export class IptablesEvaluator {
   private readonly ruleset: Ruleset;
   private compiledGen = -1;
@@ -910,8 +923,7 @@ export class IptablesEvaluator {
     p.family = src.family;
     setSrc(p, src);
     setDst(p, dst);
-    const proto = input.protocol ?? "tcp";
-    p.proto = typeof proto === "number" ? proto : (ipProtocolNumber(proto) ?? 6);
+    p.proto = packetProtocol(input.protocol);
     p.sport = input.sport ?? 40000;
     p.dport = input.dport ?? 0;
     p.mark = input.mark ?? 0;
@@ -1007,12 +1019,7 @@ export class IptablesEvaluator {
     p.family = src.family;
     setSrc(p, src);
     setDst(p, dst);
-    p.proto =
-      typeof input.protocol === "number"
-        ? input.protocol
-        : input.protocol === undefined
-          ? 6
-          : (ipProtocolNumber(input.protocol) ?? 6);
+    p.proto = packetProtocol(input.protocol);
     p.sport = input.sport ?? 0;
     p.dport = input.dport ?? 0;
     p.mark = input.mark ?? 0;
@@ -1074,7 +1081,7 @@ export class IptablesEvaluator {
     p.family = src.family;
     setSrc(p, src);
     setDst(p, dst);
-    p.proto = typeof input.protocol === "number" ? input.protocol : input.protocol === "udp" ? 17 : 6;
+    p.proto = packetProtocol(input.protocol);
     p.sport = input.sport ?? 40000;
     p.dport = input.dport ?? 0;
     p.mark = input.mark ?? 0;

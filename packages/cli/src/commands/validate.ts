@@ -86,10 +86,7 @@ export const validateCommand: CommandFamily = {
 
     const texts = readManifestTexts(values.filename, "validate");
     const parsed = parseManifests(texts);
-    const report = validateManifests(
-      { problems: parsed.problems, objects: inNamespace(parsed.objects, values.namespace) },
-      options,
-    );
+    const report = validateManifests({ ...parsed, objects: inNamespace(parsed.objects, values.namespace) }, options);
     const allowUnknown = values["allow-unknown-kinds"] === true;
     const problems = report.problems.filter((p) => !(allowUnknown && p.code === "unknown-kind"));
     if (allowUnknown) {
