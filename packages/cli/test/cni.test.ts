@@ -253,7 +253,8 @@ esac
   it("errors as cnitool words them", async () => {
     const { netDir } = await setup();
     const cases: [string[], number, string][] = [
-      [["cni", "add", "nope", "/n"], 1, `no net configuration with name "nope" in ${netDir}`],
+      // A network that is not there is bad input (exit 2), as an unreadable --conflist is.
+      [["cni", "add", "nope", "/n"], 2, `no net configuration with name "nope" in ${netDir}`],
       [["cni", "add", "pods"], 2, "network name and namespace are required"],
       [["cni", "add", "pods", "/n", "extra"], 2, "unexpected argument 'extra'"],
       [["cni", "add", "pods", "/n", "--conflist", "x.conflist"], 2, "not both"],
@@ -270,7 +271,7 @@ esac
     process.env.NETCONFPATH = join(netDir, "empty");
     await mkdir(process.env.NETCONFPATH);
     const e = capture();
-    expect(await main(["cni", "add", "pods", "/n"], e.io)).toBe(1);
+    expect(await main(["cni", "add", "pods", "/n"], e.io)).toBe(2);
     expect(e.err()).toContain(`no net configurations found in ${process.env.NETCONFPATH}`);
   });
 });
