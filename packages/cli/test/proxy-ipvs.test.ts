@@ -101,7 +101,7 @@ describe("knet proxy render --artifact (one payload, straight into its tool)", (
   it.each([
     [
       ["--artifact", "nft"],
-      "knet: proxy render: unknown --artifact 'nft' for --mode ipvs: use ipvsadm, ipset, iptables, addresses\n",
+      "knet: proxy render: unknown --artifact 'nft' for --mode ipvs: it writes ipvsadm, ipset, iptables, addresses\n",
     ],
     [
       ["--artifact", "ipset", "--mode", "iptables"],

@@ -161,7 +161,7 @@ function renderArtifact(mode: ProxyModeDefinition, engine: ProxyEngine, name: st
   throw new CliError(
     names.length === 0
       ? `proxy render: --mode ${mode.name} writes one artifact: drop ${flag}`
-      : `proxy render: unknown ${flag} '${name}' for --mode ${mode.name}: use ${names.join(", ")}`,
+      : `proxy render: unknown ${flag} '${name}' for --mode ${mode.name}: it writes ${names.join(", ")}`,
   );
 }
 
