@@ -190,7 +190,7 @@ afterAll(async () => {
 });
 
 async function curl(args: string[]): Promise<string> {
-  const r = await exec("curl", ["-sS", "--max-time", "10", ...args], { maxBuffer: 16 << 20 });
+  const r = await exec("curl", ["-sS", "--max-time", "30", ...args], { maxBuffer: 16 << 20 });
   return r.stdout;
 }
 const url = (path: string): string => `http://127.0.0.1:${httpPort}${path}`;
@@ -237,7 +237,7 @@ describe.skipIf(!haveTools)("knet gateway serve with real backends and curl", ()
     expect(await curl(["-o", "/dev/null", "-w", "%{http_code}", url("/empty")])).toBe("503");
   });
 
-  it("terminates TLS with the certificate SNI selects, over HTTP/2", async () => {
+  it("terminates TLS with the certificate SNI selects, over HTTP/2", { timeout: 120_000 }, async () => {
     for (const host of ["a.example.com", "b.example.com"]) {
       const r = await curl([
         "--http2",

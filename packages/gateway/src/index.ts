@@ -18,6 +18,14 @@
  */
 export type { BackendEndpoint, ServiceLookup } from "./backends.js";
 export { ServiceIndex } from "./backends.js";
+export type {
+  GatewayClusterBuild,
+  GatewayClusterOptions,
+  GatewayProxiedRequest,
+  GatewayProxyForward,
+  GatewayUserspaceProxy,
+} from "./cluster-gateway.js";
+export { gatewayClusterExtension } from "./cluster-gateway.js";
 export { condition, Reason } from "./conditions.js";
 export type { FilterContext, FilterState, HeaderMap, RedirectInput } from "./filters.js";
 export { applyFilters, modifyHeaders, modifyPath, redirectLocation } from "./filters.js";
@@ -32,6 +40,7 @@ export {
   nameFromHost,
   translateIngresses,
 } from "./ingress.js";
+export { registerGatewayKinds } from "./kinds.js";
 export type { LoadedGatewayInputs } from "./load.js";
 export { loadGatewayInputs } from "./load.js";
 export type {

@@ -7,6 +7,7 @@
 import type { EndpointSlice, KubeObject, ManifestProblem, ManifestText, Namespace, Service } from "@knet/k8s";
 import { defaultObject, KIND_API_VERSIONS, ManifestError, validateObject } from "@knet/k8s";
 import { parseAllDocuments } from "yaml";
+import { registerGatewayKinds } from "./kinds.js";
 import type { GatewayInputs } from "./model.js";
 import type { Gateway, GatewayClass, HTTPRoute, Ingress, IngressClass, ReferenceGrant, Secret } from "./types.js";
 import { GATEWAY_GROUP } from "./types.js";
@@ -38,6 +39,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  * @throws ManifestError (from `@knet/k8s`) listing every syntax, apiVersion and validation problem.
  */
 export function loadGatewayInputs(texts: readonly ManifestText[]): LoadedGatewayInputs {
+  registerGatewayKinds();
   const inputs: LoadedGatewayInputs["inputs"] = {
     gatewayClasses: [],
     gateways: [],

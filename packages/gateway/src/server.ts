@@ -20,6 +20,7 @@ import {
 } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { createSecureContext, type SecureContext } from "node:tls";
+import type { Random } from "@knet/netstack";
 import { applyFilters, type FilterState, type HeaderMap, modifyHeaders } from "./filters.js";
 import { hostnameMatches, hostnameSpecificity } from "./hostname.js";
 import type { ResolvedBackend } from "./model.js";
@@ -43,8 +44,8 @@ export interface GatewayServerOptions {
   readonly router: Router;
   /** Addresses to listen on. */
   readonly listen: readonly ServerListen[];
-  /** Uniform random numbers in [0, 1) for weights and endpoints (default Math.random). */
-  readonly random?: () => number;
+  /** Randomness for weights and endpoints (default Math.random). */
+  readonly random?: Random;
   /** Where access-log lines go (default: nowhere). */
   readonly log?: (line: string) => void;
   /** Upstream connect and response timeout in ms (default 10000). */
@@ -107,7 +108,8 @@ export class GatewayServer {
 
   constructor(options: GatewayServerOptions) {
     this.options = options;
-    this.random = options.random ?? Math.random;
+    const random = options.random;
+    this.random = random === undefined ? Math.random : () => random.next();
     for (const gw of options.router.model.gateways)
       for (const l of gw.listeners)
         if (l.protocol === "HTTPS" && l.programmed)

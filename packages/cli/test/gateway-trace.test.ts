@@ -1,0 +1,77 @@
+/**
+ * Issue point 10: `curl http://shop.example.com/api` from a host outside the
+ * cluster, through a Gateway on a node, the HTTPRoute, the Service and the
+ * node's proxy mode, to a pod of the demo cluster.
+ */
+import { readFileSync } from "node:fs";
+import { registerBundledModes } from "@knet/cli";
+import { Cluster, formatClusterTrace, traceRequest } from "@knet/cluster";
+import { gatewayClusterExtension, loadGatewayInputs } from "@knet/gateway";
+import { describe, expect, it } from "vitest";
+
+const manifests = readFileSync(new URL("../../../examples/manifests/demo-cluster.yaml", import.meta.url), "utf8");
+const GATEWAY = `apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: knet}
+spec: {controllerName: knet.dev/gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: shop}
+spec:
+  gatewayClassName: knet
+  listeners: [{name: http, port: 80, protocol: HTTP, hostname: shop.example.com}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: shop, namespace: shop}
+spec:
+  parentRefs: [{name: edge}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /api}}]
+    backendRefs: [{name: api, port: 80}]
+  - filters: [{type: RequestHeaderModifier, requestHeaderModifier: {add: [{name: x-via, value: edge}]}}]
+    backendRefs: [{name: web, port: 80}]
+  - matches: [{path: {type: PathPrefix, value: /old}}]
+    filters: [{type: RequestRedirect, requestRedirect: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /new}, statusCode: 301}}]
+`;
+
+describe("a Gateway on a node of the simulated cluster", () => {
+  it("traces curl http://shop.example.com/api from outside through the Gateway, the route, the Service and the proxy mode to a pod (and into NetworkPolicy)", async () => {
+    registerBundledModes();
+    const { inputs } = loadGatewayInputs([{ name: "edge.yaml", text: GATEWAY }]);
+    const cluster = await Cluster.fromManifests(manifests, { extensions: [gatewayClusterExtension(inputs)] });
+    // curl http://shop.example.com/ : Gateway -> HTTPRoute rule 1 -> Service shop/web -> iptables DNAT -> a frontend pod.
+    const t = traceRequest(cluster, { from: "client", to: "http://shop.example.com/", http: { path: "/" } });
+    expect(t.connected).toBe(true);
+    expect(t.proxied?.decision).toMatchObject({
+      kind: "forward",
+      note: expect.stringMatching(/^HTTPRoute shop\/shop rule 1 -> Service shop\/web:80/),
+    });
+    const up = t.proxied?.upstream;
+    expect(up?.connected, formatClusterTrace(t)).toBe(true);
+    expect(up?.backend?.pod).toMatch(/^shop\/frontend-/);
+    expect(up?.http?.headers["x-via"]).toBe("edge");
+    expect(up?.proxy.length).toBeGreaterThan(0); // the node's proxy mode DNATed the ClusterIP
+    expect(formatClusterTrace(t)).toContain("User-space proxy gateway gateway:80 (via node-a)");
+    // curl http://shop.example.com/api : routed to Service shop/api, DNATed to an api pod, and dropped
+    // there by the demo's NetworkPolicy (only the frontend may call the api).
+    const api = traceRequest(cluster, {
+      from: "client",
+      to: "http://shop.example.com/api/items",
+      http: { path: "/api/items" },
+    });
+    expect(api.proxied?.decision).toMatchObject({
+      kind: "forward",
+      note: expect.stringMatching(/^HTTPRoute shop\/shop rule 0 -> Service shop\/api:80/),
+    });
+    expect(api.proxied?.upstream?.connected).toBe(false);
+    expect(formatClusterTrace(api)).toMatch(/denied by NetworkPolicy/);
+    const moved = traceRequest(cluster, {
+      from: "client",
+      to: "http://shop.example.com/old/x",
+      http: { path: "/old/x" },
+    });
+    expect(moved.proxied?.decision).toMatchObject({ kind: "respond", status: 301 });
+  });
+});
