@@ -7,6 +7,7 @@
 //              candidates of one host are scanned in precedence order (grows with N).
 // Run against the built packages: pnpm build; node benchmarks/run.mjs gateway
 import { spawn } from "node:child_process";
+import { loadavg } from "node:os";
 import { Agent, request } from "node:http";
 import { buildGatewayModel, Router } from "@knet/gateway";
 import { bench, do_not_optimize, group, runBench, writeResults } from "../../../benchmarks/lib.mjs";
@@ -119,6 +120,7 @@ for (const shape of ["hosts", "one-host"]) {
 }
 await runBench("gateway-routing", {
   what: "Router.route() per request, explain off; N HTTPRoutes on one HTTP listener; request matches the middle route",
+  loadavg_1m: loadavg()[0],
 });
 
 // Proxy throughput: a keep-alive load generator (this process) against a backend
@@ -128,7 +130,10 @@ const s = http.createServer((req, res) => { req.resume(); req.on("end", () => { 
 s.listen(0, "127.0.0.1", () => console.log(s.address().port));`;
 function child(args, input) {
   // cwd inside the package, so the child's `@knet/gateway` resolves (self-reference) to dist.
-  const p = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "inherit"], cwd: new URL("..", import.meta.url).pathname });
+  const p = spawn(process.execPath, args, {
+    stdio: ["pipe", "pipe", "inherit"],
+    cwd: new URL("..", import.meta.url).pathname,
+  });
   if (input !== undefined) p.stdin.end(input);
   return new Promise((resolve, reject) => {
     p.stdout.once("data", (b) => resolve({ p, line: b.toString() }));
@@ -205,4 +210,5 @@ gw.p.kill();
 writeResults("gateway-proxy-throughput", results, {
   what: "HTTP/1.1 keep-alive GETs from this process; backend and GatewayServer (1k host routes) in child processes; direct and proxied measured back to back in one run",
   seconds,
+  loadavg_1m: loadavg()[0],
 });

@@ -137,10 +137,58 @@ interface Candidate {
   readonly sortName: string;
 }
 
+/**
+ * Candidates of one hostname group in precedence order (`all`), and the same
+ * order split by the first path element a candidate can match: a request only
+ * scans the bucket of its own first element (candidates that match any first
+ * element, `PathPrefix /` and regular expressions, are in every bucket), so the
+ * first match in a bucket is the first match in `all`.
+ */
+interface CandidateList {
+  readonly all: Candidate[];
+  readonly byFirst: Map<string, Candidate[]>;
+  readonly generic: Candidate[];
+}
+
 interface HostTable {
-  readonly exact: Map<string, Candidate[]>;
-  readonly wildcard: Map<string, Candidate[]>;
-  readonly any: Candidate[];
+  readonly exact: Map<string, CandidateList>;
+  readonly wildcard: Map<string, CandidateList>;
+  readonly any: CandidateList;
+}
+
+function firstElement(path: string): string {
+  const end = path.indexOf("/", 1);
+  return end < 0 ? path.slice(1) : path.slice(1, end);
+}
+
+/** The first path element every path the candidate matches has, or undefined when it can match any. */
+function bucketOf(c: Candidate): string | undefined {
+  if (c.pathType === "Exact") return firstElement(c.pathValue);
+  if (c.pathType !== "PathPrefix") return undefined;
+  const v = c.pathValue.endsWith("/") ? c.pathValue.slice(0, -1) : c.pathValue;
+  return v === "" ? undefined : firstElement(v);
+}
+
+function newList(): CandidateList {
+  return { all: [], byFirst: new Map(), generic: [] };
+}
+
+function indexList(list: CandidateList): void {
+  list.all.sort(compare);
+  for (const c of list.all) {
+    const key = bucketOf(c);
+    if (key === undefined) {
+      list.generic.push(c);
+      for (const b of list.byFirst.values()) b.push(c);
+      continue;
+    }
+    let bucket = list.byFirst.get(key);
+    if (bucket === undefined) {
+      bucket = [...list.generic];
+      list.byFirst.set(key, bucket);
+    }
+    bucket.push(c);
+  }
 }
 
 interface ListenerSet {
@@ -308,7 +356,7 @@ export class Router {
             hostname: l.hostname,
             wildcard: l.wildcard,
             listeners: [],
-            table: { exact: new Map(), wildcard: new Map(), any: [] },
+            table: { exact: new Map(), wildcard: new Map(), any: newList() },
           };
           byKey.set(k, set);
           this.sets.push(set);
@@ -352,24 +400,24 @@ export class Router {
         }
         const hosts = a.hostnames.length === 0 ? [undefined] : a.hostnames;
         for (const h of hosts) {
-          let list: Candidate[];
+          let list: CandidateList;
           if (h === undefined) list = set.table.any;
           else if (h.startsWith("*.")) {
             const k = h.slice(1);
-            list = set.table.wildcard.get(k) ?? [];
+            list = set.table.wildcard.get(k) ?? newList();
             set.table.wildcard.set(k, list);
           } else {
-            list = set.table.exact.get(h) ?? [];
+            list = set.table.exact.get(h) ?? newList();
             set.table.exact.set(h, list);
           }
-          list.push(...candidates);
+          for (const c of candidates) list.all.push(c);
         }
       }
     }
     for (const s of this.sets) {
-      s.table.any.sort(compare);
-      for (const l of s.table.exact.values()) l.sort(compare);
-      for (const l of s.table.wildcard.values()) l.sort(compare);
+      indexList(s.table.any);
+      for (const l of s.table.exact.values()) indexList(l);
+      for (const l of s.table.wildcard.values()) indexList(l);
     }
   }
 
@@ -429,16 +477,16 @@ export class Router {
     }
 
     // 2. Candidates by hostname group, most specific first; first match wins.
-    const groups: { list: Candidate[]; label: string; firstSuffix: boolean }[] = [];
+    const groups: { list: CandidateList; label: string; firstSuffix: boolean }[] = [];
     const exact = best.table.exact.get(host);
     if (exact !== undefined) groups.push({ list: exact, label: host, firstSuffix: false });
     let dot = host.indexOf(".");
-    let first = true;
+    let firstSuffix = true;
     while (dot >= 0) {
       const suffix = host.slice(dot);
       const list = best.table.wildcard.get(suffix);
-      if (list !== undefined) groups.push({ list, label: `*${suffix}`, firstSuffix: first });
-      first = false;
+      if (list !== undefined) groups.push({ list, label: `*${suffix}`, firstSuffix });
+      firstSuffix = false;
       dot = host.indexOf(".", dot + 1);
     }
     groups.push({ list: best.table.any, label: "(any host)", firstSuffix: false });
@@ -449,8 +497,11 @@ export class Router {
       return queryCache;
     };
     let winner: Candidate | undefined;
+    // Explaining scans every candidate of a group (all lost ones are listed); routing only its path bucket.
+    const first = path.startsWith("/") ? firstElement(path) : undefined;
     outer: for (const g of groups) {
-      for (const c of g.list) {
+      const list = explain || first === undefined ? g.list.all : (g.list.byFirst.get(first) ?? g.list.generic);
+      for (const c of list) {
         if (g.label.startsWith("*") && c.wildcard === "one-label" && !g.firstSuffix) {
           if (explain)
             rejected.push({

@@ -5,6 +5,7 @@
  * weight, and logged in one access-log line.
  */
 import {
+  Agent,
   createServer as createHttpServer,
   type Server as HttpServer,
   request as httpRequest,
@@ -105,6 +106,8 @@ export class GatewayServer {
   private readonly options: GatewayServerOptions;
   private readonly random: () => number;
   private readonly contexts: { hostname: string | undefined; port: number; context: SecureContext }[] = [];
+  /** Upstream connections are kept alive and reused, as a proxy's connection pool does. */
+  private readonly agent = new Agent({ keepAlive: true });
 
   constructor(options: GatewayServerOptions) {
     this.options = options;
@@ -190,6 +193,7 @@ export class GatewayServer {
 
   /** Stop accepting and close every server (open connections are ended). */
   async close(): Promise<void> {
+    this.agent.destroy();
     const servers = this.servers.splice(0);
     await Promise.all(
       servers.map(
@@ -285,6 +289,7 @@ export class GatewayServer {
         method,
         path: state.path,
         headers,
+        agent: this.agent,
         timeout: this.options.upstreamTimeoutMs ?? 10_000,
       },
       (upRes) => {

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Router } from "../src/index.js";
 import { modelOf } from "./helpers.js";
@@ -207,5 +208,50 @@ describe("HTTPRoute precedence (httproute_types.go Matches)", () => {
     expect(r.route({ method: "GET", scheme: "http", host: "h", port: 80, path: "/b" }).status).toBe(404);
     expect(r.route({ method: "GET", scheme: "http", host: "h", port: 81, path: "/a" }).status).toBe(404);
     expect(r.route({ method: "GET", scheme: "https", host: "h", port: 80, path: "/a" }).status).toBe(404);
+  });
+});
+
+describe("path-bucket index (property)", () => {
+  const seg = fc.constantFrom("a", "b", "ab", "c");
+  const path = fc.array(seg, { minLength: 0, maxLength: 3 }).map((p) => `/${p.join("/")}`);
+  const match = fc.record({
+    type: fc.constantFrom("Exact", "PathPrefix", "RegularExpression"),
+    value: path,
+    method: fc.option(fc.constantFrom("GET", "POST"), { nil: undefined }),
+    trailing: fc.boolean(),
+  });
+  it("routing with the index picks the same candidate as the full precedence-ordered scan", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(match, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.tuple(path, fc.constantFrom("GET", "POST")), { minLength: 1, maxLength: 8 }),
+        (rules, requests) => {
+          const yamlRules = rules
+            .map((ms, i) => {
+              const matches = ms
+                .map((m) => {
+                  const value =
+                    m.type === "RegularExpression"
+                      ? `${m.value}.*`
+                      : m.trailing && m.value !== "/"
+                        ? `${m.value}/`
+                        : m.value;
+                  return `{path: {type: ${m.type}, value: "${value}"}${m.method === undefined ? "" : `, method: ${m.method}`}}`;
+                })
+                .join(", ");
+              return `{matches: [${matches}], backendRefs: [{name: b${i}, port: 80}]}`;
+            })
+            .join(", ");
+          const router = routerOf([{ name: "r", rules: `[${yamlRules}]` }]);
+          for (const [p, method] of requests) {
+            const req = { method, scheme: "http" as const, host: "h", port: 80, path: p };
+            const full = router.route(req);
+            const fast = router.route(req, { explain: false });
+            expect([fast.status, fast.rule, fast.match]).toEqual([full.status, full.rule, full.match]);
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });
