@@ -7,8 +7,8 @@
 //              candidates of one host are scanned in precedence order (grows with N).
 // Run against the built packages: pnpm build; node benchmarks/run.mjs gateway
 import { spawn } from "node:child_process";
-import { loadavg } from "node:os";
 import { Agent, request } from "node:http";
+import { loadavg } from "node:os";
 import { buildGatewayModel, Router } from "@knet/gateway";
 import { bench, do_not_optimize, group, runBench, writeResults } from "../../../benchmarks/lib.mjs";
 
