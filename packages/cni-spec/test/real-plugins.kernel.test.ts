@@ -10,13 +10,13 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CniRuntime, executableExec, type LoadedNetConfList, parseNetConfList, type Result100 } from "@knet/cni-spec";
-import { isRoot, Netns, uniqueIfName } from "@knet/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeKernel, Netns, uniqueIfName } from "@knet/testkit";
+import { afterAll, beforeAll, expect, it } from "vitest";
 
 const REAL = "/usr/lib/cni";
-const havePlugins = ["bridge", "host-local", "portmap"].every((p) => existsSync(join(REAL, p)));
+const PLUGINS = ["bridge", "host-local", "portmap"].map((p) => join(REAL, p));
 
-describe.skipIf(!isRoot || !havePlugins)("real bridge + host-local + portmap through CniRuntime", () => {
+describeKernel("real bridge + host-local + portmap through CniRuntime", { commands: ["ip", ...PLUGINS] }, () => {
   let host: Netns | undefined;
   let ctr: Netns | undefined;
   let work = "";

@@ -5,16 +5,16 @@
  * (binding port 53 needs root, as kernel tests run). Nothing reaches a real resolver.
  * And the loop CoreDNS's `loop` plugin exists for: a resolv.conf naming the server itself.
  */
-import { execFile, spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { DnsIndex, DnsServer } from "@knet/coredns-lite";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeKernel } from "@knet/testkit";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { fixtureObjects } from "./fixture.js";
 
-const hasDig = spawnSync("sh", ["-c", "command -v dig"], { stdio: "ignore" }).status === 0;
 const exec = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), "knet-corefile-kernel-"));
 
@@ -29,7 +29,7 @@ async function dig(port: number, args: string[]): Promise<string> {
   return stdout;
 }
 
-describe.skipIf(!hasDig)("forward to the nameservers of a resolv.conf file (dig)", () => {
+describeKernel("forward to the nameservers of a resolv.conf file (dig)", { root: false, commands: ["dig"] }, () => {
   const upstream = new DnsServer({
     index: DnsIndex.from([
       { kind: "Service", metadata: { name: "web", namespace: "ext" }, spec: { clusterIP: "192.0.2.80" } },

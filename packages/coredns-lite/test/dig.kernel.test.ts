@@ -4,7 +4,7 @@
  * root; it lives with the kernel tests because CI installs dig there, and it
  * skips when dig is missing.
  */
-import { execFile, spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { createSocket, type Socket } from "node:dgram";
 import { promisify } from "node:util";
 import {
@@ -18,12 +18,12 @@ import {
   Rcode,
   RRType,
 } from "@knet/coredns-lite";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeKernel } from "@knet/testkit";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { tcpExchange, udpExchange } from "./client.js";
 import { bigHeadless, fixtureObjects } from "./fixture.js";
 import { normalise, ROWS, type Variant } from "./table.js";
 
-const hasDig = spawnSync("sh", ["-c", "command -v dig"], { stdio: "ignore" }).status === 0;
 const exec = promisify(execFile);
 
 interface DigResult {
@@ -82,7 +82,7 @@ function corefile(v: Variant, upstreamPort: number): string {
   return `${head} {\n  errors\n  loadbalance\n  kubernetes ${KZONES} {\n    ${props[v]}\n  }\n${fwd}}\n`;
 }
 
-describe.skipIf(!hasDig)("dig against coredns-lite", () => {
+describeKernel("dig against coredns-lite", { root: false, commands: ["dig"] }, () => {
   const servers = new Map<Variant, DnsServer>();
   let upstream: Socket;
   let bigServer: DnsServer;

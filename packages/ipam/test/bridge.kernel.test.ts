@@ -6,15 +6,13 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { hasCommand, isRoot, Netns, uniqueIfName } from "@knet/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeKernel, Netns, uniqueIfName } from "@knet/testkit";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { readStoreDir } from "./helpers.js";
 import { ensureBuilt, ourBinary } from "./plugin-exec.js";
 
 const BRIDGE = "/usr/lib/cni/bridge";
-const canRun = isRoot && hasCommand("ip") && hasCommand(BRIDGE);
-
-describe.skipIf(!canRun)("real bridge plugin with knet-host-local as its IPAM", () => {
+describeKernel("real bridge plugin with knet-host-local as its IPAM", { commands: ["ip", BRIDGE] }, () => {
   let rt: Netns | undefined;
   let ctr: Netns | undefined;
   const work = mkdtempSync(join(tmpdir(), "knet-ipam-bridge-"));

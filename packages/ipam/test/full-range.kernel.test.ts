@@ -8,9 +8,10 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeKernel } from "@knet/testkit";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { readStoreDir } from "./helpers.js";
-import { ensureBuilt, hasRealHostLocal, ourBinary, realHostLocal } from "./plugin-exec.js";
+import { ensureBuilt, ourBinary, realHostLocal } from "./plugin-exec.js";
 
 const work = mkdtempSync(join(tmpdir(), "knet-ipam-fullrange-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -83,7 +84,7 @@ function perRecord(t: Traced): { calls: Map<string, number>; failedCreates: numb
   return { calls, failedCreates, fsyncs };
 }
 
-describe.skipIf(!hasRealHostLocal)("ADD into a full range", () => {
+describeKernel("ADD into a full range", { root: false, commands: [realHostLocal] }, () => {
   it("costs no more syscalls per taken address than host-local, and at most one fsync", () => {
     expect(strace, "strace is needed (scripts/kernel-prereqs.sh installs it)").toBeDefined();
     const realDir = fullStore("real");

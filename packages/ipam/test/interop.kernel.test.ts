@@ -6,9 +6,10 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeKernel } from "@knet/testkit";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { readStoreDir } from "./helpers.js";
-import { ensureBuilt, execPlugin, hasRealHostLocal, ourBinary, realHostLocal } from "./plugin-exec.js";
+import { ensureBuilt, execPlugin, ourBinary, realHostLocal } from "./plugin-exec.js";
 
 const work = mkdtempSync(join(tmpdir(), "knet-ipam-interop-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -39,42 +40,46 @@ function addAsync(binary: string, cid: string): Promise<{ rc: number; stdout: st
   return new Promise((resolve) => p.on("close", (rc) => resolve({ rc: rc ?? -1, stdout: out })));
 }
 
-describe.skipIf(!hasRealHostLocal)("knet-host-local and the real host-local share a store", () => {
-  it("concurrent ADDs from both never collide; cross DELs empty the store", { timeout: 120_000 }, async () => {
-    const got = new Map<string, string[]>();
-    for (let wave = 0; wave < 5; wave++) {
-      const jobs: Promise<void>[] = [];
-      for (let k = 0; k < 6; k++) {
-        const real = k % 2 === 0;
-        const cid = `${real ? "go" : "ts"}-${wave}-${k}`;
-        jobs.push(
-          addAsync(real ? realHostLocal : ourBinary, cid).then((r) => {
-            expect(r.rc, `${cid}: ${r.stdout}`).toBe(0);
-            got.set(
-              cid,
-              (JSON.parse(r.stdout) as { ips: { address: string }[] }).ips.map(
-                (i) => i.address.split("/")[0] as string,
-              ),
-            );
-          }),
-        );
+describeKernel(
+  "knet-host-local and the real host-local share a store",
+  { root: false, commands: [realHostLocal] },
+  () => {
+    it("concurrent ADDs from both never collide; cross DELs empty the store", { timeout: 120_000 }, async () => {
+      const got = new Map<string, string[]>();
+      for (let wave = 0; wave < 5; wave++) {
+        const jobs: Promise<void>[] = [];
+        for (let k = 0; k < 6; k++) {
+          const real = k % 2 === 0;
+          const cid = `${real ? "go" : "ts"}-${wave}-${k}`;
+          jobs.push(
+            addAsync(real ? realHostLocal : ourBinary, cid).then((r) => {
+              expect(r.rc, `${cid}: ${r.stdout}`).toBe(0);
+              got.set(
+                cid,
+                (JSON.parse(r.stdout) as { ips: { address: string }[] }).ips.map(
+                  (i) => i.address.split("/")[0] as string,
+                ),
+              );
+            }),
+          );
+        }
+        await Promise.all(jobs);
       }
-      await Promise.all(jobs);
-    }
-    const all = [...got.values()].flat();
-    expect(all.length).toBe(60);
-    expect(new Set(all).size).toBe(60);
-    const store = readStoreDir(join(work, "interop"));
-    for (const [cid, ips] of got) for (const ip of ips) expect(store[ip], ip).toBe(`${cid}\r\neth0`);
-    // Each implementation releases the other's containers.
-    for (const cid of got.keys()) {
-      const r = execPlugin(cid.startsWith("go") ? ourBinary : realHostLocal, "DEL", config, cid, "eth0");
-      expect(r.rc).toBe(0);
-    }
-    expect(Object.keys(readStoreDir(join(work, "interop"))).sort()).toEqual([
-      "last_reserved_ip.0",
-      "last_reserved_ip.1",
-      "lock",
-    ]);
-  });
-});
+      const all = [...got.values()].flat();
+      expect(all.length).toBe(60);
+      expect(new Set(all).size).toBe(60);
+      const store = readStoreDir(join(work, "interop"));
+      for (const [cid, ips] of got) for (const ip of ips) expect(store[ip], ip).toBe(`${cid}\r\neth0`);
+      // Each implementation releases the other's containers.
+      for (const cid of got.keys()) {
+        const r = execPlugin(cid.startsWith("go") ? ourBinary : realHostLocal, "DEL", config, cid, "eth0");
+        expect(r.rc).toBe(0);
+      }
+      expect(Object.keys(readStoreDir(join(work, "interop"))).sort()).toEqual([
+        "last_reserved_ip.0",
+        "last_reserved_ip.1",
+        "lock",
+      ]);
+    });
+  },
+);

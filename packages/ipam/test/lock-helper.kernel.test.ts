@@ -7,9 +7,10 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DiskStore, FileLock, hostLocalAdd, loadHostLocalConfig } from "@knet/ipam";
-import { afterAll, describe, expect, it } from "vitest";
+import { describeKernel } from "@knet/testkit";
+import { afterAll, expect, it } from "vitest";
 import { readStoreDir } from "./helpers.js";
-import { hasRealHostLocal, realHostLocal } from "./plugin-exec.js";
+import { realHostLocal } from "./plugin-exec.js";
 
 const work = mkdtempSync(join(tmpdir(), "knet-ipam-lockhelper-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -44,7 +45,7 @@ function realAdd(dataDir: string, cid: string): { proc: ChildProcess; out: () =>
   return { proc, out: () => out };
 }
 
-describe.skipIf(!hasRealHostLocal)("the lock helper and real flock(2) holders", () => {
+describeKernel("the lock helper and real flock(2) holders", { root: false, commands: [realHostLocal] }, () => {
   it("a helper-held lock makes the real host-local wait; flock(1) holding it makes the helper wait", async () => {
     const dataDir = join(work, "wait");
     mkdirSync(join(dataDir, "mixed"), { recursive: true });

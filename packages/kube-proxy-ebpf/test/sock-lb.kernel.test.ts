@@ -12,8 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ChangeTracker, proxyConfig, seededRandom } from "@knet/kube-proxy";
 import { service, slice } from "@knet/kube-proxy/contract";
-import { hasCommand, isRoot, must, Netns, run } from "@knet/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeKernel, hasCommand, isRoot, must, Netns, run } from "@knet/testkit";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import {
   decodeAffinityMatch,
   decodeBackend,
@@ -122,7 +122,7 @@ function hexBytes(a: readonly string[]): Uint8Array {
   return Uint8Array.from(a.map((x) => Number.parseInt(x, 16)));
 }
 
-describe.skipIf(!canRun)("socket LB program in the kernel", () => {
+describeKernel("socket LB program in the kernel", { commands: tools }, () => {
   let dir = "";
   let mapsDir = "";
   let progsDir = "";

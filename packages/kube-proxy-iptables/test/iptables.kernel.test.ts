@@ -2,10 +2,8 @@ import type { EndpointSlice, Service } from "@knet/k8s";
 import { buildProxyState, ChangeTracker, proxyConfig, type Random, seededRandom } from "@knet/kube-proxy";
 import { service, slice } from "@knet/kube-proxy/contract";
 import { IptablesEngine, IptablesEvaluator, parseIptablesSave } from "@knet/kube-proxy-iptables";
-import { hasCommand, isRoot, Netns, vethPair } from "@knet/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-const canRun = isRoot && hasCommand("iptables-restore") && hasCommand("ip");
+import { describeKernel, hasCommand, Netns, vethPair } from "@knet/testkit";
+import { afterAll, beforeAll, expect, it } from "vitest";
 
 /** A backend: a server in its own namespace answering each TCP connection with its name. */
 const SERVER = `
@@ -114,7 +112,7 @@ const count = (xs: readonly string[]): Map<string, number> => {
   return m;
 };
 
-describe.skipIf(!canRun)("iptables mode in a real kernel", () => {
+describeKernel("iptables mode in a real kernel", { commands: ["ip", "iptables-restore", "ip6tables-restore"] }, () => {
   const made: Netns[] = [];
   let node: Netns;
   let client: Netns;

@@ -18,11 +18,9 @@ import { buildProxyState, type ProxyConfigInput, proxyConfig } from "@knet/kube-
 import { service, slice } from "@knet/kube-proxy/contract";
 import type { SetPacket } from "@knet/kube-proxy-iptables";
 import { Addr } from "@knet/netstack";
-import { hasCommand, isRoot, Netns } from "@knet/testkit";
-import { afterAll, describe, expect, it } from "vitest";
+import { describeKernel, Netns } from "@knet/testkit";
+import { afterAll, expect, it } from "vitest";
 import { IpvsEngine } from "../src/index.js";
-
-const canRun = isRoot && hasCommand("ipset") && hasCommand("iptables-restore") && hasCommand("ip");
 
 function objects(v6: boolean): { services: Service[]; endpointSlices: EndpointSlice[] } {
   const ip = (v4: string, s6: string): string => (v6 ? s6 : v4);
@@ -111,7 +109,7 @@ function savedEntries(text: string): Map<string, string[]> {
   return out;
 }
 
-describe.skipIf(!canRun)("IPVS mode artifacts in a real namespace", () => {
+describeKernel("IPVS mode artifacts in a real namespace", { commands: ["ip", "ipset", "iptables-restore"] }, () => {
   for (const family of [4, 6] as const) {
     it(`IPv${family}: kube-ipvs0, ipset restore and iptables-restore load`, () => {
       const cfg: ProxyConfigInput =

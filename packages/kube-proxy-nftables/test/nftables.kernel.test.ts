@@ -11,10 +11,9 @@ import type { EndpointSlice, Service } from "@knet/k8s";
 import { buildProxyState, ChangeTracker, type ProxyState, proxyConfig, seededRandom } from "@knet/kube-proxy";
 import { service, slice } from "@knet/kube-proxy/contract";
 import { NftablesEngine, NftRuleset, parseNftListing } from "@knet/kube-proxy-nftables";
-import { hasCommand, isRoot, Netns, vethPair } from "@knet/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeKernel, Netns, vethPair } from "@knet/testkit";
+import { afterAll, beforeAll, expect, it } from "vitest";
 
-const canRun = isRoot && hasCommand("nft") && hasCommand("ip");
 const BACKENDS = 3;
 const IPS_PER_BACKEND = 4;
 const config = proxyConfig({
@@ -93,7 +92,7 @@ function one(t) {
 })();
 `;
 
-describe.skipIf(!canRun)("nftables mode in the kernel", () => {
+describeKernel("nftables mode in the kernel", { commands: ["ip", "nft"] }, () => {
   const made: Netns[] = [];
   let node: Netns;
   let client: Netns;

@@ -1,6 +1,6 @@
 import type { CaptureConfig } from "@knet/mesh";
 import { iptablesCapture, nftablesCapture, parseIstioIptablesArgs, tproxyRouteCommands } from "@knet/mesh";
-import { hasCommand, isRoot, Netns, vethPair } from "@knet/testkit";
+import { describeKernel, Netns, vethPair } from "@knet/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BASE, CASES } from "./golden-cases.js";
 
@@ -19,9 +19,6 @@ const loadable = (c: Partial<CaptureConfig>): Partial<CaptureConfig> => {
     ...(c.ownerGroupsExclude === undefined ? {} : { ownerGroupsExclude: sub(c.ownerGroupsExclude) }),
   };
 };
-
-const tools =
-  isRoot && hasCommand("iptables-restore") && hasCommand("nft") && hasCommand("socat") && hasCommand("setpriv");
 
 /** A pod network namespace with a peer namespace on a veth, listeners that say who answered. */
 class PodLab {
@@ -78,162 +75,166 @@ class PodLab {
   }
 }
 
-describe.skipIf(!tools)("istio capture rules in a real kernel", () => {
-  it("every golden configuration loads: iptables-restore and ip6tables-restore, and nft -f (real loads)", () => {
-    for (const c of CASES) {
+describeKernel(
+  "istio capture rules in a real kernel",
+  { commands: ["ip", "iptables-restore", "nft", "socat", "setpriv"] },
+  () => {
+    it("every golden configuration loads: iptables-restore and ip6tables-restore, and nft -f (real loads)", () => {
+      for (const c of CASES) {
+        const ns = Netns.create("meshload");
+        try {
+          const cfg = loadable({ ...BASE, ...c.config });
+          if (c.nftOnly !== true) {
+            const r = iptablesCapture(cfg);
+            const v4 = ns.run("iptables-restore", ["--noflush"], r.v4);
+            expect(v4.stderr, `${c.name} v4`).toBe("");
+            expect(v4.code, `${c.name} v4`).toBe(0);
+            if (r.v6 !== undefined) {
+              const v6 = ns.run("ip6tables-restore", ["--noflush"], r.v6);
+              expect(v6.stderr, `${c.name} v6`).toBe("");
+              expect(v6.code, `${c.name} v6`).toBe(0);
+            }
+            expect(ns.must("iptables-save", [])).toContain(":ISTIO_OUTPUT");
+          }
+          const n = ns.run("nft", ["-f", "-"], nftablesCapture(cfg).script);
+          expect(n.stderr, `${c.name} nft`).toBe("");
+          expect(n.code, `${c.name} nft`).toBe(0);
+          expect(ns.must("nft", ["list", "tables"])).toContain("istio-proxy-nat");
+        } finally {
+          ns.delete();
+        }
+      }
+    });
+
+    it("the kernel refuses TPROXY in the nat table, which iptables-restore --test accepts", () => {
       const ns = Netns.create("meshload");
       try {
-        const cfg = loadable({ ...BASE, ...c.config });
-        if (c.nftOnly !== true) {
-          const r = iptablesCapture(cfg);
-          const v4 = ns.run("iptables-restore", ["--noflush"], r.v4);
-          expect(v4.stderr, `${c.name} v4`).toBe("");
-          expect(v4.code, `${c.name} v4`).toBe(0);
-          if (r.v6 !== undefined) {
-            const v6 = ns.run("ip6tables-restore", ["--noflush"], r.v6);
-            expect(v6.stderr, `${c.name} v6`).toBe("");
-            expect(v6.code, `${c.name} v6`).toBe(0);
-          }
-          expect(ns.must("iptables-save", [])).toContain(":ISTIO_OUTPUT");
-        }
-        const n = ns.run("nft", ["-f", "-"], nftablesCapture(cfg).script);
-        expect(n.stderr, `${c.name} nft`).toBe("");
-        expect(n.code, `${c.name} nft`).toBe(0);
-        expect(ns.must("nft", ["list", "tables"])).toContain("istio-proxy-nat");
+        const bad =
+          "*nat\n:ISTIO_TPROXY - [0:0]\n-A ISTIO_TPROXY -p tcp -j TPROXY --tproxy-mark 1337/0xffffffff --on-port 15006\nCOMMIT\n";
+        expect(ns.run("iptables-restore", ["--noflush", "--test"], bad).code).toBe(0);
+        expect(ns.run("iptables-restore", ["--noflush"], bad).code).not.toBe(0);
+        const good = iptablesCapture({ inboundInterceptionMode: "TPROXY", inboundPortsInclude: "*" }).v4;
+        expect(good).toContain("* mangle");
+        expect(ns.run("iptables-restore", ["--noflush"], good).code).toBe(0);
       } finally {
         ns.delete();
       }
-    }
-  });
+    });
 
-  it("the kernel refuses TPROXY in the nat table, which iptables-restore --test accepts", () => {
-    const ns = Netns.create("meshload");
-    try {
-      const bad =
-        "*nat\n:ISTIO_TPROXY - [0:0]\n-A ISTIO_TPROXY -p tcp -j TPROXY --tproxy-mark 1337/0xffffffff --on-port 15006\nCOMMIT\n";
-      expect(ns.run("iptables-restore", ["--noflush", "--test"], bad).code).toBe(0);
-      expect(ns.run("iptables-restore", ["--noflush"], bad).code).not.toBe(0);
-      const good = iptablesCapture({ inboundInterceptionMode: "TPROXY", inboundPortsInclude: "*" }).v4;
-      expect(good).toContain("* mangle");
-      expect(ns.run("iptables-restore", ["--noflush"], good).code).toBe(0);
-    } finally {
-      ns.delete();
-    }
-  });
+    describe.each([
+      [
+        "iptables",
+        (lab: PodLab, cfg: Partial<CaptureConfig>) =>
+          lab.pod.must("iptables-restore", ["--noflush"], iptablesCapture(cfg).v4),
+      ],
+      [
+        "nftables",
+        (lab: PodLab, cfg: Partial<CaptureConfig>) => lab.pod.must("nft", ["-f", "-"], nftablesCapture(cfg).script),
+      ],
+    ] as const)("%s, REDIRECT mode, the injector's default flags", (_name, load) => {
+      let lab: PodLab;
+      beforeAll(() => {
+        lab = new PodLab();
+        // The istio-init arguments istiod writes for a pod with the default mesh config.
+        const { config } = parseIstioIptablesArgs([
+          "-p",
+          "15001",
+          "-z",
+          "15006",
+          "-u",
+          "1337",
+          "-m",
+          "REDIRECT",
+          "-i",
+          "*",
+          "-x",
+          "",
+          "-b",
+          "*",
+          "-d",
+          "15090,15021,15020",
+        ]);
+        load(lab, config);
+        lab.listen(lab.pod, 15001, "sidecar-outbound", PROXY);
+        lab.listen(lab.pod, 15006, "sidecar-inbound", PROXY);
+        lab.listen(lab.pod, 9080, "app-9080", APP);
+        lab.listen(lab.pod, 15021, "agent-15021", PROXY);
+        lab.listen(lab.peer, 8080, "peer-8080", APP);
+        lab.waitListening(lab.pod, [15001, 15006, 9080, 15021]);
+        lab.waitListening(lab.peer, [8080]);
+      });
+      afterAll(() => lab?.destroy());
 
-  describe.each([
-    [
-      "iptables",
-      (lab: PodLab, cfg: Partial<CaptureConfig>) =>
-        lab.pod.must("iptables-restore", ["--noflush"], iptablesCapture(cfg).v4),
-    ],
-    [
-      "nftables",
-      (lab: PodLab, cfg: Partial<CaptureConfig>) => lab.pod.must("nft", ["-f", "-"], nftablesCapture(cfg).script),
-    ],
-  ] as const)("%s, REDIRECT mode, the injector's default flags", (_name, load) => {
-    let lab: PodLab;
-    beforeAll(() => {
-      lab = new PodLab();
-      // The istio-init arguments istiod writes for a pod with the default mesh config.
-      const { config } = parseIstioIptablesArgs([
-        "-p",
-        "15001",
-        "-z",
-        "15006",
-        "-u",
-        "1337",
-        "-m",
-        "REDIRECT",
-        "-i",
-        "*",
-        "-x",
-        "",
-        "-b",
-        "*",
-        "-d",
-        "15090,15021,15020",
-      ]);
-      load(lab, config);
-      lab.listen(lab.pod, 15001, "sidecar-outbound", PROXY);
-      lab.listen(lab.pod, 15006, "sidecar-inbound", PROXY);
-      lab.listen(lab.pod, 9080, "app-9080", APP);
-      lab.listen(lab.pod, 15021, "agent-15021", PROXY);
-      lab.listen(lab.peer, 8080, "peer-8080", APP);
-      lab.waitListening(lab.pod, [15001, 15006, 9080, 15021]);
-      lab.waitListening(lab.peer, [8080]);
+      it("app -> remote service goes to the sidecar's outbound listener", () => {
+        expect(lab.connect(lab.pod, PEER_IP, 8080, APP)).toBe("sidecar-outbound");
+      });
+      it("the sidecar's own connection (UID 1337) reaches the remote service", () => {
+        expect(lab.connect(lab.pod, PEER_IP, 8080, PROXY)).toBe("peer-8080");
+      });
+      it("remote client -> app port goes to the sidecar's inbound listener", () => {
+        expect(lab.connect(lab.peer, POD_IP, 9080, APP)).toBe("sidecar-inbound");
+      });
+      it("an excluded inbound port (-d) reaches its listener directly", () => {
+        expect(lab.connect(lab.peer, POD_IP, 15021, APP)).toBe("agent-15021");
+      });
+      it("app -> localhost is not captured", () => {
+        expect(lab.connect(lab.pod, "127.0.0.1", 9080, APP)).toBe("app-9080");
+      });
+      it("app -> its own pod IP over lo is not captured; the sidecar -> pod IP goes through inbound", () => {
+        expect(lab.connect(lab.pod, POD_IP, 9080, APP)).toBe("app-9080");
+        expect(lab.connect(lab.pod, POD_IP, 9080, PROXY)).toBe("sidecar-inbound");
+      });
     });
-    afterAll(() => lab?.destroy());
 
-    it("app -> remote service goes to the sidecar's outbound listener", () => {
-      expect(lab.connect(lab.pod, PEER_IP, 8080, APP)).toBe("sidecar-outbound");
+    describe("iptables, outbound CIDR include/exclude and excluded ports", () => {
+      let lab: PodLab;
+      beforeAll(() => {
+        lab = new PodLab();
+        lab.peer.must("ip", ["addr", "add", "10.77.0.4/32", "dev", "lo"]);
+        const cfg = {
+          outboundIpRangesInclude: "10.77.0.0/24",
+          outboundIpRangesExclude: "10.77.0.4/32",
+          outboundPortsExclude: "8081",
+        };
+        lab.pod.must("iptables-restore", ["--noflush"], iptablesCapture(cfg).v4);
+        lab.listen(lab.pod, 15001, "sidecar-outbound", PROXY);
+        lab.listen(lab.peer, 8080, "peer-8080", APP);
+        lab.listen(lab.peer, 8081, "peer-8081", APP);
+        lab.waitListening(lab.pod, [15001]);
+        lab.waitListening(lab.peer, [8080, 8081]);
+      });
+      afterAll(() => lab?.destroy());
+      it("included CIDR captured, excluded address and excluded port pass", () => {
+        expect(lab.connect(lab.pod, PEER_IP, 8080, APP)).toBe("sidecar-outbound");
+        expect(lab.connect(lab.pod, "10.77.0.4", 8080, APP)).toBe("peer-8080");
+        expect(lab.connect(lab.pod, PEER_IP, 8081, APP)).toBe("peer-8081");
+      });
     });
-    it("the sidecar's own connection (UID 1337) reaches the remote service", () => {
-      expect(lab.connect(lab.pod, PEER_IP, 8080, PROXY)).toBe("peer-8080");
-    });
-    it("remote client -> app port goes to the sidecar's inbound listener", () => {
-      expect(lab.connect(lab.peer, POD_IP, 9080, APP)).toBe("sidecar-inbound");
-    });
-    it("an excluded inbound port (-d) reaches its listener directly", () => {
-      expect(lab.connect(lab.peer, POD_IP, 15021, APP)).toBe("agent-15021");
-    });
-    it("app -> localhost is not captured", () => {
-      expect(lab.connect(lab.pod, "127.0.0.1", 9080, APP)).toBe("app-9080");
-    });
-    it("app -> its own pod IP over lo is not captured; the sidecar -> pod IP goes through inbound", () => {
-      expect(lab.connect(lab.pod, POD_IP, 9080, APP)).toBe("app-9080");
-      expect(lab.connect(lab.pod, POD_IP, 9080, PROXY)).toBe("sidecar-inbound");
-    });
-  });
 
-  describe("iptables, outbound CIDR include/exclude and excluded ports", () => {
-    let lab: PodLab;
-    beforeAll(() => {
-      lab = new PodLab();
-      lab.peer.must("ip", ["addr", "add", "10.77.0.4/32", "dev", "lo"]);
-      const cfg = {
-        outboundIpRangesInclude: "10.77.0.0/24",
-        outboundIpRangesExclude: "10.77.0.4/32",
-        outboundPortsExclude: "8081",
-      };
-      lab.pod.must("iptables-restore", ["--noflush"], iptablesCapture(cfg).v4);
-      lab.listen(lab.pod, 15001, "sidecar-outbound", PROXY);
-      lab.listen(lab.peer, 8080, "peer-8080", APP);
-      lab.listen(lab.peer, 8081, "peer-8081", APP);
-      lab.waitListening(lab.pod, [15001]);
-      lab.waitListening(lab.peer, [8080, 8081]);
+    describe.each(["iptables", "nftables"] as const)("%s, TPROXY inbound", (kind) => {
+      let lab: PodLab;
+      beforeAll(() => {
+        lab = new PodLab();
+        const cfg: Partial<CaptureConfig> = {
+          inboundInterceptionMode: "TPROXY",
+          inboundPortsInclude: "*",
+          inboundPortsExclude: "15021",
+        };
+        if (kind === "iptables") lab.pod.must("iptables-restore", ["--noflush"], iptablesCapture(cfg).v4);
+        else lab.pod.must("nft", ["-f", "-"], nftablesCapture(cfg).script);
+        for (const args of tproxyRouteCommands(cfg)) lab.pod.must("ip", args);
+        lab.listen(lab.pod, 15006, "sidecar-inbound-tproxy", PROXY, true);
+        lab.listen(lab.pod, 15021, "agent-15021", PROXY);
+        lab.listen(lab.pod, 9080, "app-9080", APP);
+        lab.waitListening(lab.pod, [15006, 15021, 9080]);
+      });
+      afterAll(() => lab?.destroy());
+      it("remote client -> app port is delivered to the transparent inbound listener", () => {
+        expect(lab.connect(lab.peer, POD_IP, 9080, APP)).toBe("sidecar-inbound-tproxy");
+      });
+      it("an excluded port is not", () => {
+        expect(lab.connect(lab.peer, POD_IP, 15021, APP)).toBe("agent-15021");
+      });
     });
-    afterAll(() => lab?.destroy());
-    it("included CIDR captured, excluded address and excluded port pass", () => {
-      expect(lab.connect(lab.pod, PEER_IP, 8080, APP)).toBe("sidecar-outbound");
-      expect(lab.connect(lab.pod, "10.77.0.4", 8080, APP)).toBe("peer-8080");
-      expect(lab.connect(lab.pod, PEER_IP, 8081, APP)).toBe("peer-8081");
-    });
-  });
-
-  describe.each(["iptables", "nftables"] as const)("%s, TPROXY inbound", (kind) => {
-    let lab: PodLab;
-    beforeAll(() => {
-      lab = new PodLab();
-      const cfg: Partial<CaptureConfig> = {
-        inboundInterceptionMode: "TPROXY",
-        inboundPortsInclude: "*",
-        inboundPortsExclude: "15021",
-      };
-      if (kind === "iptables") lab.pod.must("iptables-restore", ["--noflush"], iptablesCapture(cfg).v4);
-      else lab.pod.must("nft", ["-f", "-"], nftablesCapture(cfg).script);
-      for (const args of tproxyRouteCommands(cfg)) lab.pod.must("ip", args);
-      lab.listen(lab.pod, 15006, "sidecar-inbound-tproxy", PROXY, true);
-      lab.listen(lab.pod, 15021, "agent-15021", PROXY);
-      lab.listen(lab.pod, 9080, "app-9080", APP);
-      lab.waitListening(lab.pod, [15006, 15021, 9080]);
-    });
-    afterAll(() => lab?.destroy());
-    it("remote client -> app port is delivered to the transparent inbound listener", () => {
-      expect(lab.connect(lab.peer, POD_IP, 9080, APP)).toBe("sidecar-inbound-tproxy");
-    });
-    it("an excluded port is not", () => {
-      expect(lab.connect(lab.peer, POD_IP, 15021, APP)).toBe("agent-15021");
-    });
-  });
-});
+  },
+);

@@ -1,7 +1,7 @@
 import { compileNft, defaultProfile, PolicyEngine, reachability, serviceVerdicts, strictProfile } from "@knet/netpol";
-import { hasCommand, isRoot } from "@knet/testkit";
+import { describeKernel } from "@knet/testkit";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { stateArb } from "./arbitraries.js";
 import { CASES, MODEL, PODS, stateOf } from "./e2e-cases.js";
 import { FEATURES, v6pod } from "./features.js";
@@ -10,7 +10,7 @@ import { Lab } from "./kernel/lab.js";
 const show = (m: boolean[][]): string =>
   m.map((r, i) => `${PODS[i]} ${r.map((v) => (v ? "." : "X")).join("")}`).join("\n");
 
-describe.skipIf(!isRoot || !hasCommand("nft"))("compiled nftables enforced by the kernel == evaluator", () => {
+describeKernel("compiled nftables enforced by the kernel == evaluator", { commands: ["ip", "nft"] }, () => {
   let lab: Lab | undefined;
   beforeAll(async () => {
     lab = await Lab.create(MODEL.pods, [80, 81]);

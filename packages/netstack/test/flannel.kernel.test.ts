@@ -14,8 +14,8 @@ import {
   realize,
   type Topology,
 } from "@knet/netstack";
-import { hasCommand, isRoot, run } from "@knet/testkit";
-import { afterAll, describe, expect, it } from "vitest";
+import { describeKernel, run } from "@knet/testkit";
+import { afterAll, expect, it } from "vitest";
 
 interface Variant {
   readonly name: string;
@@ -193,7 +193,7 @@ function listening(ns: string, port: number): boolean {
   return run("ip", ["netns", "exec", ns, "ss", "-Hltn", `sport = :${port}`]).stdout.includes(`:${port}`);
 }
 
-describe.skipIf(!isRoot || !hasCommand("socat"))("flannel-like VXLAN: real TCP connect == simulator", () => {
+describeKernel("flannel-like VXLAN: real TCP connect == simulator", { commands: ["ip", "socat"] }, () => {
   const results: { name: string; sim: boolean; kernel: boolean }[] = [];
   VARIANTS.forEach((v, i) => {
     it(v.name, async () => {

@@ -3,8 +3,8 @@
 // `ping -c1` succeeds exactly when the simulator's echo request and reply are
 // both delivered (routing, ARP, forwarding, rp_filter and the way back).
 import { buildTopology, makePacket, realize, seededRandom, type Topology } from "@knet/netstack";
-import { hasCommand, isRoot, run } from "@knet/testkit";
-import { afterAll, describe, expect, it } from "vitest";
+import { describeKernel, run } from "@knet/testkit";
+import { afterAll, expect, it } from "vitest";
 import { randomTopology } from "./random-topology.js";
 
 const SEEDS = [5, 8, 13, 21, 34, 55, 89, 144];
@@ -30,7 +30,7 @@ function withSysctls(t: Topology, seed: number): Topology {
   };
 }
 
-describe.skipIf(!isRoot || !hasCommand("ping"))("ping: simulator vs kernel on random topologies", () => {
+describeKernel("ping: simulator vs kernel on random topologies", { commands: ["ip", "ping"] }, () => {
   const tally = { both: 0, neither: 0 };
   for (const seed of SEEDS) {
     it(`seed ${seed}`, () => {

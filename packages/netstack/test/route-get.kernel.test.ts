@@ -2,8 +2,8 @@
 // namespace and hundreds of destinations, the simulator's route decision must
 // equal `ip -n NS route get ADDR` (type, device, gateway, source, or the error).
 import { buildTopology, realize, type Topology } from "@knet/netstack";
-import { isRoot, run } from "@knet/testkit";
-import { afterAll, describe, expect, it } from "vitest";
+import { describeKernel, run } from "@knet/testkit";
+import { afterAll, expect, it } from "vitest";
 import { randomTopology } from "./random-topology.js";
 
 interface Decision {
@@ -57,7 +57,7 @@ afterAll(() => {
   for (const c of made) run(c[0] as string, c.slice(1));
 });
 
-describe.skipIf(!isRoot)("route get: simulator vs kernel on random topologies", () => {
+describeKernel("route get: simulator vs kernel on random topologies", { commands: ["ip"] }, () => {
   let total = 0;
   let routes = 0;
   const kinds = new Map<string, number>();
@@ -127,7 +127,7 @@ describe.skipIf(!isRoot)("route get: simulator vs kernel on random topologies", 
   });
 });
 
-describe.skipIf(!isRoot)("route get after address deletion: simulator vs kernel", () => {
+describeKernel("route get after address deletion: simulator vs kernel", { commands: ["ip"] }, () => {
   it("secondary, primary (with its secondaries) and last address", () => {
     const topology: Topology = {
       namespaces: [{ name: "a" }, { name: "b" }],

@@ -7,6 +7,7 @@
  * @module
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { describe, it } from "vitest";
 
 /** True when running as root (kernel tests skip otherwise). */
 export const isRoot: boolean = process.getuid?.() === 0;
@@ -116,3 +117,70 @@ export function vethPair(a: Netns, b: Netns, aName = uniqueIfName("va"), bName =
 
 export type { ApiReply, ApiServer, ApiServerOptions } from "./apiserver.js";
 export { apiServerBinaries, startApiServer } from "./apiserver.js";
+
+/** What a kernel test needs from the machine it runs on. */
+export interface KernelNeeds {
+  /** The tests need root (network namespaces, rulesets); default true. */
+  readonly root?: boolean;
+  /** Commands that must be on PATH, or executables by path (scripts/kernel-prereqs.sh installs them). */
+  readonly commands?: readonly string[];
+  /**
+   * Kernel features, each with a probe. A feature this kernel lacks (IPVS on
+   * some kernels) cannot be installed, so the tests that need it skip, naming it.
+   */
+  readonly features?: readonly { readonly name: string; readonly present: () => boolean }[];
+}
+
+/** Whether a kernel test can run here, and if not, why. */
+export interface KernelGate {
+  /** Run the tests. */
+  readonly run: boolean;
+  /** Why not: empty when they run. */
+  readonly reason: string;
+  /**
+   * The missing prerequisite is a failure, not a skip: root in CI
+   * (`CI=true`) must have every command the suite drives.
+   */
+  readonly fail: boolean;
+}
+
+/**
+ * Decide whether kernel tests with `needs` run. Not root (when they need it):
+ * skip. A missing command: skip on a developer's machine, but fail as root with
+ * `CI=true` (a green CI must not hide a missing install step). A kernel feature
+ * the machine lacks: skip, naming it, everywhere.
+ */
+export function kernelGate(
+  needs: KernelNeeds,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  root: boolean = isRoot,
+  have: (cmd: string) => boolean = hasCommand,
+): KernelGate {
+  if (needs.root !== false && !root) return { run: false, reason: "needs root (network namespaces)", fail: false };
+  const lacking = (needs.features ?? []).filter((f) => !f.present()).map((f) => f.name);
+  if (lacking.length > 0) return { run: false, reason: `this kernel lacks ${lacking.join(", ")}`, fail: false };
+  const missing = (needs.commands ?? []).filter((c) => !have(c));
+  if (missing.length > 0) {
+    const what = `missing command${missing.length === 1 ? "" : "s"} ${missing.join(", ")} (scripts/kernel-prereqs.sh installs ${missing.length === 1 ? "it" : "them"})`;
+    return { run: false, reason: what, fail: root && env.CI === "true" };
+  }
+  return { run: true, reason: "", fail: false };
+}
+
+/**
+ * `describe` for kernel tests: runs `body` when {@link kernelGate} allows it;
+ * otherwise the suite is skipped with the reason in its name, or (a missing
+ * command as root in CI) replaced by one failing test that names what is missing.
+ */
+export function describeKernel(name: string, needs: KernelNeeds, body: () => void): void {
+  const gate = kernelGate(needs);
+  if (gate.fail) {
+    describe(name, () => {
+      it("has its prerequisites", () => {
+        throw new Error(`kernel test prerequisite: ${gate.reason}`);
+      });
+    });
+    return;
+  }
+  describe.skipIf(!gate.run)(gate.run ? name : `${name} [skipped: ${gate.reason}]`, body);
+}
