@@ -5,12 +5,14 @@
  * idempotent (`f(f(x))` deep-equals `f(x)`).
  */
 
+import { decodeNulls } from "./internal/decode.js";
 import { cloneJson } from "./internal/json.js";
 import { type ExtensionObject, isBuiltinKind, kindDefinition } from "./kinds.js";
 import type {
   AdminNetworkPolicy,
   BaselineAdminNetworkPolicy,
   EndpointSlice,
+  KubeKind,
   KubeObject,
   Namespace,
   NetworkPolicy,
@@ -39,8 +41,11 @@ export const DEFAULT_CLIENT_IP_TIMEOUT_SECONDS = 10800;
 /** The label the API server keeps equal to a Namespace's name. */
 export const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
 
-function clone<T>(v: T): T {
-  return cloneJson(v);
+/** A copy of an object of `kind`, with nulls read as the API server's decoder reads them. */
+function clone<T>(v: T, kind: KubeKind): T {
+  const c = cloneJson(v);
+  decodeNulls(c, kind);
+  return c;
 }
 
 /** The array at `v`, or [] when it is absent or malformed (validation reports the latter). */
@@ -81,7 +86,7 @@ function familyOf(ip: string): IPFamily {
  * job).
  */
 export function defaultService(service: Service, options: DefaultingOptions = {}): Service {
-  const s = clone(service);
+  const s = clone(service, "Service");
   s.kind = "Service";
   s.apiVersion = "v1";
   withNamespace(s, options);
@@ -160,7 +165,7 @@ export function defaultService(service: Service, options: DefaultingOptions = {}
  * `status.podIP`/`status.podIPs[0]` filled from each other.
  */
 export function defaultPod(pod: Pod, options: DefaultingOptions = {}): Pod {
-  const p = clone(pod);
+  const p = clone(pod, "Pod");
   p.kind = "Pod";
   p.apiVersion = "v1";
   withNamespace(p, options);
@@ -175,6 +180,7 @@ export function defaultPod(pod: Pod, options: DefaultingOptions = {}): Pod {
   for (const c of [...list(spec.containers), ...list(spec.initContainers)]) {
     if (!isObject(c)) continue;
     for (const port of list(c.ports)) {
+      if (!isObject(port)) continue;
       port.protocol ||= "TCP";
       if (spec.hostNetwork === true && (port.hostPort === undefined || port.hostPort === 0)) {
         port.hostPort = port.containerPort;
@@ -196,12 +202,14 @@ export function defaultPod(pod: Pod, options: DefaultingOptions = {}): Pod {
 
 /** Namespace defaults: the `kubernetes.io/metadata.name` label (kept equal to the name) and `spec.finalizers: [kubernetes]`. */
 export function defaultNamespace(namespace: Namespace): Namespace {
-  const n = clone(namespace);
+  const n = clone(namespace, "Namespace");
   n.kind = "Namespace";
   n.apiVersion = "v1";
   n.metadata ??= {};
-  if (n.metadata.name !== undefined) {
-    n.metadata.labels = { ...(n.metadata.labels ?? {}), [NAMESPACE_NAME_LABEL]: n.metadata.name };
+  const labels = n.metadata.labels;
+  // A label map of the wrong type is left for validation to report.
+  if (n.metadata.name !== undefined && (labels === undefined || isObject(labels))) {
+    n.metadata.labels = { ...(labels ?? {}), [NAMESPACE_NAME_LABEL]: n.metadata.name };
   }
   n.spec ??= {};
   n.spec.finalizers ??= ["kubernetes"];
@@ -210,7 +218,7 @@ export function defaultNamespace(namespace: Namespace): Namespace {
 
 /** Node defaults: none that networking reads; returns a copy with kind/apiVersion set. */
 export function defaultNode(node: Node): Node {
-  const n = clone(node);
+  const n = clone(node, "Node");
   n.kind = "Node";
   n.apiVersion = "v1";
   return n;
@@ -223,7 +231,7 @@ export function defaultNode(node: Node): Node {
  * (only when absent or empty) = `[Ingress]`, plus `Egress` when egress rules exist.
  */
 export function defaultNetworkPolicy(policy: NetworkPolicy, options: DefaultingOptions = {}): NetworkPolicy {
-  const np = clone(policy);
+  const np = clone(policy, "NetworkPolicy");
   np.kind = "NetworkPolicy";
   np.apiVersion = "networking.k8s.io/v1";
   withNamespace(np, options);
@@ -259,7 +267,7 @@ export function defaultNetworkPolicy(policy: NetworkPolicy, options: DefaultingO
 
 /** EndpointSlice defaults: namespace; every port's protocol TCP and name `""`. */
 export function defaultEndpointSlice(slice: EndpointSlice, options: DefaultingOptions = {}): EndpointSlice {
-  const s = clone(slice);
+  const s = clone(slice, "EndpointSlice");
   s.kind = "EndpointSlice";
   s.apiVersion = "discovery.k8s.io/v1";
   withNamespace(s, options);
@@ -289,7 +297,7 @@ function defaultAnpPorts(
 
 /** AdminNetworkPolicy defaults: protocol TCP in `portNumber` and `portRange`. */
 export function defaultAdminNetworkPolicy(policy: AdminNetworkPolicy): AdminNetworkPolicy {
-  const p = clone(policy);
+  const p = clone(policy, "AdminNetworkPolicy");
   p.kind = "AdminNetworkPolicy";
   p.apiVersion = "policy.networking.k8s.io/v1alpha1";
   defaultAnpPorts(p.spec?.ingress);
@@ -299,7 +307,7 @@ export function defaultAdminNetworkPolicy(policy: AdminNetworkPolicy): AdminNetw
 
 /** BaselineAdminNetworkPolicy defaults: protocol TCP in `portNumber` and `portRange`. */
 export function defaultBaselineAdminNetworkPolicy(policy: BaselineAdminNetworkPolicy): BaselineAdminNetworkPolicy {
-  const p = clone(policy);
+  const p = clone(policy, "BaselineAdminNetworkPolicy");
   p.kind = "BaselineAdminNetworkPolicy";
   p.apiVersion = "policy.networking.k8s.io/v1alpha1";
   defaultAnpPorts(p.spec?.ingress);

@@ -156,7 +156,13 @@ function nodeMap(nodes: EndpointSliceOptions["nodes"]): ReadonlyMap<string, Node
 /** Whether the controller manages slices for this service: a non-empty selector and not ExternalName. */
 export function hasControllerSlices(service: Service): boolean {
   const sel = service.spec?.selector;
-  return service.spec?.type !== "ExternalName" && sel !== undefined && Object.keys(sel).length > 0;
+  return (
+    service.spec?.type !== "ExternalName" &&
+    typeof sel === "object" &&
+    sel !== null &&
+    !Array.isArray(sel) &&
+    Object.keys(sel).length > 0
+  );
 }
 
 function sliceLabels(service: Service): Record<string, string> {

@@ -130,8 +130,9 @@ export {
   selectorFromLabelMap,
   selectorMatches,
 } from "./selector.js";
-export type { ValidateManifestsOptions, ValidationReport } from "./validate.js";
+export type { AdmittedManifests, DroppedObject, ValidateManifestsOptions, ValidationReport } from "./validate.js";
 export {
+  admitManifests,
   assertValid,
   validateAdminNetworkPolicy,
   validateBaselineAdminNetworkPolicy,

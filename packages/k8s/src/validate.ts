@@ -297,3 +297,59 @@ export function assertValid<T extends KubeObject>(obj: T, options: ValidateManif
   if (problems.length > 0) throw new ManifestError(problems);
   return d;
 }
+
+/** An object {@link admitManifests} left out, with the problems that made it unusable. */
+export interface DroppedObject {
+  /** The object (defaulted) and where it came from. */
+  readonly object: LoadedObject;
+  /** Its problems, each with a field path and the line of that field. */
+  readonly problems: readonly ManifestProblem[];
+}
+
+/** What {@link admitManifests} found. */
+export interface AdmittedManifests {
+  /** Objects with no problem, defaulted, in input order: what every engine can use. */
+  readonly objects: readonly KubeObject[];
+  /** Objects left out because the API server would reject them, each with its problems. */
+  readonly dropped: readonly DroppedObject[];
+  /** Every problem, as {@link validateManifests} reports it (also those not about one object, such as syntax errors). */
+  readonly problems: readonly ManifestProblem[];
+}
+
+function sourceKey(ref: { source?: string; document: number; item?: number } | undefined): string {
+  return ref === undefined ? "" : `${ref.source ?? ""}\0${ref.document}\0${ref.item ?? ""}`;
+}
+
+/**
+ * The objects a command can use, as `kubectl apply` would leave them in the API
+ * server: every object that {@link validateManifests} finds a problem with (a wrong
+ * type, an invalid value, an unknown field, a duplicate) is left out and listed in
+ * `dropped` with its problems, the same field-path problems every command reports.
+ * The rest are defaulted (nulls read as the API server reads them) and safe to give
+ * to any engine.
+ */
+export function admitManifests(
+  input:
+    | string
+    | { readonly name: string; readonly text: string }
+    | readonly { readonly name: string; readonly text: string }[]
+    | ParseResult,
+  options: ValidateManifestsOptions = {},
+): AdmittedManifests {
+  const report = validateManifests(input, options);
+  const byObject = new Map<string, ManifestProblem[]>();
+  for (const p of report.problems) {
+    const key = sourceKey(p.source);
+    const list = byObject.get(key);
+    if (list === undefined) byObject.set(key, [p]);
+    else list.push(p);
+  }
+  const objects: KubeObject[] = [];
+  const dropped: DroppedObject[] = [];
+  for (const o of report.objects) {
+    const problems = byObject.get(sourceKey(o.source));
+    if (problems === undefined) objects.push(o.object);
+    else dropped.push({ object: o, problems });
+  }
+  return { objects, dropped, problems: report.problems };
+}

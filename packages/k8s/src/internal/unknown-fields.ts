@@ -49,13 +49,19 @@ const ROOTS: Readonly<Record<KubeKind, string>> = {
   BaselineAdminNetworkPolicy: "policy.BANP",
 };
 
-function fieldsOf(type: string): Readonly<Record<string, Ref>> | undefined {
+/** The fields of a schema type (a KNOWN_FIELDS name or a policy CRD type), or undefined for free-form. */
+export function schemaFields(type: string): Readonly<Record<string, Ref>> | undefined {
   return KNOWN_FIELDS[type] ?? POLICY_FIELDS[type];
+}
+
+/** The schema type of a kind's root object. */
+export function schemaRoot(kind: KubeKind): string | undefined {
+  return ROOTS[kind];
 }
 
 function walk(value: unknown, type: string, path: string, p: Problems, apiVersion: string, kind: string): void {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return; // type errors are validation's job
-  const fields = fieldsOf(type);
+  const fields = schemaFields(type);
   if (fields === undefined) return;
   for (const [key, v] of Object.entries(value)) {
     const at = path === "" ? key : `${path}.${key}`;

@@ -127,6 +127,14 @@ export function validatePodObject(pod: Record<string, unknown>): Problems {
     const hostIP = p.str(status.hostIP, "status.hostIP");
     if (hostIP !== undefined && hostIP !== "" && parseIp(hostIP) === undefined)
       p.invalid("status.hostIP", hostIP, "must be a valid IP address");
+    // The status fields endpoints are built from: the API server's decoder rejects wrong types.
+    p.str(status.phase, "status.phase");
+    p.arr(status.conditions, "status.conditions").forEach((raw, i) => {
+      const c = p.obj(raw, `status.conditions[${i}]`);
+      if (c === undefined) return;
+      p.str(c.type, `status.conditions[${i}].type`);
+      p.str(c.status, `status.conditions[${i}].status`);
+    });
   }
   return p;
 }
