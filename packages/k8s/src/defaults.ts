@@ -4,9 +4,7 @@
  * re-derive a default. Every function is pure: it returns a new object and is
  * idempotent (`f(f(x))` deep-equals `f(x)`).
  */
-
-import { decodeNulls } from "./internal/decode.js";
-import { cloneJson } from "./internal/json.js";
+import { cloneDecoded } from "./internal/decode.js";
 import { type ExtensionObject, isBuiltinKind, kindDefinition } from "./kinds.js";
 import type {
   AdminNetworkPolicy,
@@ -43,9 +41,7 @@ export const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
 
 /** A copy of an object of `kind`, with nulls read as the API server's decoder reads them. */
 function clone<T>(v: T, kind: KubeKind): T {
-  const c = cloneJson(v);
-  decodeNulls(c, kind);
-  return c;
+  return cloneDecoded(v, kind);
 }
 
 /** The array at `v`, or [] when it is absent or malformed (validation reports the latter). */

@@ -1,9 +1,17 @@
 /**
  * An inverted index from labels to object ids, so selecting the pods of many
  * services costs about the size of the answer instead of a scan of every pod.
+ * Internally each object gets a small integer slot, and each `key=value` pair a
+ * posting list of slots in a plain array (removal swaps the last entry in), so
+ * adding an object is a few array pushes and no per-pair Set grows.
  */
 import type { LabelSelector } from "./objects.js";
 import { compileSelector, type Labels, matchLabelMap } from "./selector.js";
+
+/** The slots having one `key=value` pair. */
+interface Posting {
+  readonly slots: number[];
+}
 
 /**
  * Label index over objects identified by `K` (a key such as `ns/name`). Selection
@@ -11,22 +19,34 @@ import { compileSelector, type Labels, matchLabelMap } from "./selector.js";
  * narrows the candidates.
  */
 export class LabelIndex<K> {
-  private readonly labelsOf = new Map<K, Labels>();
-  /** key -> value -> ids */
-  private readonly byPair = new Map<string, Map<string, Set<K>>>();
-  /** key -> ids having that key */
-  private readonly byKey = new Map<string, Set<K>>();
+  private readonly slotOf = new Map<K, number>();
+  /** slot -> id (undefined when free) */
+  private readonly idAt: (K | undefined)[] = [];
+  /** slot -> labels */
+  private readonly labelsAt: (Labels | undefined)[] = [];
+  /** slot -> for each of its labels, in order: the posting it is in and its position there */
+  private readonly entriesAt: (Posting | number)[][] = [];
+  private readonly free: number[] = [];
+  /** key -> value -> posting */
+  private readonly byPair = new Map<string, Map<string, Posting>>();
 
   /** Number of indexed objects. */
   get size(): number {
-    return this.labelsOf.size;
+    return this.slotOf.size;
   }
 
   /** Add or replace the labels of `id`. */
   set(id: K, labels: Labels | undefined): void {
-    this.delete(id);
+    let slot = this.slotOf.get(id);
+    if (slot !== undefined) this.unlink(slot);
+    else {
+      slot = this.free.pop() ?? this.idAt.length;
+      this.slotOf.set(id, slot);
+      this.idAt[slot] = id;
+    }
     const l: Labels = { ...(labels ?? {}) };
-    this.labelsOf.set(id, l);
+    this.labelsAt[slot] = l;
+    const entries: (Posting | number)[] = [];
     for (const k in l) {
       const v = l[k] as string;
       let values = this.byPair.get(k);
@@ -34,47 +54,69 @@ export class LabelIndex<K> {
         values = new Map();
         this.byPair.set(k, values);
       }
-      let ids = values.get(v);
-      if (ids === undefined) {
-        ids = new Set();
-        values.set(v, ids);
+      let p = values.get(v);
+      if (p === undefined) {
+        p = { slots: [] };
+        values.set(v, p);
       }
-      ids.add(id);
-      let keyed = this.byKey.get(k);
-      if (keyed === undefined) {
-        keyed = new Set();
-        this.byKey.set(k, keyed);
-      }
-      keyed.add(id);
+      entries.push(p, p.slots.length);
+      p.slots.push(slot);
     }
+    this.entriesAt[slot] = entries;
+  }
+
+  /** Take `slot` out of every posting it is in (swapping the last entry into its place). */
+  private unlink(slot: number): void {
+    const entries = this.entriesAt[slot] ?? [];
+    const l = this.labelsAt[slot] ?? {};
+    let i = 0;
+    for (const k in l) {
+      const p = entries[i] as Posting;
+      const pos = entries[i + 1] as number;
+      const last = p.slots.pop() as number;
+      if (last !== slot) {
+        p.slots[pos] = last;
+        // Tell the moved slot where its entry went.
+        const moved = this.entriesAt[last] as (Posting | number)[];
+        moved[moved.indexOf(p) + 1] = pos;
+      }
+      if (p.slots.length === 0) {
+        const values = this.byPair.get(k);
+        values?.delete(l[k] as string);
+        if (values !== undefined && values.size === 0) this.byPair.delete(k);
+      }
+      i += 2;
+    }
+    this.entriesAt[slot] = [];
   }
 
   /** Remove `id`; returns whether it was indexed. */
   delete(id: K): boolean {
-    const l = this.labelsOf.get(id);
-    if (l === undefined) return false;
-    this.labelsOf.delete(id);
-    for (const k in l) {
-      const values = this.byPair.get(k);
-      const ids = values?.get(l[k] as string);
-      ids?.delete(id);
-      if (ids !== undefined && ids.size === 0) values?.delete(l[k] as string);
-      if (values !== undefined && values.size === 0) this.byPair.delete(k);
-      const keyed = this.byKey.get(k);
-      keyed?.delete(id);
-      if (keyed !== undefined && keyed.size === 0) this.byKey.delete(k);
-    }
+    const slot = this.slotOf.get(id);
+    if (slot === undefined) return false;
+    this.unlink(slot);
+    this.slotOf.delete(id);
+    this.idAt[slot] = undefined;
+    this.labelsAt[slot] = undefined;
+    this.free.push(slot);
     return true;
   }
 
   /** The labels stored for `id`. */
   labels(id: K): Labels | undefined {
-    return this.labelsOf.get(id);
+    const slot = this.slotOf.get(id);
+    return slot === undefined ? undefined : this.labelsAt[slot];
   }
 
   /** Every indexed id. */
   ids(): IterableIterator<K> {
-    return this.labelsOf.keys();
+    return this.slotOf.keys();
+  }
+
+  private idsOf(slots: readonly number[]): K[] {
+    const out = new Array<K>(slots.length);
+    for (let i = 0; i < slots.length; i++) out[i] = this.idAt[slots[i] as number] as K;
+    return out;
   }
 
   /**
@@ -82,19 +124,19 @@ export class LabelIndex<K> {
    * map matches everything, like `matchLabelMap`.
    */
   selectMap(selector: Labels): K[] {
-    let smallest: Set<K> | undefined;
+    let smallest: Posting | undefined;
     let pairs = 0;
     for (const k in selector) {
       pairs++;
-      const ids = this.byPair.get(k)?.get(selector[k] as string);
-      if (ids === undefined) return [];
-      if (smallest === undefined || ids.size < smallest.size) smallest = ids;
+      const p = this.byPair.get(k)?.get(selector[k] as string);
+      if (p === undefined) return [];
+      if (smallest === undefined || p.slots.length < smallest.slots.length) smallest = p;
     }
-    if (smallest === undefined) return [...this.labelsOf.keys()];
-    // One pair: the index entry is the answer.
-    if (pairs === 1) return [...smallest];
+    if (smallest === undefined) return [...this.slotOf.keys()];
+    // One pair: the posting is the answer.
+    if (pairs === 1) return this.idsOf(smallest.slots);
     const out: K[] = [];
-    for (const id of smallest) if (matchLabelMap(selector, this.labelsOf.get(id))) out.push(id);
+    for (const slot of smallest.slots) if (matchLabelMap(selector, this.labelsAt[slot])) out.push(this.idAt[slot] as K);
     return out;
   }
 
@@ -106,44 +148,46 @@ export class LabelIndex<K> {
     const c = compileSelector(selector);
     if (c.nothing) return [];
     // Narrow with the most selective positive requirement (In or Exists).
-    let best: Iterable<K> | undefined;
+    let best: Posting[] | undefined;
     let bestSize = Number.POSITIVE_INFINITY;
     for (const r of c.requirements) {
+      if (r.operator !== "In" && r.operator !== "Exists") continue;
+      const values = this.byPair.get(r.key);
+      const lists: Posting[] = [];
+      let size = 0;
       if (r.operator === "In") {
-        const values = this.byPair.get(r.key);
-        let size = 0;
-        const sets: Set<K>[] = [];
         for (const v of r.values) {
-          const s = values?.get(v);
-          if (s !== undefined) {
-            size += s.size;
-            sets.push(s);
+          const p = values?.get(v);
+          if (p !== undefined && !lists.includes(p)) {
+            size += p.slots.length;
+            lists.push(p);
           }
         }
-        if (size < bestSize) {
-          bestSize = size;
-          best = sets.length === 1 ? (sets[0] as Set<K>) : sets.flatMap((s) => [...s]);
+      } else {
+        for (const p of values?.values() ?? []) {
+          size += p.slots.length;
+          lists.push(p);
         }
-      } else if (r.operator === "Exists") {
-        const s = this.byKey.get(r.key);
-        const size = s?.size ?? 0;
-        if (size < bestSize) {
-          bestSize = size;
-          best = s ?? [];
-        }
+      }
+      if (size < bestSize) {
+        bestSize = size;
+        best = lists;
       }
     }
     const out: K[] = [];
     if (best === undefined) {
-      for (const [id, l] of this.labelsOf) if (c.matches(l)) out.push(id);
+      for (const [id, slot] of this.slotOf) if (c.matches(this.labelsAt[slot])) out.push(id);
       return out;
     }
-    for (const id of best) if (c.matches(this.labelsOf.get(id))) out.push(id);
+    // Distinct values of one key: each slot is in at most one of the lists.
+    for (const p of best)
+      for (const slot of p.slots) if (c.matches(this.labelsAt[slot])) out.push(this.idAt[slot] as K);
     return out;
   }
 
   /** Whether any indexed object has label `key` (with `value`, when given). */
   has(key: string, value?: string): boolean {
-    return value === undefined ? this.byKey.has(key) : this.byPair.get(key)?.has(value) === true;
+    const values = this.byPair.get(key);
+    return value === undefined ? values !== undefined : values?.has(value) === true;
   }
 }

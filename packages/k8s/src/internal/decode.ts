@@ -7,6 +7,7 @@
  * the fields the kind's schema has; unknown fields are left to the unknown-field check.
  */
 import type { KubeKind } from "../objects.js";
+import { cloneJson } from "./json.js";
 import { schemaFields, schemaRoot } from "./unknown-fields.js";
 
 /** Leaf lists of strings in the kinds knet reads (other leaf lists keep their nulls, which validation reports). */
@@ -33,38 +34,67 @@ const STRING_MAPS = new Set(["labels", "annotations", "selector", "matchLabels",
 
 type Ref = 0 | string | readonly [string];
 
-/** Decode nulls in place. */
-function decode(v: Record<string, unknown>, type: string): void {
-  const fields = schemaFields(type);
-  if (fields === undefined) return;
-  for (const key of Object.keys(v)) {
-    if (!Object.hasOwn(fields, key)) continue;
-    const x = v[key];
-    if (x === null) {
-      delete v[key];
-      continue;
-    }
-    const ref = fields[key] as Ref;
-    if (ref === 0) {
-      if (Array.isArray(x) && STRING_LISTS.has(key)) v[key] = x.map((s) => (s === null ? "" : s));
-      else if (STRING_MAPS.has(key) && typeof x === "object" && !Array.isArray(x)) {
-        const m = x as Record<string, unknown>;
-        for (const k of Object.keys(m)) if (m[k] === null) m[k] = "";
-      }
-    } else if (typeof ref === "string") {
-      if (typeof x === "object" && !Array.isArray(x)) decode(x as Record<string, unknown>, ref);
-    } else if (Array.isArray(x)) {
-      for (let i = 0; i < x.length; i++) {
-        if (x[i] === null) x[i] = {};
-        else if (typeof x[i] === "object" && !Array.isArray(x[i])) decode(x[i] as Record<string, unknown>, ref[0]);
-      }
-    }
-  }
+function isPlain(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
 }
 
-/** Decode the nulls of `obj`, an object of `kind`, in place (pass a copy). */
-export function decodeNulls(obj: unknown, kind: KubeKind): void {
+function put(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === "__proto__")
+    Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  else out[key] = value;
+}
+
+/** A copy of `v` (of schema type `type`) with its nulls decoded, in one pass. */
+function cloneAs(v: Record<string, unknown>, type: string): Record<string, unknown> {
+  const fields = schemaFields(type);
+  if (fields === undefined) return cloneJson(v);
+  const out: Record<string, unknown> = {};
+  for (const key in v) {
+    const x = v[key];
+    if (typeof x !== "object" && key !== "__proto__") {
+      out[key] = x; // a scalar: nothing to decode or copy
+      continue;
+    }
+    if (!Object.hasOwn(fields, key)) {
+      put(out, key, cloneJson(x));
+      continue;
+    }
+    if (x === null) continue; // null reads as absent
+    const ref = fields[key] as Ref;
+    if (ref === 0) {
+      if (Array.isArray(x) && STRING_LISTS.has(key))
+        put(
+          out,
+          key,
+          x.map((s) => (s === null ? "" : cloneJson(s))),
+        );
+      else if (STRING_MAPS.has(key) && isPlain(x)) {
+        const m: Record<string, unknown> = {};
+        for (const k in x) put(m, k, x[k] === null ? "" : cloneJson(x[k]));
+        put(out, key, m);
+      } else put(out, key, cloneJson(x));
+    } else if (typeof ref === "string") {
+      put(out, key, isPlain(x) ? cloneAs(x, ref) : cloneJson(x));
+    } else if (Array.isArray(x)) {
+      const item = ref[0];
+      put(
+        out,
+        key,
+        x.map((e) => (e === null ? {} : isPlain(e) ? cloneAs(e, item) : cloneJson(e))),
+      );
+    } else put(out, key, cloneJson(x));
+  }
+  return out;
+}
+
+/**
+ * A copy of `obj`, an object of `kind`, with nulls read as the API server's decoder
+ * reads them (see the module comment). Anything else is copied as it is.
+ */
+export function cloneDecoded<T>(obj: T, kind: KubeKind): T {
   const root = schemaRoot(kind);
-  if (root !== undefined && typeof obj === "object" && obj !== null && !Array.isArray(obj))
-    decode(obj as Record<string, unknown>, root);
+  if (root === undefined || !isPlain(obj)) return cloneJson(obj);
+  return cloneAs(obj, root) as T;
 }
