@@ -1,6 +1,8 @@
 // Issue 17.7: inputs validate accepts work in every command, inputs it rejects get a
 // field-path problem, and nothing throws or renders [object Object]/NaN/undefined.
 // Every command's library entry point is driven with admitManifests' objects.
+
+import { registerBundledModes } from "@knet/cli";
 import { Cluster, ClusterError, traceRequest } from "@knet/cluster";
 import { DnsIndex, resolve, watchClusterState } from "@knet/coredns-lite";
 import {
@@ -21,6 +23,8 @@ import { PolicyEngine, reachability } from "@knet/netpol";
 import { Addr } from "@knet/netstack";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+
+registerBundledModes(); // the proxy modes the CLI bundles, for the simulated cluster
 
 const BASE: readonly KubeObject[] = [
   {

@@ -63,11 +63,39 @@ group("10k services over 100k pods", () => {
   });
 });
 
+// The previous LabelIndex layout (a Set of ids per label pair and per key), kept here
+// only as the side-by-side baseline for the build row.
+class SetPerPairIndex {
+  labelsOf = new Map();
+  byPair = new Map();
+  byKey = new Map();
+  set(id, labels) {
+    const l = { ...labels };
+    this.labelsOf.set(id, l);
+    for (const k in l) {
+      let values = this.byPair.get(k);
+      if (values === undefined) this.byPair.set(k, (values = new Map()));
+      let ids = values.get(l[k]);
+      if (ids === undefined) values.set(l[k], (ids = new Set()));
+      ids.add(id);
+      let keyed = this.byKey.get(k);
+      if (keyed === undefined) this.byKey.set(k, (keyed = new Set()));
+      keyed.add(id);
+    }
+  }
+}
+const podKeys = labels.map((_, i) => `bench/pod-${i}`);
+
 group("index maintenance", () => {
   bench("build LabelIndex of 100k pods", () => {
     const idx = new LabelIndex();
-    for (let i = 0; i < PODS; i++) idx.set(i, labels[i]);
+    for (let i = 0; i < PODS; i++) idx.set(podKeys[i], labels[i]);
     return do_not_optimize(idx.size);
+  });
+  bench("build Set-per-pair index of 100k pods (previous layout)", () => {
+    const idx = new SetPerPairIndex();
+    for (let i = 0; i < PODS; i++) idx.set(podKeys[i], labels[i]);
+    return do_not_optimize(idx.labelsOf.size);
   });
 });
 
@@ -102,10 +130,22 @@ for (let i = 0; i < PODS; i++) {
     },
   });
 }
+// Memory per pod: a store of only the 100k pods (no services, no controller).
+globalThis.gc?.();
+const heap0 = process.memoryUsage().heapUsed;
+const podsOnly = new ClusterState({ endpointSliceController: false });
+podsOnly.applyAll(objects.slice(SERVICES));
+globalThis.gc?.();
+const bytesPerPod = (process.memoryUsage().heapUsed - heap0) / PODS;
+do_not_optimize(podsOnly.count("Pod"));
+
+globalThis.gc?.();
+const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 const state = new ClusterState();
 const events = state.applyAll(objects);
 const t1 = performance.now();
+const cpu = process.cpuUsage(cpu0);
 const slices = state.count("EndpointSlice");
 let endpoints = 0;
 for (const sl of state.list("EndpointSlice")) endpoints += sl.endpoints.length;
@@ -116,10 +156,19 @@ state.apply({
 });
 const t3 = performance.now();
 const one = [
-  { name: "ClusterState.applyAll 10k services + 100k pods (controller on)", ms: t1 - t0, events, slices, endpoints },
+  {
+    name: "ClusterState.applyAll 10k services + 100k pods (controller on)",
+    ms: t1 - t0,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    events,
+    slices,
+    endpoints,
+  },
   { name: "one pod relabel -> incremental slice update", ms: t3 - t2 },
+  { name: "memory per stored pod (store of 100k pods, defaulted, label-indexed)", bytes: bytesPerPod },
 ].map((r) => ({ ...r, events: typeof r.events === "object" ? r.events.length : r.events }));
-for (const r of one) console.log(`${r.name.padEnd(64)} ${r.ms.toFixed(1)} ms`);
+for (const r of one)
+  console.log(`${r.name.padEnd(72)} ${r.ms !== undefined ? `${r.ms.toFixed(1)} ms` : `${r.bytes.toFixed(0)} bytes`}`);
 if (endpoints !== PODS) throw new Error(`expected ${PODS} endpoints, got ${endpoints}`);
 writeResults("k8s-cluster-state", one, { pods: PODS, services: SERVICES, loadavg1: loadavg()[0] });
 do_not_optimize(rows);
