@@ -74,12 +74,21 @@ class SetPerPairIndex {
     this.labelsOf.set(id, l);
     for (const k in l) {
       let values = this.byPair.get(k);
-      if (values === undefined) this.byPair.set(k, (values = new Map()));
+      if (values === undefined) {
+        values = new Map();
+        this.byPair.set(k, values);
+      }
       let ids = values.get(l[k]);
-      if (ids === undefined) values.set(l[k], (ids = new Set()));
+      if (ids === undefined) {
+        ids = new Set();
+        values.set(l[k], ids);
+      }
       ids.add(id);
       let keyed = this.byKey.get(k);
-      if (keyed === undefined) this.byKey.set(k, (keyed = new Set()));
+      if (keyed === undefined) {
+        keyed = new Set();
+        this.byKey.set(k, keyed);
+      }
       keyed.add(id);
     }
   }
