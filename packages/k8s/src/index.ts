@@ -12,6 +12,15 @@
  *
  * @module
  */
+
+export type { ClusterSourceOptions, KubeConnection } from "./cluster-source.js";
+export {
+  ClusterSource,
+  ClusterSourceError,
+  inClusterConnection,
+  loadKubeconfig,
+  WATCHABLE_KINDS,
+} from "./cluster-source.js";
 export type {
   ChangeEvent,
   ChangeListener,

@@ -15,7 +15,7 @@ import {
   typeCode,
   watchClusterState,
 } from "@knet/coredns-lite";
-import { ClusterState, StateError } from "@knet/k8s";
+import { ClusterSource, ClusterState, loadKubeconfig, StateError } from "@knet/k8s";
 import {
   CliError,
   type CommandFamily,
@@ -38,6 +38,10 @@ Subcommands:
   serve -f FILE --listen HOST:PORT [--zone cluster.local] [--ttl N]
         serve DNS on UDP and TCP at HOST:PORT (e.g. 127.0.0.1:5353) until
         SIGINT/SIGTERM. Ask it with: dig @127.0.0.1 -p 5353 svc.ns.svc.cluster.local
+  serve --kubeconfig PATH [--context NAME] --listen HOST:PORT
+        serve a live cluster: list+watch its API server (as CoreDNS's kubernetes
+        plugin does) and answer from what it holds; serving starts after the
+        first full sync, and changes show within milliseconds
   query -f FILE NAME [TYPE] [-n NS] [--zone cluster.local] [--ttl N] [-o json|yaml]
         print the answer (rcode, flags, sections) without a socket. TYPE
         defaults to A. With -n/--namespace, NAME is looked up as a pod in NS
@@ -58,6 +62,8 @@ Flags:
       --ttl N           answer TTL in seconds, 0-3600 (default 5)
       --pods MODE       pod records: disabled (default), insecure, verified
       --config FILE     serve with this Corefile instead of the default one
+      --kubeconfig PATH serve: follow the API server of this kubeconfig instead of files
+      --context NAME    the kubeconfig context (default: its current-context)
 `;
 
 const FLAGS = {
@@ -69,6 +75,8 @@ const FLAGS = {
   ttl: { type: "string" },
   pods: { type: "string" },
   config: { type: "string" },
+  kubeconfig: { type: "string" },
+  context: { type: "string" },
 } as const;
 
 type DnsValues = ReturnType<typeof parseFlags<typeof FLAGS>>["values"];
@@ -134,7 +142,31 @@ async function serve(values: DnsValues, io: Io): Promise<number> {
   const zone = parseZone(values.zone, cmd);
   const ttl = parseTtl(values.ttl, cmd);
   const pods = parsePods(values.pods, cmd);
-  const index = loadIndex(values, cmd, io);
+  let source: ClusterSource | undefined;
+  let index: DnsIndex;
+  if (values.kubeconfig !== undefined) {
+    if (values.filename !== undefined) throw new CliError(`${cmd}: give -f FILE or --kubeconfig PATH, not both`);
+    let conn: ReturnType<typeof loadKubeconfig>;
+    try {
+      conn = loadKubeconfig(values.kubeconfig, values.context);
+    } catch (e) {
+      throw new CliError(`${cmd}: ${(e as Error).message}`);
+    }
+    // The server already defaulted what it stores, and its controllers write the slices.
+    const state = new ClusterState({ applyDefaults: false, endpointSliceController: false });
+    index = new DnsIndex();
+    watchClusterState(index, state);
+    source = new ClusterSource(conn, state, { log: (l) => io.err(`${l}\n`) });
+    try {
+      await source.start();
+    } catch (e) {
+      source.stop();
+      throw new CliError(`${cmd}: ${conn.server}: ${(e as Error).message}`, ExitCode.negative);
+    }
+    io.err(`knet dns: synced with ${conn.server}\n`);
+  } else {
+    index = loadIndex(values, cmd, io);
+  }
   let config = defaultCorefile(zone, ttl);
   if (pods !== "disabled") config = config.replace(`ttl ${ttl}`, `ttl ${ttl}\n    pods ${pods}`);
   // A Corefile is read by the server from its path, so `reload` can re-read it.
@@ -155,6 +187,7 @@ async function serve(values: DnsValues, io: Io): Promise<number> {
     });
     await server.start();
   } catch (e) {
+    source?.stop();
     const err = e as NodeJS.ErrnoException | ConfigError;
     throw new CliError(
       `${cmd}: ${"code" in err && err.code !== undefined ? `${err.code} on ${listen.host}:${listen.port}` : err.message}`,
@@ -174,6 +207,7 @@ async function serve(values: DnsValues, io: Io): Promise<number> {
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
   });
+  source?.stop();
   await server.stop();
   if (fatal !== undefined) return ExitCode.negative;
   io.out("knet dns: stopped\n");
