@@ -38,7 +38,10 @@ async function until(
   const t0 = performance.now();
   for (;;) {
     const r = await dig(name);
-    if (check(r)) return (timings[what] = Math.round(performance.now() - t0));
+    if (check(r)) {
+      timings[what] = Math.round(performance.now() - t0);
+      return timings[what];
+    }
     if (performance.now() - t0 > limitMs)
       throw new Error(`${what}: after ${limitMs} ms dig still says ${JSON.stringify(r)}`);
     await new Promise((res) => setTimeout(res, 20));
