@@ -2,25 +2,15 @@
 // kube-apiserver, asked with the real `dig`; a Service created after start-up is
 // answered, and SIGTERM ends the process with exit 0.
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { type ApiServer, startApiServer } from "@knet/testkit";
+import { type ApiServer, freePort, startApiServer } from "@knet/testkit";
 import { afterAll, beforeAll, expect, it } from "vitest";
 
 const exec = promisify(execFile);
 const root = join(import.meta.dirname, "..", "..", "..");
 let server: ApiServer;
 let cli: ChildProcess | undefined;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   const b = spawnSync(process.execPath, [join(root, "scripts", "build.mjs"), "--js", "--quiet"], { encoding: "utf8" });

@@ -2,6 +2,7 @@ import type { CaptureConfig } from "@knet/mesh";
 import { iptablesCapture, nftablesCapture, parseIstioIptablesArgs, tproxyRouteCommands } from "@knet/mesh";
 import { describeKernel, Netns, vethPair } from "@knet/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_POD_INIT_ARGS } from "./default-pod-args.js";
 import { BASE, CASES } from "./golden-cases.js";
 
 const PROXY = { uid: 1337, gid: 1337 };
@@ -136,24 +137,7 @@ describeKernel(
       beforeAll(() => {
         lab = new PodLab();
         // The istio-init arguments istiod writes for a pod with the default mesh config.
-        const { config } = parseIstioIptablesArgs([
-          "-p",
-          "15001",
-          "-z",
-          "15006",
-          "-u",
-          "1337",
-          "-m",
-          "REDIRECT",
-          "-i",
-          "*",
-          "-x",
-          "",
-          "-b",
-          "*",
-          "-d",
-          "15090,15021,15020",
-        ]);
+        const { config } = parseIstioIptablesArgs([...DEFAULT_POD_INIT_ARGS]);
         load(lab, config);
         lab.listen(lab.pod, 15001, "sidecar-outbound", PROXY);
         lab.listen(lab.pod, 15006, "sidecar-inbound", PROXY);

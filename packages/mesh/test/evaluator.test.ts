@@ -1,6 +1,7 @@
 import { IptablesEvaluator, type IptablesPacket, parseIptablesSave } from "@knet/kube-proxy-iptables";
 import { iptablesCapture, parseIstioIptablesArgs } from "@knet/mesh";
 import { describe, expect, it } from "vitest";
+import { DEFAULT_POD_INIT_ARGS } from "./default-pod-args.js";
 
 const POD = "10.77.0.2";
 const PEER = "10.77.0.1";
@@ -8,24 +9,7 @@ const APP = { uid: 1000, gid: 1000, origin: "local" } as const;
 const PROXY = { uid: 1337, gid: 1337, origin: "local" } as const;
 
 describe("istio capture rules in the evaluator (same cases as the kernel check)", () => {
-  const { config } = parseIstioIptablesArgs([
-    "-p",
-    "15001",
-    "-z",
-    "15006",
-    "-u",
-    "1337",
-    "-m",
-    "REDIRECT",
-    "-i",
-    "*",
-    "-x",
-    "",
-    "-b",
-    "*",
-    "-d",
-    "15090,15021,15020",
-  ]);
+  const { config } = parseIstioIptablesArgs([...DEFAULT_POD_INIT_ARGS]);
   const ev = new IptablesEvaluator(parseIptablesSave(iptablesCapture(config).v4), { localAddresses: [POD] });
   const to = (r: ReturnType<IptablesEvaluator["evaluate"]>) =>
     r.dnat === undefined ? "direct" : `${r.dnat.addr}:${r.dnat.port}`;

@@ -1,6 +1,7 @@
 import type { Namespace, Pod } from "@knet/k8s";
 import { captureFromPod, iptablesCapture, MeshError, parseSpiffeId, spiffeId } from "@knet/mesh";
 import { describe, expect, it } from "vitest";
+import { DEFAULT_POD_INIT_ARGS } from "./default-pod-args.js";
 
 const ns = (name: string, injection?: string): Namespace => ({
   apiVersion: "v1",
@@ -39,25 +40,7 @@ describe("sidecar injector: pod -> istio-init arguments -> capture configuration
   it("writes istio-init's arguments as istiod's injection template does, with the mesh defaults", () => {
     const c = captureFromPod(pod(), { namespace: injected });
     expect(c.injected).toBe(true);
-    expect(c.args).toEqual([
-      "-p",
-      "15001",
-      "-z",
-      "15006",
-      "-u",
-      "1337",
-      "-m",
-      "REDIRECT",
-      "-i",
-      "*",
-      "-x",
-      "",
-      "-b",
-      "*",
-      "-d",
-      "15090,15021,15020",
-      "--log_output_level=default:info",
-    ]);
+    expect(c.args).toEqual([...DEFAULT_POD_INIT_ARGS, "--log_output_level=default:info"]);
     expect(c.spiffeId).toBe("spiffe://cluster.local/ns/bookinfo/sa/bookinfo-reviews");
     expect(c.applicationPorts).toEqual([9080]);
     expect(c.config?.inboundPortsExclude).toBe("15090,15021,15020");

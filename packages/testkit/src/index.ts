@@ -116,7 +116,7 @@ export function vethPair(a: Netns, b: Netns, aName = uniqueIfName("va"), bName =
 }
 
 export type { ApiReply, ApiServer, ApiServerOptions } from "./apiserver.js";
-export { apiServerBinaries, startApiServer } from "./apiserver.js";
+export { apiServerBinaries, freePort, startApiServer } from "./apiserver.js";
 
 /** What a kernel test needs from the machine it runs on. */
 export interface KernelNeeds {
