@@ -32,8 +32,6 @@ const STRING_LISTS = new Set([
 /** Leaf string maps. */
 const STRING_MAPS = new Set(["labels", "annotations", "selector", "matchLabels", "nodeSelector"]);
 
-type Ref = 0 | string | readonly [string];
-
 function isPlain(v: unknown): v is Record<string, unknown> {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
   const proto = Object.getPrototypeOf(v);
@@ -57,12 +55,12 @@ function cloneAs(v: Record<string, unknown>, type: string): Record<string, unkno
       out[key] = x; // a scalar: nothing to decode or copy
       continue;
     }
-    if (!Object.hasOwn(fields, key)) {
+    const ref = fields.get(key);
+    if (ref === undefined) {
       put(out, key, cloneJson(x));
       continue;
     }
     if (x === null) continue; // null reads as absent
-    const ref = fields[key] as Ref;
     if (ref === 0) {
       if (Array.isArray(x) && STRING_LISTS.has(key))
         put(

@@ -49,9 +49,21 @@ const ROOTS: Readonly<Record<KubeKind, string>> = {
   BaselineAdminNetworkPolicy: "policy.BANP",
 };
 
+/**
+ * The schema as maps, built once: decoding and unknown-field checks look a field up
+ * for every key of every stored object, and a Map lookup stays cheap where the large
+ * literal tables would be read as dictionaries.
+ */
+let schemaMaps: Map<string, ReadonlyMap<string, Ref>> | undefined;
+
 /** The fields of a schema type (a KNOWN_FIELDS name or a policy CRD type), or undefined for free-form. */
-export function schemaFields(type: string): Readonly<Record<string, Ref>> | undefined {
-  return KNOWN_FIELDS[type] ?? POLICY_FIELDS[type];
+export function schemaFields(type: string): ReadonlyMap<string, Ref> | undefined {
+  if (schemaMaps === undefined) {
+    schemaMaps = new Map();
+    for (const table of [POLICY_FIELDS, KNOWN_FIELDS])
+      for (const [name, fields] of Object.entries(table)) schemaMaps.set(name, new Map(Object.entries(fields)));
+  }
+  return schemaMaps.get(type);
 }
 
 /** The schema type of a kind's root object. */
@@ -65,11 +77,11 @@ function walk(value: unknown, type: string, path: string, p: Problems, apiVersio
   if (fields === undefined) return;
   for (const [key, v] of Object.entries(value)) {
     const at = path === "" ? key : `${path}.${key}`;
-    if (!Object.hasOwn(fields, key)) {
+    const ref = fields.get(key);
+    if (ref === undefined) {
       p.unknownField(at, `${apiVersion} ${kind}`);
       continue;
     }
-    const ref = fields[key] as Ref;
     if (ref === 0) continue;
     if (typeof ref === "string") walk(v, ref, at, p, apiVersion, kind);
     else if (Array.isArray(v)) {
