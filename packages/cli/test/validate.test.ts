@@ -60,9 +60,41 @@ describe("knet validate", () => {
       `${bad} document 2 (line 14): NetworkPolicy shop/bad-block: spec.podSelector.matchExpressions[0].operator: Unsupported value: "Equals": supported values: "In", "NotIn", "Exists", "DoesNotExist"`,
       `${bad} document 2 (line 19): NetworkPolicy shop/bad-block: spec.ingress[0].ports[0].endPort: Invalid value: 8000: must be greater than or equal to \`port\``,
       `${bad} document 2 (line 17): NetworkPolicy shop/bad-block: spec.ingress[0].from[0].ipBlock.except[0]: Invalid value: "10.0.0.0/8": must be a strict subset of \`cidr\``,
-      `${bad} document 3 (line 22): Deployment shop/web: kind: unknown kind "Deployment" (apps/v1): knet reads Service, Pod, Node, Namespace, EndpointSlice, NetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy`,
+      `${bad} document 3 (line 22): Deployment shop/web: kind: unknown kind "Deployment" (apps/v1): knet reads Service, Pod, Node, Namespace, EndpointSlice, NetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy, ServiceImport, GatewayClass, Gateway, HTTPRoute, ReferenceGrant, Ingress, IngressClass`,
     ]);
     expect(c.err()).toBe("knet validate: 10 problems in 1 file\n");
+  });
+
+  it("validates ServiceImport (KEP-1645) and Gateway API objects as dns and gateway read them", async () => {
+    const file = join(dir, "extensions.yaml");
+    await writeFile(
+      file,
+      `apiVersion: multicluster.x-k8s.io/v1alpha1
+kind: ServiceImport
+metadata: {name: api, namespace: shop}
+spec: {type: ClusterSetIP, ips: [10.42.0.5], ports: [{port: 80, protocol: TCP}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: shop}
+spec: {parentRefs: [{name: gw}]}
+`,
+    );
+    const ok = capture();
+    expect(await main(["validate", "-f", file], ok.io), ok.out()).toBe(0);
+    expect(ok.out()).toBe("ServiceImport: 1\nHTTPRoute: 1\n");
+    const broken = join(dir, "bad-import.yaml");
+    await writeFile(
+      broken,
+      `apiVersion: multicluster.x-k8s.io/v1alpha1
+kind: ServiceImport
+metadata: {name: api, namespace: shop}
+spec: {type: ClusterSetIP, ports: [{port: 0}]}
+`,
+    );
+    const bad = capture();
+    expect(await main(["validate", "-f", broken], bad.io)).toBe(1);
+    expect(bad.out()).toMatch(/ServiceImport shop\/api: spec\.ports\[0\]\.port: .*1\.\.65535/);
   });
 
   it("takes the node-port range flag and can skip unknown kinds", async () => {

@@ -1,3 +1,5 @@
+import { registerServiceImport } from "@knet/coredns-lite";
+import { registerGatewayKinds } from "@knet/gateway";
 import {
   formatDocumentRef,
   formatProblem,
@@ -27,7 +29,9 @@ would. Prints every problem as
   FILE document N (line L): KIND NAMESPACE/NAME: FIELD: MESSAGE
 
 and exits 1; a clean input prints one line per kind (e.g. "Service: 3") and
-exits 0. Unknown kinds and unknown fields (typos such as "targetport", which
+exits 0. Besides the core kinds it reads the extension kinds other knet
+commands read: ServiceImport (multicluster.x-k8s.io, for dns) and Gateway API
+and Ingress objects (for gateway). Unknown kinds and unknown fields (typos such as "targetport", which
 kubectl's default --validate=strict rejects) are problems unless allowed.
 
 Flags:
@@ -84,6 +88,10 @@ export const validateCommand: CommandFamily = {
     const cidrs = values["service-cluster-ip-range"];
     if (cidrs !== undefined) options.serviceClusterIPRanges = cidrs.split(",").map((s) => s.trim());
 
+    // The extension kinds other commands read validate here as there: ServiceImport
+    // (KEP-1645, read by `dns` for multicluster zones) and Gateway API (read by `gateway`).
+    registerServiceImport();
+    registerGatewayKinds();
     const texts = readManifestTexts(values.filename, "validate");
     const parsed = parseManifests(texts);
     const report = validateManifests({ ...parsed, objects: inNamespace(parsed.objects, values.namespace) }, options);
