@@ -19,6 +19,7 @@ const FRONTEND = "frontend-6d8f9c7b5-q2xkz";
 let dir = "";
 let messy = "";
 let conf = "";
+let pods = "";
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "knet-conventions-"));
@@ -74,6 +75,26 @@ spec:
       ipam: { type: "host-local", ranges: [[{ subnet: "10.1.0.0/24" }]], dataDir: join(dir, "ipam") },
     }),
   );
+  // Two pods whose addresses the store below hands out, in two namespaces; a third
+  // reservation belongs to no pod (a leaked address).
+  pods = join(dir, "pods.yaml");
+  await writeFile(
+    pods,
+    ["a", "b"]
+      .map(
+        (ns, i) => `apiVersion: v1
+kind: Pod
+metadata: {name: p${i}, namespace: ${ns}}
+spec: {nodeName: node-1, containers: [{name: c}]}
+status: {podIP: 10.1.0.${i + 2}, podIPs: [{ip: 10.1.0.${i + 2}}]}
+`,
+      )
+      .join("---\n"),
+  );
+  for (const id of ["c-a", "c-b", "c-leaked"]) {
+    const r = await run(["ipam", "add", "--config", conf, "--container", id]);
+    if (r.code !== 0) throw new Error(r.err);
+  }
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -231,6 +252,91 @@ describe("flags as kubectl users expect them", () => {
     expect(mismatch.code).toBe(2);
     expect(mismatch.err).toMatch(
       /^knet: the namespace from the provided object "[a-z-]+" does not match the namespace "team-a" .*: pass '-n [a-z-]+' or drop -n\n$/,
+    );
+  });
+
+  // Every command where kubectl users expect -n: what it does there, and that it does it.
+  const namespaced: [name: string, args: string[], code: number, check: (out: string) => void][] = [
+    [
+      "validate",
+      ["validate", "-f", "BARE", "-n", "team-a", "-o", "yaml"],
+      0,
+      (out) => expect(parseYaml(out)).toMatchObject({ valid: true, counts: { Service: 1 } }),
+    ],
+    [
+      "trace",
+      ["trace", "-f", DEMO, "-n", "shop", "--from", FRONTEND, "--to", "http://api", "-o", "json"],
+      0,
+      (out) => expect(JSON.parse(out).client.pod).toBe(`shop/${FRONTEND}`),
+    ],
+    [
+      "netpol matrix",
+      ["netpol", "matrix", "-f", DEMO, "-n", "shop", "-o", "json"],
+      0,
+      (out) => {
+        const m = JSON.parse(out) as { pods: string[] };
+        expect(m.pods.length).toBeGreaterThan(2);
+        expect(m.pods.every((p) => p.startsWith("shop/"))).toBe(true);
+      },
+    ],
+    [
+      "netpol explain",
+      ["netpol", "explain", "-f", DEMO, "-n", "shop", "--from", FRONTEND, "--to", "db-0", "--port", "5432/TCP"],
+      1,
+      (out) => expect(out).toContain(`shop/${FRONTEND} -> shop/db-0 TCP/5432: DENIED`),
+    ],
+    [
+      "dns query",
+      ["dns", "query", "-f", DEMO, "-n", "shop", "api", "-o", "json"],
+      0,
+      (out) =>
+        expect(JSON.parse(out)).toMatchObject({
+          namespace: "shop",
+          tried: [{ name: "api.shop.svc.cluster.local.", rcode: "NOERROR" }],
+        }),
+    ],
+    [
+      "ipam show",
+      ["ipam", "show", "--config", "CONF", "-f", "PODS", "-n", "b", "-o", "json"],
+      0,
+      (out) =>
+        expect(JSON.parse(out).rangeSets[0].reservations).toEqual([
+          { ip: "10.1.0.3", containerId: "c-b", ifname: "eth0", pod: "b/p1" },
+        ]),
+    ],
+  ];
+  it.each(namespaced)("%s -n NS: the command works in NS", async (_, args, code, check) => {
+    await writeFile(
+      join(dir, "bare.yaml"),
+      "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 80}]}\n",
+    );
+    const subst: Record<string, string> = { CONF: conf, PODS: pods, BARE: join(dir, "bare.yaml") };
+    const r = await run(args.map((x) => subst[x] ?? x));
+    expect(r.code, r.err).toBe(code);
+    check(r.out);
+    // --namespace is the long form of -n.
+    const long = await run(args.map((x) => (x === "-n" ? "--namespace" : (subst[x] ?? x))));
+    expect(long.out).toBe(r.out);
+    // Given twice it is an error, as every single-value flag.
+    const twice = await run([...args.map((x) => subst[x] ?? x), "-n", "other"]);
+    expect(twice.code).toBe(2);
+    expect(twice.err).toMatch(/--namespace given twice \('[a-z-]+', 'other'\): give it once\n$/);
+  });
+
+  it("ipam show -f PODS names each address's pod (a leaked one has none); -n without -f says why it needs it", async () => {
+    const all = await run(["ipam", "show", "--config", conf, "-f", pods]);
+    expect(all.code, all.err).toBe(0);
+    expect(all.out).toMatch(/^ {2}10\.1\.0\.2 +c-a eth0 {2}a\/p0$/m);
+    expect(all.out).toMatch(/^ {2}10\.1\.0\.3 +c-b eth0 {2}b\/p1$/m);
+    expect(all.out).toMatch(/^ {2}10\.1\.0\.4 +c-leaked eth0 {2}no pod \(leaked\?\)$/m);
+    const inA = await run(["ipam", "show", "--config", conf, "-f", pods, "-n", "a"]);
+    expect(inA.out).toContain("(reservations of namespace a)");
+    expect(inA.out).toContain("a/p0");
+    expect(inA.out).not.toMatch(/b\/p1|c-leaked/);
+    const noPods = await run(["ipam", "show", "--config", conf, "-n", "a"]);
+    expect(noPods.code).toBe(2);
+    expect(noPods.err).toMatch(
+      /^knet: ipam show: -n a needs -f PODS: a host-local store records container IDs, not namespaces/,
     );
   });
 

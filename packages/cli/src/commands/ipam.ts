@@ -13,6 +13,7 @@ import {
   ServiceIpAllocator,
   seededRandom,
 } from "@knet/ipam";
+import { Addr } from "@knet/netstack";
 import {
   CliError,
   type CommandFamily,
@@ -23,13 +24,17 @@ import {
   outputFormat,
   parseFlags,
 } from "../cli.js";
+import { INPUT_FLAGS, NAMESPACE_FLAG, readInputs } from "../manifests.js";
 
 const USAGE = `Usage: knet ipam <subcommand> [flags]
 
 host-local stores (the on-disk layout of the CNI host-local plugin, so a real
 node's /var/lib/cni/networks/<network> can be inspected and continued):
-  show   --config FILE [--data-dir DIR] [-o json|yaml]
-         range sets, capacity, reservations and last reserved IPs of the network
+  show   --config FILE [--data-dir DIR] [-f PODS [-n NS]] [-o json|yaml]
+         range sets, capacity, reservations and last reserved IPs of the network;
+         with -f (Pods, e.g. kubectl get pods -A -o yaml) each reservation names
+         the pod whose status.podIPs holds it ("no pod": a leaked address), and
+         -n NS lists only the reservations of NS's pods
   add    --config FILE --container ID [--ifname eth0] [--ip IP] [--data-dir DIR] [-o json|yaml]
          allocate one address per range set (as the plugin's ADD)
   del    --config FILE --container ID [--ifname eth0] [--data-dir DIR]
@@ -119,10 +124,46 @@ const storeFlags = {
   ...OUTPUT_FLAGS,
 } as const;
 
+/** `show` also reads Pods (`-f`) to name the pod holding each address, and `-n`. */
+const showFlags = { ...storeFlags, ...INPUT_FLAGS, ...NAMESPACE_FLAG } as const;
+
+type ShowValues = ReturnType<typeof parseFlags<typeof showFlags>>["values"];
+
+/**
+ * The pod (`NS/NAME`) holding each address, from the Pods of `-f` (their
+ * status.podIP and status.podIPs, as the kubelet reports what CNI gave them).
+ */
+function podsByIp(values: ShowValues, io: Io): Map<string, { pod: string; namespace: string }> | undefined {
+  if ((values.filename ?? []).length === 0) {
+    if (values.namespace !== undefined)
+      throw new CliError(
+        `ipam show: -n ${values.namespace} needs -f PODS: a host-local store records container IDs, not namespaces; give the pods (kubectl get pods -A -o yaml) so addresses can be matched to them`,
+      );
+    return undefined;
+  }
+  const { objects, skips } = readInputs(values, "ipam show", io, { admission: "api" });
+  skips.finish();
+  const byIp = new Map<string, { pod: string; namespace: string }>();
+  for (const o of objects) {
+    if (o.kind !== "Pod") continue;
+    const namespace = o.metadata?.namespace ?? "default";
+    const ips = [o.status?.podIP, ...(o.status?.podIPs ?? []).map((p) => p.ip)];
+    for (const ip of ips) {
+      if (ip === undefined || ip === "" || !Addr.isValid(ip)) continue;
+      byIp.set(Addr.parse(ip).toString(), { pod: `${namespace}/${o.metadata?.name ?? ""}`, namespace });
+    }
+  }
+  return byIp;
+}
+
 function show(argv: readonly string[], io: Io): number {
-  const { values } = parseFlags(argv, storeFlags, "ipam show");
+  const { values, positionals } = parseFlags(argv, showFlags, "ipam show");
+  if (positionals.length > 0) throw new CliError(`ipam show: unexpected argument '${positionals[0]}'`);
   const format = outputFormat(values, "ipam show", ["json", "yaml"]);
   const config = loadConfig(values);
+  const pods = podsByIp(values, io);
+  const owner = (ip: string) => (pods === undefined ? {} : { pod: pods.get(ip)?.pod ?? null });
+  const wanted = (ip: string) => values.namespace === undefined || pods?.get(ip)?.namespace === values.namespace;
   const summary = storeOp(config, (s) => {
     const reservations = s.reservations();
     const last = s.lastReserved();
@@ -136,23 +177,41 @@ function show(argv: readonly string[], io: Io): number {
         capacity: capacity(set).toString(),
         used: mine.length,
         lastReserved: last.get(String(i)) ?? null,
-        reservations: mine.map((r) => ({ ip: r.ip.toString(), containerId: r.containerId, ifname: r.ifname ?? null })),
+        reservations: mine
+          .filter((r) => wanted(r.ip.toString()))
+          .map((r) => ({
+            ip: r.ip.toString(),
+            containerId: r.containerId,
+            ifname: r.ifname ?? null,
+            ...owner(r.ip.toString()),
+          })),
       };
     });
   });
   if (format === "json" || format === "yaml") {
     io.out(
-      formatStructured({ network: config.name, store: `${config.dataDir}/${config.name}`, rangeSets: summary }, format),
+      formatStructured(
+        {
+          network: config.name,
+          store: `${config.dataDir}/${config.name}`,
+          ...(values.namespace !== undefined ? { namespace: values.namespace } : {}),
+          rangeSets: summary,
+        },
+        format,
+      ),
     );
     return ExitCode.ok;
   }
-  io.out(`network ${config.name}  store ${config.dataDir}/${config.name}\n`);
+  const only = values.namespace === undefined ? "" : `  (reservations of namespace ${values.namespace})`;
+  io.out(`network ${config.name}  store ${config.dataDir}/${config.name}${only}\n`);
   for (const s of summary) {
     io.out(
       `range set ${s.index}: ${s.ranges}  (gateway ${s.gateways.join(",")})  used ${s.used}/${s.capacity}  last reserved ${s.lastReserved ?? "-"}\n`,
     );
-    for (const r of s.reservations)
-      io.out(`  ${r.ip.padEnd(39)} ${r.containerId}${r.ifname === null ? " (legacy record)" : ` ${r.ifname}`}\n`);
+    for (const r of s.reservations) {
+      const pod = r.pod === undefined ? "" : `  ${r.pod ?? "no pod (leaked?)"}`;
+      io.out(`  ${r.ip.padEnd(39)} ${r.containerId}${r.ifname === null ? " (legacy record)" : ` ${r.ifname}`}${pod}\n`);
+    }
   }
   return 0;
 }
