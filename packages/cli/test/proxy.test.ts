@@ -1,8 +1,8 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { main } from "@knet/cli";
-import { iptablesServiceChains } from "@knet/kube-proxy";
+import { main, registerBundledModes } from "@knet/cli";
+import { iptablesServiceChains, proxyModes } from "@knet/kube-proxy";
 import { IptablesEvaluator, parseIptablesSave } from "@knet/kube-proxy-iptables";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { capture } from "./capture.js";
@@ -121,11 +121,11 @@ describe("knet proxy render", () => {
     expect(r.out).toContain('-A KUBE-SERVICES -m comment --comment "default/empty:http has no endpoints"');
   });
 
-  it("skips an object kube-proxy cannot read, naming it, its place and the field, and renders the rest", async () => {
+  it("skips what kube-proxy cannot read, naming the object, its place and the field, and renders the rest", async () => {
     const a = await run(["proxy", "render", "-f", badSlice]);
     expect(a.code).toBe(0);
     expect(a.err).toBe(
-      `knet proxy render: skipped EndpointSlice shop/web-abc (${badSlice} document 2 (line 8)): endpoints[0].addresses[0]: "10.244.1.999" is not a valid IP address\n` +
+      `knet proxy render: skipped EndpointSlice shop/web-abc endpoints[0].addresses[0] (${badSlice} document 2 (line 8)): Skipping invalid IP "10.244.1.999"\n` +
         `knet proxy render: 1 object skipped: run 'knet validate -f ${badSlice}' for every problem, or add --strict to fail instead\n`,
     );
     // The Service is still written, as kube-proxy writes it: with no endpoints.
@@ -265,5 +265,174 @@ describe("knet proxy render --mode iptables --bootstrap", () => {
     const rules = (t: string) => new Set(t.split("\n").filter((l) => l.startsWith("-A ")));
     const all = rules(boot.out);
     for (const r of rules(plain.out)) expect(all.has(r), r).toBe(true);
+  });
+});
+
+describe("knet proxy render reads addresses as kube-proxy does", () => {
+  it("172.30.0.041 is 172.30.0.41 and 203.0.113.000/025 is 203.0.113.0/25, written canonically", async () => {
+    const d = await mkdtemp(join(tmpdir(), "knet-sloppy-"));
+    const f = join(d, "sloppy.yaml");
+    await writeFile(
+      f,
+      `apiVersion: v1
+kind: Service
+metadata: {name: lb, namespace: shop}
+spec:
+  type: LoadBalancer
+  clusterIP: 172.30.0.041
+  loadBalancerSourceRanges: [203.0.113.000/025]
+  ports: [{name: http, port: 80, nodePort: 30080}]
+status:
+  loadBalancer: {ingress: [{ip: 198.51.100.007}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: broken, namespace: shop}
+spec:
+  clusterIP: 10.96.0.300
+  ports: [{name: http, port: 80}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: lb-1, namespace: shop, labels: {kubernetes.io/service-name: lb}}
+addressType: IPv4
+ports: [{name: http, port: 8080}]
+endpoints:
+- addresses: [10.244.1.010]
+`,
+    );
+    const r = await run(["proxy", "render", "-f", f]);
+    const strict = await run(["proxy", "render", "--strict", "-f", f]);
+    const validate = await run(["validate", "-f", f]);
+    await rm(d, { recursive: true, force: true });
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("-d 172.30.0.41 --dport 80");
+    expect(r.out).toContain("-s 203.0.113.0/25");
+    expect(r.out).toContain("-d 198.51.100.7 --dport 80");
+    expect(r.out).toContain("--to-destination 10.244.1.10:8080");
+    expect(r.out).not.toMatch(/172\.30\.0\.041|10\.96\.0\.300|shop\/broken/);
+    expect(r.err).toBe(
+      `knet proxy render: skipped Service shop/broken spec.clusterIPs[0] (${f} document 2 (line 12)): Skipping invalid IP "10.96.0.300"\n` +
+        `knet proxy render: 1 object skipped: run 'knet validate -f ${f}' for every problem, or add --strict to fail instead\n`,
+    );
+    expect(strict.code).toBe(2);
+    expect(strict.out).toBe("");
+    // knet validate still reports the values as the API server does for each field.
+    expect(validate.code).toBe(1);
+    for (const [field, value] of [
+      ["spec.clusterIPs[0]", "172.30.0.041"],
+      ["spec.loadBalancerSourceRanges[0]", "203.0.113.000/025"],
+      ["spec.clusterIPs[0]", "10.96.0.300"],
+      ["endpoints[0].addresses[0]", "10.244.1.010"],
+    ])
+      expect(validate.out + validate.err).toContain(`${field}: Invalid value: "${value}"`);
+  });
+});
+
+describe("knet proxy render: a bad Node InternalIP", () => {
+  it("is reported as the Node's field, not as --node-ip", async () => {
+    const d = await mkdtemp(join(tmpdir(), "knet-nodeip-"));
+    const f = join(d, "node.yaml");
+    await writeFile(
+      f,
+      `apiVersion: v1
+kind: Node
+metadata: {name: node-a}
+status: {addresses: [{type: Hostname, address: node-a}, {type: InternalIP, address: 192.168.1.300}]}
+`,
+    );
+    const r = await run(["proxy", "render", "-f", f]);
+    const flag = await run(["proxy", "render", "-f", f, "--node-ip", "192.168.1.5"]);
+    const badFlag = await run(["proxy", "render", "-f", f, "--node-ip", "192.168.1.500"]);
+    await rm(d, { recursive: true, force: true });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(
+      /^knet: proxy render: Node\/node-a status\.addresses\[1\]\.address: .*192\.168\.1\.300.*give --node-ip\)\n$/,
+    );
+    expect(r.err).not.toContain("--node-ip:");
+    expect(flag.code).toBe(0);
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.err).toMatch(/^knet: proxy render: --node-ip: .*192\.168\.1\.500/);
+  });
+});
+
+describe("every proxy mode writes the rest of the node when an address is skipped", () => {
+  registerBundledModes();
+  const modes = proxyModes().map((m) => m.name);
+  it("covers the bundled modes", () => expect([...modes].sort()).toEqual(["ebpf", "iptables", "ipvs", "nftables"]));
+  const manifest = `apiVersion: v1
+kind: Service
+metadata: {name: lb, namespace: shop}
+spec:
+  type: LoadBalancer
+  clusterIP: 172.30.0.041
+  externalIPs: [192.0.2.010, 192.0.2.999]
+  loadBalancerSourceRanges: [203.0.113.000/025, 10.0.0.0/33]
+  ports: [{name: http, port: 80, nodePort: 30080}]
+status:
+  loadBalancer: {ingress: [{ip: 198.51.100.007}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: broken, namespace: shop}
+spec:
+  clusterIP: 10.96.0.300
+  ports: [{name: http, port: 80}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: lb-1, namespace: shop, labels: {kubernetes.io/service-name: lb}}
+addressType: IPv4
+ports: [{name: http, port: 8080}]
+endpoints:
+- addresses: [10.244.1.010]
+- addresses: [10.244.1.999]
+- addresses: [10.244.2.3]
+`;
+  let f = "";
+  beforeAll(async () => {
+    f = join(dir, "skips-all-modes.yaml");
+    await writeFile(f, manifest);
+  });
+  const skipped = [
+    'Service shop/lb spec.externalIPs[1] (FILE document 1 (line 1)): Skipping invalid IP "192.0.2.999"',
+    'Service shop/lb spec.loadBalancerSourceRanges[1] (FILE document 1 (line 1)): Invalid CIDR ignored "10.0.0.0/33"',
+    'Service shop/broken spec.clusterIPs[0] (FILE document 2 (line 13)): Skipping invalid IP "10.96.0.300"',
+    'EndpointSlice shop/lb-1 endpoints[1].addresses[0] (FILE document 3 (line 20)): Skipping invalid IP "10.244.1.999"',
+  ];
+  const backend = /^verdict: DNAT to 10\.244\.(1\.10|2\.3):8080/;
+  // [destination, source, what the packet should meet]
+  const packets: [string, string, RegExp][] = [
+    ["172.30.0.41:80", "10.244.3.5", backend],
+    ["192.0.2.10:80", "10.244.3.5", backend],
+    ["198.51.100.7:80", "203.0.113.100", backend], // 203.0.113.000/025 is read as 203.0.113.0/25
+    ["198.51.100.7:80", "203.0.113.200", /^verdict: DROP/],
+  ];
+  it.each(modes)("--mode %s", async (mode) => {
+    const r = await run(["proxy", "render", "-f", f, "--mode", mode, "--cluster-cidr", "10.244.0.0/16"]);
+    expect(r.code).toBe(0);
+    expect(r.out.length).toBeGreaterThan(0);
+    expect(r.out).not.toMatch(/192\.0\.2\.999|10\.96\.0\.300|10\.244\.1\.999|0\.0\/33|\.0?0[0-9]\b/);
+    expect(r.err.split("\n").slice(0, -2)).toEqual(
+      skipped.map((l) => `knet proxy render: skipped ${l.replace("FILE", f)}`),
+    );
+    for (const [dst, src, want] of packets) {
+      const t = await run([
+        "proxy",
+        "trace",
+        "-f",
+        f,
+        "--mode",
+        mode,
+        "--cluster-cidr",
+        "10.244.0.0/16",
+        "--src",
+        src,
+        "--dst",
+        dst,
+      ]);
+      expect(t.code, `${mode} ${src} -> ${dst}`).toBe(0);
+      expect(t.out, `${mode} ${src} -> ${dst}`).toMatch(want);
+    }
   });
 });

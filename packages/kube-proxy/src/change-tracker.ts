@@ -2,7 +2,7 @@ import { type EndpointSlice, LABEL_SERVICE_NAME, namespaceOf, objectKey, type Se
 import type { Family } from "@knet/netstack";
 import { type Endpoint, mergeEndpoints, type SliceEndpoints, sliceEndpoints } from "./endpoint.js";
 import { endpointListsEqual, type ProxyObjects, type ProxyState } from "./proxy-state.js";
-import { compareServicePorts, type ServicePort, servicePortsFor } from "./service-port.js";
+import { compareServicePorts, type ProxyLog, type ServicePort, servicePortsFor } from "./service-port.js";
 
 /** What a {@link ChangeTracker} needs to know about its proxier. */
 export interface ChangeTrackerOptions {
@@ -10,6 +10,8 @@ export interface ChangeTrackerOptions {
   readonly family: Family;
   /** Node name (endpoint locality). */
   readonly nodeName: string;
+  /** Receives a line for each address kube-proxy would skip (an unparsable IP or CIDR); default: dropped. */
+  readonly log?: ProxyLog;
 }
 
 let lineages = 0;
@@ -29,6 +31,7 @@ interface SliceRecord {
 export class ChangeTracker {
   private readonly family: Family;
   private readonly nodeName: string;
+  private readonly log: ProxyLog | undefined;
   private readonly services = new Map<string, ServicePort[]>();
   private readonly slices = new Map<string, SliceRecord>();
   private readonly slicesByService = new Map<string, Set<string>>();
@@ -40,6 +43,7 @@ export class ChangeTracker {
   constructor(options: ChangeTrackerOptions) {
     this.family = options.family;
     this.nodeName = options.nodeName;
+    this.log = options.log;
     this.lineage = ++lineages;
     this.current = {
       family: options.family,
@@ -69,7 +73,7 @@ export class ChangeTracker {
    * @throws ProxyModelError for bad input (the tracker is unchanged).
    */
   updateService(svc: Service): void {
-    const ports = servicePortsFor(svc, this.family);
+    const ports = servicePortsFor(svc, this.family, this.log);
     const key = objectKey(svc);
     this.services.set(key, ports);
     this.pendingKeys.add(key);
@@ -86,7 +90,7 @@ export class ChangeTracker {
    * @throws ProxyModelError for bad input (the tracker is unchanged).
    */
   updateEndpointSlice(slice: EndpointSlice): void {
-    const ports = sliceEndpoints(slice, this.family, this.nodeName);
+    const ports = sliceEndpoints(slice, this.family, this.nodeName, this.log);
     const ns = namespaceOf(slice);
     const sliceKey = `${ns}/${slice.metadata?.name ?? ""}`;
     const svcName = slice.metadata?.labels?.[LABEL_SERVICE_NAME];

@@ -1,8 +1,9 @@
 import { type EndpointSlice, LABEL_SERVICE_NAME, namespaceOf } from "@knet/k8s";
-import { Addr, type Family } from "@knet/netstack";
+import type { Addr, Family } from "@knet/netstack";
+import { parseIPSloppy } from "./addresses.js";
 import { ProxyModelError } from "./errors.js";
 import { joinHostPort } from "./naming.js";
-import type { Protocol } from "./service-port.js";
+import type { Protocol, ProxyLog } from "./service-port.js";
 
 /** One endpoint of one service port, as kube-proxy's endpoint slice cache builds it. */
 export interface Endpoint {
@@ -51,10 +52,17 @@ interface HintsWithNodes {
  * Read one EndpointSlice for a proxier of `family`: per slice port, the endpoints
  * (only `addresses[0]`, only this family), with conditions and hints. Returns `[]`
  * for slices without the service-name label, FQDN slices and other families.
- * @throws {@link ProxyModelError} naming the slice and field for an unparsable
- *   address, an address of the wrong family for the slice's `addressType`, or a bad port.
+ * Addresses are read as kube-proxy reads them (`ParseIPSloppy`: `10.0.0.010` is
+ * 10.0.0.10, written canonically); an endpoint whose address cannot be read, or is
+ * not of the slice's `addressType`, is skipped with a line to `log`.
+ * @throws {@link ProxyModelError} naming the slice and field for a bad addressType or port.
  */
-export function sliceEndpoints(slice: EndpointSlice, family: Family, nodeName: string): SliceEndpoints[] {
+export function sliceEndpoints(
+  slice: EndpointSlice,
+  family: Family,
+  nodeName: string,
+  log?: ProxyLog,
+): SliceEndpoints[] {
   const ns = namespaceOf(slice);
   const object = `EndpointSlice ${ns}/${slice.metadata?.name ?? "(unnamed)"}`;
   const svcName = slice.metadata?.labels?.[LABEL_SERVICE_NAME];
@@ -67,14 +75,22 @@ export function sliceEndpoints(slice: EndpointSlice, family: Family, nodeName: s
     const text = ep.addresses?.[0];
     if (text === undefined) return;
     if (sliceFamily === undefined) return;
+    // As kube-proxy: read leniently (ParseIPSloppy), skip what cannot be read with a log line.
     let addr: Addr;
     try {
-      addr = Addr.parse(text);
+      addr = parseIPSloppy(String(text));
     } catch {
-      throw new ProxyModelError(object, `endpoints[${i}].addresses[0]`, `"${text}" is not a valid IP address`);
+      log?.({ object, field: `endpoints[${i}].addresses[0]`, message: `Skipping invalid IP ${JSON.stringify(text)}` });
+      return;
     }
-    if (addr.family !== sliceFamily)
-      throw new ProxyModelError(object, `endpoints[${i}].addresses[0]`, `"${text}" is not an ${addressType} address`);
+    if (addr.family !== sliceFamily) {
+      log?.({
+        object,
+        field: `endpoints[${i}].addresses[0]`,
+        message: `Skipping ${JSON.stringify(text)}: not an ${addressType} address`,
+      });
+      return;
+    }
     parsed.push({ ep, addr });
   });
   (slice.ports ?? []).forEach((p, i) => {

@@ -22,6 +22,7 @@
 // One seeded random source for every package: netstack's (re-exported, the same thing under the same name).
 export type { Random } from "@knet/netstack";
 export { seededRandom } from "@knet/netstack";
+export { parseCIDRSloppy, parseIPSloppy } from "./addresses.js";
 export type { CategorizedEndpoints, NodeTopology } from "./categorize.js";
 export { categorizeEndpoints } from "./categorize.js";
 export type { ChangeTrackerOptions } from "./change-tracker.js";
@@ -74,7 +75,7 @@ export { Proxier, systemClock } from "./proxier.js";
 export { evaluationHooks, settleDecisive } from "./proxy-hooks.js";
 export type { ProxyObjects, ProxyState, ProxyStateChanges, ProxyStateDiff } from "./proxy-state.js";
 export { diffProxyState, endpointListsEqual, servicePortsEqual, sortServicePortKeys } from "./proxy-state.js";
-export type { Protocol, ServicePort, ServicePortName } from "./service-port.js";
+export type { Protocol, ProxyLog, ProxySkip, ServicePort, ServicePortName } from "./service-port.js";
 export { compareServicePorts, isIgnoredService, servicePortNameString, servicePortsFor } from "./service-port.js";
 export type { TrafficPath, TrafficPlan } from "./traffic-plan.js";
 export { trafficPlan } from "./traffic-plan.js";

@@ -1,5 +1,6 @@
 import { namespaceOf, type Service } from "@knet/k8s";
-import { Addr, type Family, Prefix } from "@knet/netstack";
+import type { Addr, Family, Prefix } from "@knet/netstack";
+import { parseCIDRSloppy, parseIPSloppy } from "./addresses.js";
 import { ProxyModelError } from "./errors.js";
 
 /** Transport protocol of a service port, lower case as kube-proxy writes it in rules. */
@@ -73,12 +74,35 @@ export function isIgnoredService(svc: Service): boolean {
   return svc.spec?.type === "ExternalName" || ip === undefined || ip === "" || ip === "None";
 }
 
-function parseAddr(object: string, field: string, text: string): Addr {
+/** One value the model skipped, as kube-proxy logs it, with the object and field it came from. */
+export interface ProxySkip {
+  /** The object, as `Kind namespace/name`. */
+  readonly object: string;
+  /** The field path within the object (`spec.externalIPs[1]`). */
+  readonly field: string;
+  /** What kube-proxy logs, with the value (`Skipping invalid IP "10.0.0.999"`). */
+  readonly message: string;
+}
+
+/** Where the model reports what it skipped (an address kube-proxy cannot parse); the rest is still used. */
+export type ProxyLog = (skip: ProxySkip) => void;
+
+/**
+ * Parse as kube-proxy does (`ParseIPSloppy`); an unparsable value is logged
+ * (`Skipping invalid IP`, as kube-proxy's MapIPsByIPFamily) and skipped (undefined).
+ */
+function sloppyAddr(object: string, field: string, text: unknown, log: ProxyLog | undefined): Addr | undefined {
   try {
-    return Addr.parse(text.trim());
+    return parseIPSloppy(String(text));
   } catch {
-    throw new ProxyModelError(object, field, `"${text}" is not a valid IP address`);
+    log?.({ object, field, message: `Skipping invalid IP ${JSON.stringify(text)}` });
+    return undefined;
   }
+}
+
+/** Empty (or blank) list entries, which kube-proxy drops without a log line. */
+function blank(text: unknown): boolean {
+  return String(text ?? "").trim() === "";
 }
 
 function protocolOf(object: string, field: string, p: string | undefined): Protocol {
@@ -90,11 +114,14 @@ function protocolOf(object: string, field: string, p: string | undefined): Proto
 /**
  * The service ports of `svc` for one IP family, as kube-proxy's service change
  * tracker builds them. Returns `[]` for ignored Services and for Services with no
- * ClusterIP of this family.
+ * ClusterIP of this family. Addresses and CIDRs are read as kube-proxy reads them
+ * (`ParseIPSloppy`/`ParseCIDRSloppy`: `172.30.0.041` is 172.30.0.41, `203.0.113.000/025`
+ * is 203.0.113.0/25); a value that cannot be read is skipped with a line to `log`
+ * (a Service whose ClusterIP cannot be read has no ports, so the rest still renders).
  * @throws {@link ProxyModelError} naming the Service and field for bad input
- *   (unknown IP family, unparsable address or CIDR, bad protocol or port).
+ *   (unknown IP family, bad protocol or port).
  */
-export function servicePortsFor(svc: Service, family: Family): ServicePort[] {
+export function servicePortsFor(svc: Service, family: Family, log?: ProxyLog): ServicePort[] {
   const ns = namespaceOf(svc);
   const name = svc.metadata?.name ?? "";
   const object = `Service ${ns}/${name}`;
@@ -115,7 +142,12 @@ export function servicePortsFor(svc: Service, family: Family): ServicePort[] {
     );
   if (isIgnoredService(svc)) return [];
   const clusterIPTexts = spec.clusterIPs && spec.clusterIPs.length > 0 ? spec.clusterIPs : [spec.clusterIP ?? ""];
-  const clusterIPs = clusterIPTexts.map((t, i) => parseAddr(object, `spec.clusterIPs[${i}]`, t));
+  const clusterIPs: Addr[] = [];
+  for (let i = 0; i < clusterIPTexts.length; i++) {
+    const a = sloppyAddr(object, `spec.clusterIPs[${i}]`, clusterIPTexts[i], log);
+    if (a === undefined) return []; // kube-proxy cannot program a service whose ClusterIP it cannot read
+    clusterIPs.push(a);
+  }
   (spec.ipFamilies ?? []).forEach((f, i) => {
     const ip = clusterIPs[i];
     if (ip && ip.family !== FAMILY_NAMES[f])
@@ -123,21 +155,31 @@ export function servicePortsFor(svc: Service, family: Family): ServicePort[] {
   });
   const clusterIP = clusterIPs.find((a) => a.family === family);
   if (!clusterIP) return [];
-  const externalIPs = (spec.externalIPs ?? [])
-    .map((t, i) => parseAddr(object, `spec.externalIPs[${i}]`, t))
-    .filter((a) => a.family === family);
-  const ranges = (spec.loadBalancerSourceRanges ?? []).map((t, i) => {
+  const externalIPs: Addr[] = [];
+  (spec.externalIPs ?? []).forEach((t, i) => {
+    if (blank(t)) return;
+    const a = sloppyAddr(object, `spec.externalIPs[${i}]`, t, log);
+    if (a !== undefined && a.family === family) externalIPs.push(a);
+  });
+  const ranges: Prefix[] = [];
+  (spec.loadBalancerSourceRanges ?? []).forEach((t, i) => {
     try {
-      return Prefix.parse(t.trim(), { mask: true });
+      ranges.push(parseCIDRSloppy(String(t)));
     } catch {
-      throw new ProxyModelError(object, `spec.loadBalancerSourceRanges[${i}]`, `"${t}" is not a valid CIDR`);
+      // kube-proxy's MapCIDRsByIPFamily: an empty value is dropped quietly, any other is logged.
+      if (!blank(t))
+        log?.({
+          object,
+          field: `spec.loadBalancerSourceRanges[${i}]`,
+          message: `Invalid CIDR ignored ${JSON.stringify(t)}`,
+        });
     }
   });
   const lbVIPs: Addr[] = [];
   (svc.status?.loadBalancer?.ingress ?? []).forEach((ing, i) => {
     if (ing.ip === undefined || ing.ip === "" || ing.ipMode === "Proxy") return;
-    const a = parseAddr(object, `status.loadBalancer.ingress[${i}].ip`, ing.ip);
-    if (a.family === family) lbVIPs.push(a);
+    const a = sloppyAddr(object, `status.loadBalancer.ingress[${i}].ip`, ing.ip, log);
+    if (a !== undefined && a.family === family) lbVIPs.push(a);
   });
   const type = spec.type ?? "ClusterIP";
   const externallyAccessibleType =

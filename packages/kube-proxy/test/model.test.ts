@@ -8,6 +8,7 @@ import {
   type EngineOptions,
   Proxier,
   type ProxyEngine,
+  type ProxyLog,
   ProxyModelError,
   type ProxyState,
   proxyConfig,
@@ -20,6 +21,11 @@ import {
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { service, slice } from "../src/contract/fixtures.js";
+
+/** A {@link ProxyLog} that records `object: field: message` lines. */
+function logTo(lines: string[]): ProxyLog {
+  return (s) => lines.push(`${s.object}: ${s.field}: ${s.message}`);
+}
 
 describe("servicePortsFor", () => {
   it("builds one record per port for the proxier's family, with kube-proxy's derived fields", () => {
@@ -100,8 +106,11 @@ describe("servicePortsFor", () => {
     expect(() => servicePortsFor(withFamily, 4)).toThrow(
       'Service ns1/odd: spec.ipFamilies[0]: "IPv5" is not IPv4 or IPv6',
     );
+    // An address kube-proxy cannot read is skipped with a log line, as kube-proxy does.
     const badIP = { ...bad, spec: { ...bad.spec, clusterIP: "10.96.0.300", clusterIPs: ["10.96.0.300"] } };
-    expect(() => servicePortsFor(badIP, 4)).toThrow(/Service ns1\/odd: spec.clusterIPs\[0\]: "10.96.0.300"/);
+    const log: string[] = [];
+    expect(servicePortsFor(badIP, 4, logTo(log))).toEqual([]);
+    expect(log).toEqual(['Service ns1/odd: spec.clusterIPs[0]: Skipping invalid IP "10.96.0.300"']);
     const mismatch = { ...bad, spec: { ...bad.spec, ipFamilies: ["IPv6"] } };
     expect(() => servicePortsFor(mismatch, 4)).toThrow(/does not match/);
   });
@@ -121,17 +130,49 @@ describe("sliceEndpoints and merging", () => {
     expect(sliceEndpoints(s, 6, "me")).toEqual([]);
   });
 
-  it("a bad address names the slice, the endpoint index and the value; nothing is recorded", () => {
+  it("an address kube-proxy cannot read is skipped with a log line naming the slice, index and value", () => {
     const s = slice("svc", ["10.0.0.1", "10.0.0.999"]);
-    expect(() => sliceEndpoints(s, 4, "n")).toThrow(
-      'EndpointSlice ns1/svc-v4: endpoints[1].addresses[0]: "10.0.0.999" is not a valid IP address',
-    );
-    const t = new ChangeTracker({ family: 4, nodeName: "n" });
+    const log: string[] = [];
+    const [port] = sliceEndpoints(s, 4, "n", logTo(log));
+    expect(port?.endpoints.map((e) => e.endpoint)).toEqual(["10.0.0.1:80"]);
+    expect(log).toEqual(['EndpointSlice ns1/svc-v4: endpoints[1].addresses[0]: Skipping invalid IP "10.0.0.999"']);
+    const t = new ChangeTracker({ family: 4, nodeName: "n", log: logTo(log) });
     t.updateService(service({ name: "svc", clusterIP: "10.96.0.9" }));
-    expect(() => t.updateEndpointSlice(s)).toThrow(ProxyModelError);
-    expect(t.state().endpoints.get("ns1/svc:p80/tcp")).toEqual([]);
+    t.updateEndpointSlice(s);
+    expect(
+      t
+        .state()
+        .endpoints.get("ns1/svc:p80/tcp")
+        ?.map((e) => e.endpoint),
+    ).toEqual(["10.0.0.1:80"]);
     const wrongFamily: EndpointSlice = { ...slice("svc", ["fd00::1"]), addressType: "IPv4" };
-    expect(() => sliceEndpoints(wrongFamily, 4, "n")).toThrow(/is not an IPv4 address/);
+    expect(sliceEndpoints(wrongFamily, 4, "n", logTo(log))[0]?.endpoints).toEqual([]);
+    expect(log.at(-1)).toMatch(/Skipping "fd00::1": not an IPv4 address/);
+  });
+
+  it("reads addresses as netutils ParseIPSloppy/ParseCIDRSloppy do and writes the canonical form", () => {
+    // Issue 16.3's examples: leading zeros are decimal, not octal.
+    const svc = service({ name: "svc", clusterIP: "172.30.0.041" });
+    const odd = {
+      ...svc,
+      spec: {
+        ...svc.spec,
+        type: "LoadBalancer" as const,
+        externalIPs: ["192.0.2.010", "not-an-ip", " "],
+        loadBalancerSourceRanges: ["203.0.113.000/025", "10.0.0.0/33", ""],
+      },
+    };
+    const log: string[] = [];
+    const [sp] = servicePortsFor(odd, 4, logTo(log));
+    expect(sp?.clusterIP.toString()).toBe("172.30.0.41");
+    expect(sp?.externalIPs.map(String)).toEqual(["192.0.2.10"]);
+    expect(sp?.loadBalancerSourceRanges.map(String)).toEqual(["203.0.113.0/25"]);
+    expect(log).toEqual([
+      'Service ns1/svc: spec.externalIPs[1]: Skipping invalid IP "not-an-ip"',
+      'Service ns1/svc: spec.loadBalancerSourceRanges[1]: Invalid CIDR ignored "10.0.0.0/33"',
+    ]); // blank entries are dropped without a line, as kube-proxy drops them
+    const [eps] = sliceEndpoints(slice("svc", ["10.000.0.007"]), 4, "n");
+    expect(eps?.endpoints.map((e) => e.endpoint)).toEqual(["10.0.0.7:80"]);
   });
 
   it("endpoints are ordered by the ip:port string and de-duplicated across slices", () => {

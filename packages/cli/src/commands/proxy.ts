@@ -59,8 +59,10 @@ const usage = (): string => `Usage: knet proxy <subcommand> -f FILE [-f FILE...]
 
 Builds what kube-proxy writes on one node from Services, EndpointSlices (or Pods,
 from which EndpointSlices are derived) and Nodes, and traces packets through it.
-As kube-proxy does, an object it cannot read (an unparsable address, an unknown
-protocol) is skipped, named on stderr, and the rest is still written.
+Addresses are read as kube-proxy reads them (172.30.0.041 is 172.30.0.41) and
+written canonically. As kube-proxy does, an address it cannot parse, or an object
+it cannot read (an unknown protocol), is skipped, named on stderr, and the rest
+is still written.
 
 Subcommands:
   render  -f FILE [--mode MODE] [--artifact NAME] [--bootstrap] [node flags]
@@ -193,6 +195,39 @@ function selectNode(nodes: readonly Node[], wanted: string | undefined, command:
 }
 
 /**
+ * This node's IPs: `--node-ip` when given, else the Node's InternalIP addresses.
+ * A bad one is reported where it was written: the flag, or the Node's field.
+ */
+function nodeAddresses(
+  flag: readonly string[] | undefined,
+  node: Node | undefined,
+  nodeName: string,
+  command: string,
+): Addr[] {
+  if (flag !== undefined)
+    return flag.map((t) => {
+      try {
+        return Addr.parse(t);
+      } catch (e) {
+        throw new CliError(`${command}: --node-ip: ${(e as Error).message}`, ExitCode.usage);
+      }
+    });
+  const out: Addr[] = [];
+  (node?.status?.addresses ?? []).forEach((a, i) => {
+    if (a?.type !== "InternalIP") return;
+    try {
+      out.push(Addr.parse(a.address));
+    } catch (e) {
+      throw new CliError(
+        `${command}: Node/${nodeName} status.addresses[${i}].address: ${(e as Error).message} (fix the Node, or give --node-ip)`,
+        ExitCode.usage,
+      );
+    }
+  });
+  return out;
+}
+
+/**
  * Read the manifests and build what kube-proxy would sync from them. As
  * kube-proxy does, an object its model cannot read (an unparsable address, an
  * unknown protocol) is skipped and reported, and the rest is still rendered.
@@ -205,14 +240,7 @@ function inputs(values: ProxyValues, command: string, io: Io, familyHint: 4 | 6 
   const given = objects.filter((o): o is EndpointSlice => o.kind === "EndpointSlice");
   const node = selectNode(nodes, values.node, command);
   const nodeName = values.node ?? node?.metadata?.name ?? "node-1";
-  const ipTexts =
-    values["node-ip"] ?? (node?.status?.addresses ?? []).filter((a) => a.type === "InternalIP").map((a) => a.address);
-  let nodeIPs: Addr[];
-  try {
-    nodeIPs = ipTexts.map((t) => Addr.parse(t));
-  } catch (e) {
-    throw new CliError(`${command}: --node-ip: ${(e as Error).message}`, ExitCode.usage);
-  }
+  const nodeIPs = nodeAddresses(values["node-ip"], node, nodeName, command);
   const family = familyHint ?? (values["node-ip"] && nodeIPs[0]?.family === 6 ? 6 : 4);
   let config: ProxyConfig;
   try {
@@ -228,8 +256,16 @@ function inputs(values: ProxyValues, command: string, io: Io, familyHint: 4 | 6 
     if (e instanceof AddrError) throw new CliError(`${command}: --cluster-cidr: ${e.message}`, ExitCode.usage);
     throw e;
   }
-  const tracker = new ChangeTracker({ family: config.family, nodeName: config.nodeName });
+  // A value kube-proxy cannot parse (an address) is skipped with its log line; the
+  // object it came from is still used. Both are reported through the skip report.
+  let current: KubeObject | undefined;
+  const tracker = new ChangeTracker({
+    family: config.family,
+    nodeName: config.nodeName,
+    log: (s) => skips.skip(`${s.object} ${s.field}`, current && sources.get(current), s.message),
+  });
   const record = (object: KubeObject, apply: () => void): void => {
+    current = object;
     try {
       apply();
     } catch (e) {
