@@ -11,6 +11,8 @@ import {
   type ProxyLog,
   ProxyModelError,
   type ProxyState,
+  parseCIDRSloppy,
+  parseIPSloppy,
   proxyConfig,
   type ServicePort,
   type SyncResult,
@@ -113,6 +115,32 @@ describe("servicePortsFor", () => {
     expect(log).toEqual(['Service ns1/odd: spec.clusterIPs[0]: Skipping invalid IP "10.96.0.300"']);
     const mismatch = { ...bad, spec: { ...bad.spec, ipFamilies: ["IPv6"] } };
     expect(() => servicePortsFor(mismatch, 4)).toThrow(/does not match/);
+  });
+});
+
+describe("parseIPSloppy / parseCIDRSloppy", () => {
+  const octet = fc.integer({ min: 0, max: 255 });
+  const padded = (n: number, zeros: number): string => `${"0".repeat(zeros)}${n}`;
+  it("leading zeros are decimal: any zero-padding of an IPv4 address is that address, written canonically", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(octet, fc.nat(3)), { minLength: 4, maxLength: 4 }), fc.nat(32), (parts, len) => {
+        const canonical = parts.map(([n]) => n).join(".");
+        const sloppy = parts.map(([n, z]) => padded(n, z)).join(".");
+        expect(parseIPSloppy(sloppy).toString()).toBe(canonical);
+        const cidr = parseCIDRSloppy(`${sloppy}/${padded(len, 1)}`);
+        expect(cidr.toString()).toBe(parseCIDRSloppy(`${canonical}/${len}`).toString());
+        expect(cidr.length).toBe(len);
+      }),
+    );
+  });
+  it.each([["10.0.0.256"], ["10.0.0"], ["1.2.3.4.5"], ["10.0.0.1x"], [""], ["fd00::g"]])("%j is still invalid", (t) =>
+    expect(() => parseIPSloppy(t)).toThrow(),
+  );
+  it.each([["10.0.0.0/33"], ["10.0.0.0"], ["10.0.0.0/x"], ["fd00::/129"]])("CIDR %j is still invalid", (t) =>
+    expect(() => parseCIDRSloppy(t)).toThrow(),
+  );
+  it("IPv6 with an embedded dotted quad reads the quad leniently too", () => {
+    expect(parseIPSloppy("::ffff:010.001.002.003").toString()).toBe(parseIPSloppy("::ffff:10.1.2.3").toString());
   });
 });
 
