@@ -3,13 +3,17 @@
  * cluster, through a Gateway on a node, the HTTPRoute, the Service and the
  * node's proxy mode, to a pod of the demo cluster.
  */
-import { readFileSync } from "node:fs";
-import { registerBundledModes } from "@knet/cli";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { main, registerBundledModes } from "@knet/cli";
 import { Cluster, formatClusterTrace, traceRequest } from "@knet/cluster";
 import { gatewayClusterExtension, loadGatewayInputs } from "@knet/gateway";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import { capture } from "./capture.js";
 
-const manifests = readFileSync(new URL("../../../examples/manifests/demo-cluster.yaml", import.meta.url), "utf8");
+const DEMO = new URL("../../../examples/manifests/demo-cluster.yaml", import.meta.url).pathname;
+const manifests = readFileSync(DEMO, "utf8");
 const GATEWAY = `apiVersion: gateway.networking.k8s.io/v1
 kind: GatewayClass
 metadata: {name: knet}
@@ -73,5 +77,53 @@ describe("a Gateway on a node of the simulated cluster", () => {
       http: { path: "/old/x" },
     });
     expect(moved.proxied?.decision).toMatchObject({ kind: "respond", status: 301 });
+  });
+});
+
+describe("knet trace with Gateway API objects in the manifests", () => {
+  const dir = mkdtempSync(join(tmpdir(), "knet-gw-trace-"));
+  const edge = join(dir, "edge.yaml");
+  writeFileSync(edge, GATEWAY);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const trace = async (...args: string[]) => {
+    const c = capture();
+    const code = await main(["trace", "-f", DEMO, "-f", edge, ...args], c.io);
+    return { code, out: c.out(), err: c.err() };
+  };
+
+  it.each([
+    // [URL, exit status, the route's rule and Service, what the last leg says]
+    ["http://shop.example.com/", 0, "HTTPRoute shop/shop rule 1 -> Service shop/web:80", /reached shop\/frontend-/],
+    // The URL's path is the request's path: /api/items matches the PathPrefix /api rule, and the
+    // demo's NetworkPolicy then drops the gateway's connection at the api pod: the request fails.
+    [
+      "http://shop.example.com/api/items",
+      1,
+      "HTTPRoute shop/shop rule 0 -> Service shop/api:80",
+      /denied by NetworkPolicy/,
+    ],
+    // The gateway answers a redirect itself: the request got its answer.
+    [
+      "http://shop.example.com/old/x?q=1",
+      0,
+      "HTTPRoute shop/shop rule 2: redirect to http://shop.example.com/new/x?q=1",
+      /answers 301/,
+    ],
+  ] as const)("curl %s from outside the cluster: exit %i through %s", async (url, status, via, last) => {
+    const t = await trace("--from", "client", "--to", url);
+    expect(t.err).toBe("");
+    expect(t.code, t.out).toBe(status);
+    expect(t.out).toContain(via);
+    expect(t.out.trim().split("\n").at(-1)).toMatch(last);
+  });
+
+  it("carries the URL's path into the JSON trace, and names the hosts outside the cluster for an unknown --from", async () => {
+    const t = await trace("--from", "client", "--to", "http://shop.example.com/api/items?page=2", "-o", "json");
+    const parsed = JSON.parse(t.out) as { http: { path: string }; proxied: { upstream: { http: { path: string } } } };
+    expect(parsed.http.path).toBe("/api/items?page=2");
+    expect(parsed.proxied.upstream.http.path).toBe("/api/items?page=2");
+    const bad = await trace("--from", "nobody", "--to", "http://shop.example.com/");
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/no pod "nobody" .*nor a host outside the cluster \(hosts: gateway, client\)/);
   });
 });

@@ -26,7 +26,7 @@ export interface TraceRequest {
   readonly protocol?: "tcp" | "udp";
   /** Which resolver's search-list behaviour to model (default glibc). */
   readonly resolver?: ResolverFlavour;
-  /** The HTTP request carried (for user-space proxies that route on it); default `GET /` with the target's Host. */
+  /** The HTTP request carried (for user-space proxies that route on it); default `GET` of the URL's path and query (`/` when it has none) with the target's Host. */
   readonly http?: Partial<HttpRequest>;
 }
 
@@ -97,7 +97,13 @@ type Client =
 function clientOf(cluster: Cluster, from: string): Client {
   const host = cluster.externalHosts.get(from);
   if (host !== undefined) return { kind: "external", host };
-  return { kind: "pod", pod: cluster.pod(from) };
+  try {
+    return { kind: "pod", pod: cluster.pod(from) };
+  } catch (e) {
+    if (!(e instanceof ClusterError) || cluster.externalHosts.size === 0) throw e;
+    const hosts = [...cluster.externalHosts.keys()].join(", ");
+    throw new ClusterError(`${e.message}; nor a host outside the cluster (hosts: ${hosts})`);
+  }
 }
 
 /** The client behind a namespace (where a user-space proxy opens its connection). */
@@ -115,7 +121,7 @@ const MAX_PROXY_HOPS = 8;
 function parseTarget(
   to: string,
   protocol: "tcp" | "udp" | undefined,
-): { host: string; port: number; protocol: "tcp" | "udp" } {
+): { host: string; port: number; protocol: "tcp" | "udp"; path: string | undefined } {
   const text = to.includes("://") ? to : `tcp://${to}`;
   let url: URL;
   try {
@@ -130,7 +136,9 @@ function parseTarget(
   const port = url.port ? Number(url.port) : defaults[scheme];
   if (port === undefined) throw new ClusterError(`--to ${JSON.stringify(to)}: no port (add :PORT)`);
   const proto = protocol ?? (scheme === "udp" || scheme === "dns" ? "udp" : "tcp");
-  return { host: url.hostname.replace(/^\[|\]$/g, ""), port, protocol: proto };
+  // An http(s) URL's path and query are the request line's target, as curl sends them.
+  const path = scheme === "http" || scheme === "https" ? `${url.pathname}${url.search}` : undefined;
+  return { host: url.hostname.replace(/^\[|\]$/g, ""), port, protocol: proto, path };
 }
 
 /**
@@ -155,7 +163,8 @@ function traceLeg(
 ): ClusterTrace {
   const target = parseTarget(req.to, req.protocol);
   const isHttp = /^https?:\/\//.test(req.to) || httpIn !== undefined;
-  const http = isHttp && target.protocol === "tcp" ? httpDefaults(httpIn, target.host, target.port) : undefined;
+  const request = httpIn?.path === undefined && target.path !== undefined ? { ...httpIn, path: target.path } : httpIn;
+  const http = isHttp && target.protocol === "tcp" ? httpDefaults(request, target.host, target.port) : undefined;
   const dp = cluster.dataplane;
   const netns = client.kind === "pod" ? client.pod.netns : client.host.netns;
   cluster.takeDecisions();

@@ -42,7 +42,7 @@ export {
 } from "./ingress.js";
 export { registerGatewayKinds } from "./kinds.js";
 export type { LoadedGatewayInputs } from "./load.js";
-export { loadGatewayInputs } from "./load.js";
+export { gatewayInputsFrom, loadGatewayInputs } from "./load.js";
 export type {
   Attachment,
   CompiledRule,

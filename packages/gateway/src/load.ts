@@ -34,6 +34,56 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+type GatewayKindLists = Pick<
+  LoadedGatewayInputs["inputs"],
+  "gatewayClasses" | "gateways" | "httpRoutes" | "referenceGrants" | "ingresses" | "ingressClasses"
+>;
+
+/** Put a defaulted object of this package's kinds into its list. */
+function sortInto(inputs: GatewayKindLists, obj: GatewayPackageObject): void {
+  switch (obj.kind) {
+    case "GatewayClass":
+      inputs.gatewayClasses.push(obj as GatewayClass);
+      break;
+    case "Gateway":
+      inputs.gateways.push(obj as Gateway);
+      break;
+    case "HTTPRoute":
+      inputs.httpRoutes.push(obj as HTTPRoute);
+      break;
+    case "ReferenceGrant":
+      inputs.referenceGrants.push(obj as ReferenceGrant);
+      break;
+    case "Ingress":
+      inputs.ingresses.push(obj as Ingress);
+      break;
+    case "IngressClass":
+      inputs.ingressClasses.push(obj as IngressClass);
+      break;
+  }
+}
+
+/**
+ * Gateway inputs from objects a knet manifest reader already admitted through the
+ * kind registry (see {@link registerGatewayKinds}): this package's kinds, defaulted,
+ * by kind; objects of other kinds are left out. For the cluster extension
+ * (`gatewayClusterExtension`), which takes Services and EndpointSlices from
+ * the cluster itself.
+ */
+export function gatewayInputsFrom(objects: Iterable<{ readonly kind: string }>): GatewayKindLists {
+  const inputs: GatewayKindLists = {
+    gatewayClasses: [],
+    gateways: [],
+    httpRoutes: [],
+    referenceGrants: [],
+    ingresses: [],
+    ingressClasses: [],
+  };
+  for (const o of objects)
+    if (OWN[o.kind] !== undefined) sortInto(inputs, defaultGatewayObject(o as unknown as GatewayPackageObject));
+  return inputs;
+}
+
 /**
  * Load manifest texts (multi-document YAML or JSON, `List`s) into gateway inputs.
  * @throws ManifestError (from `@knet/k8s`) listing every syntax, apiVersion and validation problem.
@@ -96,26 +146,7 @@ export function loadGatewayInputs(texts: readonly ManifestText[]): LoadedGateway
       const found = validateGatewayObject(obj);
       for (const p of found) problems.push({ ...p, source: where });
       if (found.length > 0) return;
-      switch (obj.kind) {
-        case "GatewayClass":
-          inputs.gatewayClasses.push(obj as GatewayClass);
-          break;
-        case "Gateway":
-          inputs.gateways.push(obj as Gateway);
-          break;
-        case "HTTPRoute":
-          inputs.httpRoutes.push(obj as HTTPRoute);
-          break;
-        case "ReferenceGrant":
-          inputs.referenceGrants.push(obj as ReferenceGrant);
-          break;
-        case "Ingress":
-          inputs.ingresses.push(obj as Ingress);
-          break;
-        case "IngressClass":
-          inputs.ingressClasses.push(obj as IngressClass);
-          break;
-      }
+      sortInto(inputs, obj);
       return;
     }
     if (kind !== "Service" && kind !== "EndpointSlice" && kind !== "Namespace") {

@@ -1,4 +1,6 @@
-import { Cluster, ClusterError, formatClusterTrace, traceRequest } from "@knet/cluster";
+import { Cluster, ClusterError, type ClusterTrace, formatClusterTrace, traceRequest } from "@knet/cluster";
+import { gatewayClusterExtension, gatewayInputsFrom, registerGatewayKinds } from "@knet/gateway";
+import type { Namespace } from "@knet/k8s";
 import { DEFAULT_PROXY_MODE, proxyModeNames } from "@knet/kube-proxy";
 import {
   CliError,
@@ -19,11 +21,18 @@ query and answer, the pod's route, veth and bridge, the node's kube-proxy rules
 and the backend chosen, NetworkPolicy with its reasons, VXLAN across nodes,
 and delivery or the exact drop.
 
+When the manifests hold Gateway API objects (GatewayClass, Gateway, HTTPRoute,
+ReferenceGrant) or Ingresses, the Gateway runs on the first node and a host
+named 'client' outside the cluster resolves the routes' hostnames to it:
+  knet trace -f cluster.yaml -f gateway.yaml --from client --to http://shop.example.com/api
+follows curl's request through the Gateway, the route's rule and filters, the
+Service and the proxy mode to a pod.
+
 Flags:
   -f, --filename FILE   manifest file ('-' for stdin); repeatable
   -n, --namespace NS    namespace of --from POD when it is given without NS/
-      --from [NS/]POD   the client pod
-      --to URL          http://NAME[:PORT], udp://NAME:PORT, or IP:PORT
+      --from [NS/]POD   the client pod, or a host outside the cluster ('client')
+      --to URL          http://NAME[:PORT][/PATH], udp://NAME:PORT, or IP:PORT
       --mode MODE       kube-proxy mode: ${proxyModeNames().join(" | ")} (default ${DEFAULT_PROXY_MODE})
       --overlay MODE    vxlan (default) | host-gw
       --resolver R      glibc (default) | musl search-list behaviour
@@ -31,7 +40,8 @@ Flags:
   -o, --output FORMAT   json | yaml: the whole trace as data (--json: same as -o json)
       --strict          fail (exit 2) instead of skipping objects the API server would reject
 
-Exit status: 0 when the request connected, 1 when it did not, 2 for bad input.
+Exit status: 0 when the request connected (through every proxy on its way, or
+a proxy answered it below 400, e.g. a redirect), 1 when it did not, 2 for bad input.
 `;
 
 const OPTIONS = {
@@ -46,12 +56,27 @@ const OPTIONS = {
   seed: { type: "string" },
 } as const;
 
+/** The Gateway API and Ingress kinds trace reads (registered by `@knet/gateway`). */
+const GATEWAY_KINDS = ["GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant", "Ingress", "IngressClass"];
+
 function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
   if (value === undefined) return undefined;
   if (!(allowed as readonly string[]).includes(value)) {
     throw new CliError(`trace: unknown ${flag} '${value}': use ${allowed.join(", ")}`);
   }
   return value as T;
+}
+
+/** Whether the request got where it was going: past every user-space proxy, or answered by one (below 400). */
+function reachedEnd(t: ClusterTrace): boolean {
+  let leg = t;
+  while (leg.connected && leg.proxied !== undefined) {
+    const d = leg.proxied.decision;
+    if (d.kind === "respond") return d.status < 400;
+    if (leg.proxied.upstream === undefined) return false;
+    leg = leg.proxied.upstream;
+  }
+  return leg.connected;
 }
 
 /** `knet trace`: one request through a simulated cluster. */
@@ -75,17 +100,33 @@ export const traceCommand: CommandFamily = {
       throw new CliError(`trace: --seed '${values.seed}' is not an integer`);
     const from =
       values.from.includes("/") || values.namespace === undefined ? values.from : `${values.namespace}/${values.from}`;
-    const { objects, skips } = readInputs(values, "trace", io, { admission: "api" });
+    registerGatewayKinds();
+    const { objects, extensions, skips } = readInputs(values, "trace", io, {
+      admission: "api",
+      extensions: GATEWAY_KINDS,
+    });
     skips.finish();
+    const gateway = gatewayInputsFrom(extensions);
+    const hasGateway = gateway.gateways.length > 0 || gateway.ingresses.length > 0;
     try {
       const cluster = await Cluster.fromManifests(objects, {
+        ...(hasGateway
+          ? {
+              extensions: [
+                gatewayClusterExtension({
+                  ...gateway,
+                  namespaces: objects.filter((o) => o.kind === "Namespace") as Namespace[],
+                }),
+              ],
+            }
+          : {}),
         ...(mode ? { mode } : {}),
         ...(overlay ? { overlay } : {}),
         ...(seed !== undefined ? { seed } : {}),
       });
       const t = traceRequest(cluster, { from, to: values.to, ...(resolver ? { resolver } : {}) });
       io.out(format === "json" || format === "yaml" ? formatStructured(t, format) : formatClusterTrace(t));
-      return t.connected ? ExitCode.ok : ExitCode.negative;
+      return reachedEnd(t) ? ExitCode.ok : ExitCode.negative;
     } catch (e) {
       if (e instanceof ClusterError) throw new CliError(`trace: ${e.message}`);
       throw e;
