@@ -1,5 +1,5 @@
 import { ProxyEngineError, type Random, seededRandom } from "@knet/kube-proxy";
-import { Addr, type Family, ipProtocolNumber, Prefix } from "@knet/netstack";
+import { Addr, type Family, ipProtocolNumber, Prefix, type SocketOwner } from "@knet/netstack";
 import { CT, type MatchSpec, type RuleSpec, type TargetSpec } from "./rule-spec.js";
 import type { Rule, Ruleset, Table } from "./ruleset.js";
 
@@ -26,8 +26,11 @@ export interface IpsetLookup {
   test(name: string, flags: readonly ("src" | "dst")[], packet: SetPacket): boolean | undefined;
 }
 
-/** A packet to evaluate (the first packet of a connection unless `ctstate` says otherwise). */
-export interface IptablesPacket {
+/**
+ * A packet to evaluate (the first packet of a connection unless `ctstate` says otherwise);
+ * `uid`/`gid` are the sending socket's owner for locally generated packets (`-m owner`).
+ */
+export interface IptablesPacket extends SocketOwner {
   /** Source address. */
   readonly src: Addr | string;
   /** Destination address. */
@@ -48,10 +51,6 @@ export interface IptablesPacket {
   readonly mark?: number;
   /** Conntrack state bits (default NEW); nat tables are only consulted for NEW. */
   readonly ctstate?: number;
-  /** UID owning the sending socket, for locally generated packets (`-m owner --uid-owner`); none when absent. */
-  readonly uid?: number;
-  /** GID owning the sending socket, for locally generated packets (`-m owner --gid-owner`); none when absent. */
-  readonly gid?: number;
   /** The connection's mark (`-m connmark`, `CONNMARK`), 0 when absent. */
   readonly ctmark?: number;
 }

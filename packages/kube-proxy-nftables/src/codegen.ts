@@ -13,6 +13,7 @@ import {
   type ElementState,
   encodeKey,
   literalNumber,
+  literalWord,
   type RuleState,
   type SetState,
 } from "./ruleset.js";
@@ -21,6 +22,7 @@ import { verdictNumber } from "./verdict-code.js";
 
 /** The registers generated code reads and writes (a subset of the evaluator's). */
 export interface GenRegs {
+  family: 4 | 6;
   s0: number;
   s1: number;
   s2: number;
@@ -30,9 +32,16 @@ export interface GenRegs {
   d2: number;
   d3: number;
   l4: number;
+  sport: number;
   dport: number;
   mark: number;
   ct: number;
+  uid: number;
+  gid: number;
+  ctmark: number;
+  ctZone: number;
+  iif: string;
+  oif: string;
   key: number[];
   target: ChainState | null;
   lastComment: string | undefined;
@@ -64,12 +73,53 @@ export interface GenHelpers {
   readonly local: (r: GenRegs, src: boolean) => boolean;
   /** Apply a pending DNAT to the destination registers (when the chain that did it ends). */
   readonly dnat: (r: GenRegs) => void;
+  /** `redirect [to :port]` (port -1: keep it): false when the packet must be dropped. */
+  readonly redirect: (r: GenRegs, port: number) => boolean;
+  /** `tproxy [ip|ip6] to [addr][:port]` (family 0: any; port 0: keep it): false when the rule does not match. */
+  readonly tproxy: (r: GenRegs, family: number, addr: unknown, port: number) => boolean;
   /** Address prefix test for IPv6 and multi-prefix literals. */
   readonly inPrefixes: (ps: readonly Prefix[], r: GenRegs, src: boolean) => boolean;
 }
 
 /** A compiled chain function. */
 export type ChainFn = (r: GenRegs) => number;
+
+/** The register expression holding a one-word field. */
+function fieldReg(f: NftField): string {
+  switch (f) {
+    case "meta l4proto":
+      return "r.l4";
+    case "meta mark":
+      return "r.mark";
+    case "ct mark":
+      return "r.ctmark";
+    case "meta skuid":
+      return "r.uid";
+    case "meta skgid":
+      return "r.gid";
+    case "th sport":
+    case "tcp sport":
+    case "udp sport":
+    case "sctp sport":
+      return "r.sport";
+    default:
+      return "r.dport";
+  }
+}
+
+/**
+ * What a field needs before its value is compared at all, whatever the operator
+ * (the evaluator's `fieldGuard`): a local socket for `meta skuid`, the packet's
+ * family for `ip`/`ip6` fields in an `inet` table, the protocol of `tcp dport`.
+ */
+function fieldGuard(f: NftField, inet: boolean): string | undefined {
+  if (f === "meta skuid") return "r.uid>=0";
+  if (f === "meta skgid") return "r.gid>=0";
+  if (inet && f.startsWith("ip6 ")) return "r.family===6";
+  if (inet && f.startsWith("ip ")) return "r.family===4";
+  const p = impliedProto(f);
+  return p >= 0 ? `r.l4===${p}` : undefined;
+}
 
 /** The register expressions holding a key's uint32 words, field by field. */
 function keyWords(fields: readonly NftField[]): string[] {
@@ -88,14 +138,8 @@ function keyWords(fields: readonly NftField[]): string[] {
       case "ip6 daddr":
         parts.push("r.d0", "r.d1", "r.d2", "r.d3");
         break;
-      case "meta l4proto":
-        parts.push("r.l4");
-        break;
-      case "meta mark":
-        parts.push("r.mark");
-        break;
       default:
-        parts.push("r.dport");
+        parts.push(fieldReg(f));
     }
   }
   return parts;
@@ -365,54 +409,81 @@ class Generator {
           return exits.goto(c(t.chains.get(v.chain)));
       }
     };
+    const inet = t.family === "inet";
     for (const s of rs.rule.statements) body.push(stmt(s));
+    /** A match statement's test, its fields' guards apart. */
+    function match(s: Extract<NftStatement, { kind: "match" }>): string {
+      const neg = s.op === "!=";
+      if (s.right.kind === "set") {
+        const set = t.sets.get(s.right.name) as SetState;
+        const short = shortKey(s.key);
+        if (short !== undefined) return `if(${neg ? "" : "!"}H.memberWords(${c(set)},${short},r))${fail}`;
+        return `${keyWrites(s.key)}if(${neg ? "" : "!"}H.member(${c(set)},r))${fail}`;
+      }
+      if (s.key.length === 1) {
+        const f = s.key[0] as NftField;
+        let cond: string;
+        if (f.startsWith("ip")) {
+          const v6 = f.startsWith("ip6");
+          const src = f.endsWith("saddr");
+          const ps = s.right.values.map((v) =>
+            Prefix.parse((v[0] as string).includes("/") ? (v[0] as string) : `${v[0]}/${v6 ? 128 : 32}`, {
+              mask: true,
+            }),
+          );
+          if (!v6) {
+            cond = ps
+              .map((p) => {
+                const mask = p.length === 0 ? 0 : (0xffffffff << (32 - p.length)) >>> 0;
+                return `(r.${src ? "s3" : "d3"}&${n(mask)})===${n(p.addr.w3)}`;
+              })
+              .join("||");
+          } else {
+            cond = `H.inPrefixes(${c(ps)},r,${src})`;
+          }
+        } else {
+          const nums = s.right.values.map((v) => literalWord(f, v[0] as string));
+          const reg = `(${fieldReg(f)}|0)`;
+          cond = nums.map((x) => `${reg}===${n(x)}`).join("||");
+        }
+        return `if(${neg ? "" : "!"}(${cond}))${fail}`;
+      }
+      // Concatenated literal values: compare the key words (encoded as the sets' keys are).
+      const types = s.key.map(fieldType);
+      const alts = s.right.values.map((v) => {
+        const words: number[] = [];
+        encodeKey(types, v, words);
+        return words.map((w, i) => `(K[${i}]|0)===${n(w)}`).join("&&");
+      });
+      return `${keyWrites(s.key)}if(${neg ? "" : "!"}(${alts.map((a) => `(${a})`).join("||")}))${fail}`;
+    }
     function stmt(s: NftStatement): string {
       switch (s.kind) {
         case "match": {
-          const neg = s.op === "!=";
-          if (s.right.kind === "set") {
-            const set = t.sets.get(s.right.name) as SetState;
-            const short = shortKey(s.key);
-            if (short !== undefined) return `if(${neg ? "" : "!"}H.memberWords(${c(set)},${short},r))${fail}`;
-            return `${keyWrites(s.key)}if(${neg ? "" : "!"}H.member(${c(set)},r))${fail}`;
-          }
-          if (s.key.length === 1) {
-            const f = s.key[0] as NftField;
-            let cond: string;
-            if (f.startsWith("ip")) {
-              const v6 = f.startsWith("ip6");
-              const src = f.endsWith("saddr");
-              const ps = s.right.values.map((v) =>
-                Prefix.parse((v[0] as string).includes("/") ? (v[0] as string) : `${v[0]}/${v6 ? 128 : 32}`),
-              );
-              if (!v6) {
-                cond = ps
-                  .map((p) => {
-                    const mask = p.length === 0 ? 0 : (0xffffffff << (32 - p.length)) >>> 0;
-                    return `(r.${src ? "s3" : "d3"}&${n(mask)})===${n(p.addr.w3)}`;
-                  })
-                  .join("||");
-              } else {
-                cond = `H.inPrefixes(${c(ps)},r,${src})`;
-              }
-            } else {
-              const nums = s.right.values.map((v) => literalNumber(v[0] as string));
-              const reg = f === "meta l4proto" ? "r.l4" : f === "meta mark" ? "(r.mark|0)" : "r.dport";
-              const eq = nums.map((x) => `${reg}===${n(x)}`).join("||");
-              const p = impliedProto(f);
-              cond = p >= 0 ? `r.l4===${n(p)}&&(${eq})` : eq;
-            }
-            return `if(${neg ? "" : "!"}(${cond}))${fail}`;
-          }
-          // Concatenated literal values: compare the key words (encoded as the sets' keys are).
-          const types = s.key.map(fieldType);
-          const alts = s.right.values.map((v) => {
-            const words: number[] = [];
-            encodeKey(types, v, words);
-            return words.map((w, i) => `(K[${i}]|0)===${n(w)}`).join("&&");
-          });
-          return `${keyWrites(s.key)}if(${neg ? "" : "!"}(${alts.map((a) => `(${a})`).join("||")}))${fail}`;
+          const guards = s.key.map((f) => fieldGuard(f, inet)).filter((g) => g !== undefined);
+          const m = match(s);
+          return guards.length === 0 ? m : `if(!(${guards.join("&&")}))${fail}${m}`;
         }
+        case "ifname": {
+          const reg = s.dir === "iif" ? "r.iif" : "r.oif";
+          const cond = s.names
+            .map((x) => (x.endsWith("*") ? `${reg}.startsWith(${c(x.slice(0, -1))})` : `${reg}===${c(x)}`))
+            .join("||");
+          return `if(${reg}===""||${s.op === "==" ? "!" : ""}(${cond}))${fail}`;
+        }
+        case "redirect":
+          return `if(!H.redirect(r,${n(s.port ?? -1)})){r.decided=${decide};${exits.term("3")}}${exits.term("2")}`;
+        case "tproxy": {
+          const fam = s.family === "ip" ? 4 : s.family === "ip6" ? 6 : 0;
+          const addr = s.addr !== undefined ? Prefix.parse(`${s.addr}/${s.addr.includes(":") ? 128 : 32}`).addr : null;
+          return `if(!H.tproxy(r,${fam},${c(addr)},${n(s.port ?? 0)}))${fail}`;
+        }
+        case "ctmark-set":
+          return s.value === "mark" ? "r.ctmark=r.mark;" : `r.ctmark=${n(s.value)}>>>0;`;
+        case "mark-set-ctmark":
+          return "r.mark=r.ctmark;";
+        case "ct-zone-set":
+          return `r.ctZone=${n(s.zone)};`;
         case "ct-state": {
           const bits: Record<string, number> = { invalid: 1, established: 2, related: 4, new: 8, untracked: 64 };
           let b = 0;

@@ -1,5 +1,5 @@
 import { ProxyEngineError } from "@knet/kube-proxy";
-import { Addr, ipProtocolNumber, seededRandom as mulberry32, Prefix } from "@knet/netstack";
+import { Addr, ipProtocolNumber, seededRandom as mulberry32, Prefix, type SocketOwner } from "@knet/netstack";
 import {
   type ChainFn,
   type CompiledChain,
@@ -14,15 +14,19 @@ import {
   type ChainState,
   type ElementState,
   encodeKey,
-  literalNumber,
+  literalWord,
   type NftRuleset,
   type RuleState,
   type SetState,
 } from "./ruleset.js";
 import type { NftElement, NftField, NftStatement, NftVerdict } from "./types.js";
 
-/** A packet as the evaluator sees it (a subset of `@knet/netstack`'s `Packet`). */
-export interface NftPacket {
+/**
+ * A packet as the evaluator sees it (a subset of `@knet/netstack`'s `Packet`);
+ * `uid`/`gid` are the sending socket's owner for locally generated packets
+ * (`meta skuid`/`meta skgid`; ignored for inbound ones, which have no local socket).
+ */
+export interface NftPacket extends SocketOwner {
   /** Source address. */
   readonly src: Addr;
   /** Destination address. */
@@ -37,6 +41,15 @@ export interface NftPacket {
   readonly mark?: number;
   /** Conntrack state (default `new`). */
   readonly ct?: "new" | "established" | "related" | "invalid" | "untracked";
+  /** The connection's mark (`ct mark`, default 0). */
+  readonly ctmark?: number;
+  /** Input interface of an inbound packet (`iifname`, default `eth0`). */
+  readonly inInterface?: string;
+  /**
+   * Output interface (`oifname`): default `lo` for a local packet to a loopback or local
+   * address (also after a DNAT or redirect there), else `eth0`.
+   */
+  readonly outInterface?: string;
 }
 
 /** Where a packet enters the node's netfilter hooks. */
@@ -76,6 +89,12 @@ export interface NftResult {
   readonly masquerade: boolean;
   /** Mark at the end. */
   readonly mark: number;
+  /** The connection's mark at the end (`ct mark set`). */
+  readonly ctmark: number;
+  /** Conntrack zone the rules put the connection in (`ct zone set`), 0 when none. */
+  readonly ctZone: number;
+  /** Where `tproxy` handed the packet: the local listener's port, and address when one was given. */
+  readonly tproxy?: { readonly port: number; readonly addr?: Addr } | undefined;
   /** Hooks traversed, in order. */
   readonly hooks: readonly string[];
   /**
@@ -104,6 +123,12 @@ export interface NftEvaluatorOptions {
   readonly now?: () => number;
   /** Is this address local to the node (`fib … type local`, input vs forward)? Default: never. */
   readonly isLocal?: (addr: Addr) => boolean;
+  /**
+   * The primary address of family `family` on interface `ifname`: where `redirect` sends an
+   * inbound packet (local packets go to loopback). Without one the kernel drops the packet,
+   * and so does the evaluator.
+   */
+  readonly interfaceAddress?: (ifname: string, family: 4 | 6) => Addr | undefined;
 }
 
 /** Options of one evaluation. */
@@ -143,9 +168,22 @@ class Regs {
   d2 = 0;
   d3 = 0;
   l4 = 0;
+  sport = 0;
   dport = 0;
   mark = 0;
   ct = 8;
+  /** Sending socket's owner; -1: no local socket. */
+  uid = -1;
+  gid = -1;
+  ctmark = 0;
+  ctZone = 0;
+  iif = "";
+  oif = "";
+  /** The output interface follows the destination (a local packet without an explicit one). */
+  oifAuto = false;
+  /** `tproxy` port, -1 when none. */
+  tproxyPort = -1;
+  tproxyAddr: Addr | null = null;
   srcLocal = -1;
   dstLocal = -1;
   src: Addr = Addr.v4(0);
@@ -200,12 +238,10 @@ function writer(fields: readonly NftField[]): KeyWriter {
         return (r, o) => o.push(r.s0, r.s1, r.s2, r.s3);
       case "ip6 daddr":
         return (r, o) => o.push(r.d0, r.d1, r.d2, r.d3);
-      case "meta l4proto":
-        return (r, o) => o.push(r.l4);
-      case "meta mark":
-        return (r, o) => o.push(r.mark >>> 0);
-      default:
-        return (r, o) => o.push(r.dport);
+      default: {
+        const read = fieldReader(f);
+        return (r, o) => o.push(read(r));
+      }
     }
   });
   // Specialised writers for the shapes kube-proxy uses (no push, no loop).
@@ -292,13 +328,97 @@ function verdictCode(v: NftVerdict, r: Regs, target: ChainState | undefined): nu
   }
 }
 
-/** Values matcher for a one-field literal or anonymous set. */
+/** The register holding a one-word field (protocol, port, mark, socket owner). */
+function fieldReader(f: NftField): (r: Regs) => number {
+  switch (f) {
+    case "meta l4proto":
+      return (r) => r.l4;
+    case "meta mark":
+      return (r) => r.mark >>> 0;
+    case "ct mark":
+      return (r) => r.ctmark >>> 0;
+    case "meta skuid":
+      return (r) => r.uid;
+    case "meta skgid":
+      return (r) => r.gid;
+    case "th sport":
+    case "tcp sport":
+    case "udp sport":
+    case "sctp sport":
+      return (r) => r.sport;
+    default:
+      return (r) => r.dport;
+  }
+}
+
+/**
+ * What a field needs before its value is compared at all (nft adds it as a
+ * dependency the rule must meet, whatever the operator): `tcp dport` a TCP
+ * packet, `ip daddr` in an `inet` table an IPv4 one, `meta skuid` a local
+ * socket. Undefined when nothing is needed.
+ */
+function fieldGuard(f: NftField, inet: boolean): ((r: Regs) => boolean) | undefined {
+  if (f === "meta skuid") return (r) => r.uid >= 0;
+  if (f === "meta skgid") return (r) => r.gid >= 0;
+  if (inet && f.startsWith("ip6 ")) return (r) => r.family === 6;
+  if (inet && f.startsWith("ip ")) return (r) => r.family === 4;
+  const p = impliedProto(f);
+  return p >= 0 ? (r) => r.l4 === p : undefined;
+}
+
+/** The guards of a key's fields as one test, or undefined when none applies. */
+function keyGuard(key: readonly NftField[], inet: boolean): ((r: Regs) => boolean) | undefined {
+  const gs = key.map((f) => fieldGuard(f, inet)).filter((g) => g !== undefined);
+  if (gs.length === 0) return undefined;
+  if (gs.length === 1) return gs[0];
+  return (r) => gs.every((g) => g(r));
+}
+
+/** Loopback addresses are local on every host, whatever `isLocal` says. */
+function isLoopback(a: Addr): boolean {
+  return a.family === 4 ? a.w3 >>> 24 === 127 : a.w0 === 0 && a.w1 === 0 && a.w2 === 0 && a.w3 === 1;
+}
+
+const LOOPBACK4 = Addr.parse("127.0.0.1");
+const LOOPBACK6 = Addr.parse("::1");
+
+/**
+ * `redirect [to :port]`: a DNAT to the host itself (`nf_nat_redirect`): loopback for a
+ * locally generated packet, the input interface's primary address for an inbound one.
+ * False (the kernel drops the packet) when that interface has no address of the family.
+ */
+function redirect(r: Regs, port: number): boolean {
+  let a: Addr | undefined;
+  if (r.iif === "" || r.iif === "lo") a = r.family === 4 ? LOOPBACK4 : LOOPBACK6;
+  else a = (r.ev as NftEvaluator).interfaceAddress(r.iif, r.family);
+  if (a === undefined) {
+    r.lastComment = `redirect: no IPv${r.family} address on ${r.iif}`;
+    return false;
+  }
+  r.dnatAddr = a;
+  r.dnatPort = port;
+  return true;
+}
+
+/**
+ * `tproxy [ip|ip6] to [addr][:port]`: hands the packet to the local transparent listener
+ * (port 0/absent: the packet's own destination port). A family other than the packet's
+ * does not match. It does not end the rule.
+ */
+function tproxy(r: Regs, family: number, addr: Addr | null, port: number): boolean {
+  if (family !== 0 && family !== r.family) return false;
+  r.tproxyPort = port > 0 ? port : r.dport;
+  r.tproxyAddr = addr;
+  return true;
+}
+
+/** Values matcher for a one-field literal or anonymous set (the field's guard is checked apart). */
 function valuesMatcher(field: NftField, values: readonly (readonly string[])[]): (r: Regs) => boolean {
   const v6 = field.startsWith("ip6");
   const src = field.endsWith("saddr");
   if (field.startsWith("ip")) {
     const prefixes = values.map((v) =>
-      Prefix.parse((v[0] as string).includes("/") ? (v[0] as string) : `${v[0]}/${v6 ? 128 : 32}`),
+      Prefix.parse((v[0] as string).includes("/") ? (v[0] as string) : `${v[0]}/${v6 ? 128 : 32}`, { mask: true }),
     );
     if (!v6 && prefixes.length === 1) {
       const p = prefixes[0] as Prefix;
@@ -310,50 +430,100 @@ function valuesMatcher(field: NftField, values: readonly (readonly string[])[]):
       return src ? (r) => prefixes.some((p) => p.containsV4(r.s3)) : (r) => prefixes.some((p) => p.containsV4(r.d3));
     return src ? (r) => prefixes.some((p) => p.contains(r.src)) : (r) => prefixes.some((p) => p.contains(r.dst));
   }
-  const nums = values.map((v) => literalNumber(v[0] as string));
-  const read: (r: Regs) => number =
-    field === "meta l4proto" ? (r) => r.l4 : field === "meta mark" ? (r) => r.mark >>> 0 : (r) => r.dport;
-  const implied = impliedProto(field);
+  const nums = values.map((v) => literalWord(field, v[0] as string));
+  const read = fieldReader(field);
   if (nums.length === 1) {
     const n = nums[0] as number;
-    if (implied >= 0) return (r) => r.l4 === implied && r.dport === n;
     return (r) => read(r) === n;
   }
-  if (implied >= 0) return (r) => r.l4 === implied && nums.includes(r.dport);
   return (r) => nums.includes(read(r));
+}
+
+/** A match statement's test, its fields' guards apart. */
+function matchOp(s: Extract<NftStatement, { kind: "match" }>, t: ChainState["table"]): Op {
+  const neg = s.op === "!=";
+  if (s.right.kind === "set") {
+    const set = t.sets.get(s.right.name) as SetState;
+    const w = writer(s.key);
+    return (r) => {
+      const k = r.key;
+      w(r, k);
+      return lookup(set, r, k) !== neg ? NEXT : NOMATCH;
+    };
+  }
+  if (s.key.length === 1) {
+    const m = valuesMatcher(s.key[0] as NftField, s.right.values);
+    return neg ? (r) => (m(r) ? NOMATCH : NEXT) : (r) => (m(r) ? NEXT : NOMATCH);
+  }
+  // Concatenated literal(s): compare encoded keys.
+  const types = s.key.map(fieldType);
+  const wanted = s.right.values.map((v) => {
+    const o: number[] = [];
+    encodeKey(types, v, o);
+    return o;
+  });
+  const w = writer(s.key);
+  return (r) => {
+    const k = r.key;
+    w(r, k);
+    const hit = wanted.some((o) => o.every((x, i) => x === k[i]));
+    return hit !== neg ? NEXT : NOMATCH;
+  };
 }
 
 function compileStatement(s: NftStatement, ch: ChainState, ev: NftEvaluator): Op {
   const t = ch.table;
   switch (s.kind) {
     case "match": {
-      const neg = s.op === "!=";
-      if (s.right.kind === "set") {
-        const set = t.sets.get(s.right.name) as SetState;
-        const w = writer(s.key);
-        return (r) => {
-          const k = r.key;
-          w(r, k);
-          return lookup(set, r, k) !== neg ? NEXT : NOMATCH;
-        };
-      }
-      if (s.key.length === 1) {
-        const m = valuesMatcher(s.key[0] as NftField, s.right.values);
-        return neg ? (r) => (m(r) ? NOMATCH : NEXT) : (r) => (m(r) ? NEXT : NOMATCH);
-      }
-      // Concatenated literal(s): compare encoded keys.
-      const types = s.key.map(fieldType);
-      const wanted = s.right.values.map((v) => {
-        const o: number[] = [];
-        encodeKey(types, v, o);
-        return o;
-      });
-      const w = writer(s.key);
+      const op = matchOp(s, t);
+      const guard = keyGuard(s.key, t.family === "inet");
+      return guard === undefined ? op : (r) => (guard(r) ? op(r) : NOMATCH);
+    }
+    case "ifname": {
+      const exact = s.names.filter((n) => !n.endsWith("*"));
+      const prefixes = s.names.filter((n) => n.endsWith("*")).map((n) => n.slice(0, -1));
+      const want = s.op === "==";
+      const iif = s.dir === "iif";
       return (r) => {
-        const k = r.key;
-        w(r, k);
-        const hit = wanted.some((o) => o.every((x, i) => x === k[i]));
-        return hit !== neg ? NEXT : NOMATCH;
+        const name = iif ? r.iif : r.oif;
+        // no device (an input interface on a local packet): nft's meta expression breaks the rule
+        if (name === "") return NOMATCH;
+        const hit = exact.includes(name) || prefixes.some((p) => name.startsWith(p));
+        return hit === want ? NEXT : NOMATCH;
+      };
+    }
+    case "redirect": {
+      const port = s.port ?? -1;
+      return (r) => (redirect(r, port) ? ACCEPT : DROP);
+    }
+    case "tproxy": {
+      const fam = s.family === "ip" ? 4 : s.family === "ip6" ? 6 : 0;
+      const addr = s.addr !== undefined ? Addr.parse(s.addr) : null;
+      const port = s.port ?? 0;
+      return (r) => (tproxy(r, fam, addr, port) ? NEXT : NOMATCH);
+    }
+    case "ctmark-set": {
+      const v = s.value;
+      return v === "mark"
+        ? (r) => {
+            r.ctmark = r.mark;
+            return NEXT;
+          }
+        : (r) => {
+            r.ctmark = v >>> 0;
+            return NEXT;
+          };
+    }
+    case "mark-set-ctmark":
+      return (r) => {
+        r.mark = r.ctmark;
+        return NEXT;
+      };
+    case "ct-zone-set": {
+      const z = s.zone;
+      return (r) => {
+        r.ctZone = z;
+        return NEXT;
       };
     }
     case "ct-state": {
@@ -482,6 +652,11 @@ function compileStatement(s: NftStatement, ch: ChainState, ev: NftEvaluator): Op
   }
 }
 
+/** Where `tproxy` handed the packet (when it did). */
+function tproxyOf(r: Regs): { readonly port: number; readonly addr?: Addr } {
+  return r.tproxyAddr === null ? { port: r.tproxyPort } : { port: r.tproxyPort, addr: r.tproxyAddr };
+}
+
 const RESULT_NAMES = ["match", "no-match", "accept", "drop", "reject", "return", "jump", "goto"];
 
 // Hook sequences of the result, shared (never mutated).
@@ -504,6 +679,8 @@ function applyDnat(r: Regs): void {
   r.d3 = a.w3;
   if (r.dnatPort >= 0) r.dport = r.dnatPort;
   r.dstLocal = -1;
+  // a local packet is rerouted after output NAT: to lo when it now goes to this host
+  if (r.oifAuto) r.oif = isLoopback(a) || (r.ev as NftEvaluator).isLocal(a) ? "lo" : "eth0";
   r.dnatAddr = null;
   r.dnatPort = -2; // remembers that a DNAT happened
 }
@@ -580,6 +757,8 @@ const HELPERS: GenHelpers = {
   get: (s, r) => live(s.table.get(r.key), r as Regs),
   update: (s, r) => updateSet(s, r as Regs),
   dnat: (r) => applyDnat(r as Regs),
+  redirect: (r, port) => redirect(r as Regs, port),
+  tproxy: (r, family, addr, port) => tproxy(r as Regs, family, addr as Addr | null, port),
   local: (r0, src) => {
     const r = r0 as Regs;
     const ev = r.ev as NftEvaluator;
@@ -617,6 +796,8 @@ export class NftEvaluator {
   readonly now: () => number;
   /** Locality test for `fib` and routing. */
   readonly isLocal: (addr: Addr) => boolean;
+  /** An interface's primary address, where `redirect` sends inbound packets. */
+  readonly interfaceAddress: (ifname: string, family: 4 | 6) => Addr | undefined;
   private readonly regs = new Regs();
   private rnd: RandomInt;
   private gen = -1;
@@ -635,6 +816,7 @@ export class NftEvaluator {
     this.rnd = this.random;
     this.now = options.now ?? (() => Date.now() / 1000);
     this.isLocal = options.isLocal ?? (() => false);
+    this.interfaceAddress = options.interfaceAddress ?? (() => undefined);
   }
 
   /** The random choice for `numgen random mod n` (the per-call source when one was given). */
@@ -808,6 +990,9 @@ export class NftEvaluator {
       dnat: r.dnatPort === -2,
       masquerade: r.masq,
       mark: r.mark,
+      ctmark: r.ctmark,
+      ctZone: r.ctZone,
+      tproxy: r.tproxyPort < 0 ? undefined : tproxyOf(r),
       hooks: this.path,
       decidedBy: v === ACCEPT ? undefined : r.decided,
       trace: this.traced ?? undefined,
@@ -828,6 +1013,9 @@ export class NftEvaluator {
     out.dnat = r.dnatPort === -2;
     out.masquerade = r.masq;
     out.mark = r.mark;
+    out.ctmark = r.ctmark;
+    out.ctZone = r.ctZone;
+    out.tproxy = r.tproxyPort < 0 ? undefined : tproxyOf(r);
     out.hooks = this.path;
     out.decidedBy = v === ACCEPT ? undefined : r.decided;
     out.trace = this.traced ?? undefined;
@@ -855,9 +1043,14 @@ export class NftEvaluator {
     r.dst = dst;
     const proto = p.proto;
     r.l4 = proto === "tcp" ? 6 : typeof proto === "number" ? proto : (ipProtocolNumber(proto) ?? 0);
+    r.sport = p.sport;
     r.dport = p.dport;
     r.mark = p.mark === undefined ? 0 : p.mark >>> 0;
     r.ct = p.ct === undefined ? 8 : (CT_BITS[p.ct] ?? 8);
+    r.ctmark = p.ctmark === undefined ? 0 : p.ctmark >>> 0;
+    r.ctZone = 0;
+    r.tproxyPort = -1;
+    r.tproxyAddr = null;
     r.srcLocal = -1;
     r.dstLocal = -1;
     r.dnatAddr = null;
@@ -879,6 +1072,20 @@ export class NftEvaluator {
       this.rnd = this.random;
     }
     r.trace = trace;
+    if (origin === "inbound") {
+      // a received packet has no local socket
+      r.uid = -1;
+      r.gid = -1;
+      r.iif = p.inInterface ?? "eth0";
+      r.oif = p.outInterface ?? "eth0";
+      r.oifAuto = false;
+    } else {
+      r.uid = p.uid ?? -1;
+      r.gid = p.gid ?? -1;
+      r.iif = "";
+      r.oifAuto = p.outInterface === undefined;
+      r.oif = p.outInterface ?? (isLoopback(dst) || this.isLocal(dst) ? "lo" : "eth0");
+    }
     let v: number;
     if (trace === null) {
       v = this.program(origin, r.family)(r);
@@ -926,6 +1133,9 @@ export class NftOutcome implements NftResult {
   dnat = false;
   masquerade = false;
   mark = 0;
+  ctmark = 0;
+  ctZone = 0;
+  tproxy: { readonly port: number; readonly addr?: Addr } | undefined = undefined;
   hooks: readonly string[] = [];
   decidedBy: string | undefined = undefined;
   trace: readonly NftTraceStep[] | undefined = undefined;

@@ -29,7 +29,12 @@ export function fieldType(f: NftField): string {
     case "meta l4proto":
       return "inet_proto";
     case "meta mark":
+    case "ct mark":
       return "mark";
+    case "meta skuid":
+      return "uid";
+    case "meta skgid":
+      return "gid";
     default:
       return "inet_service";
   }
@@ -37,7 +42,19 @@ export function fieldType(f: NftField): string {
 
 /** The protocol a `tcp dport`-style field implies (it matches only that protocol), or -1. */
 export function impliedProto(f: NftField): number {
-  return f === "tcp dport" ? 6 : f === "udp dport" ? 17 : f === "sctp dport" ? 132 : -1;
+  switch (f) {
+    case "tcp dport":
+    case "tcp sport":
+      return 6;
+    case "udp dport":
+    case "udp sport":
+      return 17;
+    case "sctp dport":
+    case "sctp sport":
+      return 132;
+    default:
+      return -1;
+  }
 }
 
 /** Canonical text of a literal of a datatype (the spelling `nft list` prints). */
@@ -46,7 +63,8 @@ export function canonicalLiteral(type: string, v: NftLiteral): string {
     case "ipv4_addr":
     case "ipv6_addr": {
       if (v.includes("/")) {
-        const p = Prefix.parse(v);
+        // nft clears host bits (`1.1.0.0/8` is listed as `1.0.0.0/8`)
+        const p = Prefix.parse(v, { mask: true });
         return p.length === p.addr.bits ? p.addr.toString() : p.toString();
       }
       return Addr.parse(v).toString();
@@ -55,6 +73,9 @@ export function canonicalLiteral(type: string, v: NftLiteral): string {
       return (/^\d+$/.test(v) ? ipProtocolName(Number(v)) : undefined) ?? v;
     case "mark":
       return formatMark(Number(v));
+    case "uid":
+    case "gid":
+      return /^0x/.test(v) ? String(Number.parseInt(v, 16)) : v;
     default:
       return /^0x/.test(v) ? String(Number.parseInt(v, 16)) : v;
   }
@@ -114,6 +135,24 @@ function formatStatement(s: NftStatement): string {
       return "reject";
     case "counter":
       return "counter";
+    case "mark-set-ctmark":
+      return "meta mark set ct mark";
+    case "ctmark-set":
+      return `ct mark set ${s.value === "mark" ? "meta mark" : formatMark(s.value)}`;
+    case "ct-zone-set":
+      return `ct zone set ${s.zone}`;
+    case "ifname": {
+      const names = s.names.map((n) => JSON.stringify(n));
+      const right = names.length === 1 ? names[0] : `{ ${names.join(", ")} }`;
+      return `${s.dir}name ${s.op === "!=" ? "!= " : ""}${right}`;
+    }
+    case "redirect":
+      return s.port !== undefined ? `redirect to :${s.port}` : "redirect";
+    case "tproxy": {
+      const a = s.addr !== undefined ? Addr.parse(s.addr).toString() : "";
+      const host = a.includes(":") && s.port !== undefined ? `[${a}]` : a;
+      return `tproxy${s.family !== undefined ? ` ${s.family}` : ""} to ${host}${s.port !== undefined ? `:${s.port}` : ""}`;
+    }
     case "verdict":
       return formatVerdict(s.verdict);
   }

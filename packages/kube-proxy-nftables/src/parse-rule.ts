@@ -1,7 +1,7 @@
 import { NftParseError, type Token, tokenize } from "./tokenize.js";
 import type { NftElement, NftField, NftRule, NftStatement, NftVerdict } from "./types.js";
 
-const FIELD_HEADS = new Set(["ip", "ip6", "meta", "th", "tcp", "udp", "sctp"]);
+const FIELD_HEADS = new Set(["ip", "ip6", "meta", "th", "tcp", "udp", "sctp", "ct"]);
 const FIELDS = new Set<string>([
   "ip saddr",
   "ip daddr",
@@ -12,8 +12,17 @@ const FIELDS = new Set<string>([
   "tcp dport",
   "udp dport",
   "sctp dport",
+  "th sport",
+  "tcp sport",
+  "udp sport",
+  "sctp sport",
   "meta mark",
+  "meta skuid",
+  "meta skgid",
+  "ct mark",
 ]);
+/** Meta keys nft also accepts without `meta` (the ones this parser reads as fields). */
+const UNQUALIFIED_META = new Set(["skuid", "skgid"]);
 
 /** A cursor over tokens, shared by the rule, script and listing parsers. */
 export class Cursor {
@@ -150,6 +159,10 @@ export function parseElements(c: Cursor): NftElement[] {
 
 function tryField(c: Cursor): NftField | undefined {
   const a = c.peekWord();
+  if (a !== undefined && UNQUALIFIED_META.has(a)) {
+    c.pos++;
+    return `meta ${a}` as NftField;
+  }
   const b = c.peekWord(1);
   if (a === undefined || !FIELD_HEADS.has(a) || b === undefined) return undefined;
   const f = `${a} ${b}`;
@@ -161,6 +174,10 @@ function tryField(c: Cursor): NftField | undefined {
 function parseMark(c: Cursor): NftStatement {
   // after `mark` / `meta mark`
   if (c.eat("set")) {
+    if (c.peekWord() === "ct" && c.peekWord(1) === "mark") {
+      c.pos += 2;
+      return { kind: "mark-set-ctmark" };
+    }
     if (c.peekWord() === "mark" || (c.peekWord() === "meta" && c.peekWord(1) === "mark")) {
       c.pos += c.peekWord() === "meta" ? 2 : 1;
       const opw = c.word("or/xor/and");
@@ -188,6 +205,20 @@ function parseMark(c: Cursor): NftStatement {
   return { kind: "mark-match", mask, op, value: parseNumber(c.word("a mark"), c) };
 }
 
+/** The target of `tproxy to`: `:PORT`, `V4[:PORT]`, `[V6]:PORT` or a bare IPv6 address (with a port it needs brackets). */
+function tproxyTarget(c: Cursor): { addr?: string; port?: number } {
+  const t = c.word("an address or :port");
+  const m = /^:([0-9]+)$/.exec(t);
+  if (m !== null) return { port: parseNumber(m[1] as string, c) };
+  const a = /^\[([^\]]+)\](?::([0-9]+))?$/.exec(t) ?? /^([0-9.]+)(?::([0-9]+))?$/.exec(t);
+  if (a !== null) {
+    const addr = a[1] as string;
+    return a[2] !== undefined ? { addr, port: parseNumber(a[2], c) } : { addr };
+  }
+  if (t.includes(":")) return { addr: t };
+  throw c.fail(`expected ADDRESS, :PORT or ADDRESS:PORT after tproxy to, found ${JSON.stringify(t)}`);
+}
+
 /** Parse one rule from its tokens. */
 export function parseRuleTokens(c: Cursor): NftRule {
   const statements: NftStatement[] = [];
@@ -208,12 +239,70 @@ export function parseRuleTokens(c: Cursor): NftRule {
       statements.push({ kind: "verdict", verdict: v });
       continue;
     }
-    if (w === "ct") {
-      c.pos++;
-      c.expect("state");
+    if (w === "ct" && c.peekWord(1) === "state") {
+      c.pos += 2;
       const states = [c.word("a ct state")];
       while (c.eat(",")) states.push(c.word("a ct state"));
       statements.push({ kind: "ct-state", states });
+      continue;
+    }
+    if (w === "ct" && c.peekWord(2) === "set") {
+      const key = c.peekWord(1);
+      c.pos += 3;
+      if (key === "mark") {
+        if (c.peekWord() === "mark" || (c.peekWord() === "meta" && c.peekWord(1) === "mark")) {
+          c.pos += c.peekWord() === "meta" ? 2 : 1;
+          statements.push({ kind: "ctmark-set", value: "mark" });
+        } else statements.push({ kind: "ctmark-set", value: parseNumber(c.word("a mark"), c) });
+        continue;
+      }
+      if (key === "zone") {
+        statements.push({ kind: "ct-zone-set", zone: parseNumber(c.word("a zone"), c) });
+        continue;
+      }
+      throw c.fail(`unsupported statement ct ${key} set`);
+    }
+    if (
+      w === "iifname" ||
+      w === "oifname" ||
+      (w === "meta" && (c.peekWord(1) === "iifname" || c.peekWord(1) === "oifname"))
+    ) {
+      if (w === "meta") c.pos++;
+      const dir = c.word("iifname or oifname") === "iifname" ? "iif" : "oif";
+      let op: "==" | "!=" = "==";
+      if (c.eat("!=")) op = "!=";
+      else c.eat("==");
+      const names: string[] = [];
+      if (c.eat("{")) {
+        for (;;) {
+          c.skipNl();
+          names.push(c.string("an interface name"));
+          c.skipNl();
+          if (c.eat(",")) continue;
+          c.expect("}");
+          break;
+        }
+      } else names.push(c.string("an interface name"));
+      statements.push({ kind: "ifname", dir, op, names });
+      continue;
+    }
+    if (w === "redirect") {
+      c.pos++;
+      if (c.eat("to")) {
+        const t = c.word("a port");
+        const m = /^:([0-9]+)$/.exec(t);
+        if (m === null) throw c.fail(`expected :PORT after redirect to, found ${JSON.stringify(t)}`);
+        statements.push({ kind: "redirect", port: parseNumber(m[1] as string, c) });
+      } else statements.push({ kind: "redirect" });
+      continue;
+    }
+    if (w === "tproxy") {
+      c.pos++;
+      const fw = c.peekWord();
+      const family = fw === "ip" || fw === "ip6" ? fw : undefined;
+      if (family !== undefined) c.pos++;
+      c.expect("to");
+      statements.push({ kind: "tproxy", ...(family !== undefined ? { family } : {}), ...tproxyTarget(c) });
       continue;
     }
     if (w === "fib") {

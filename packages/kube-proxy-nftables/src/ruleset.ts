@@ -6,6 +6,7 @@ import type {
   NftCommand,
   NftElement,
   NftFamily,
+  NftField,
   NftHookSpec,
   NftRule,
   NftSetSpec,
@@ -86,9 +87,17 @@ export function encodeKey(types: readonly string[], key: readonly string[], out:
         break;
       }
       case "inet_service":
-      case "mark": {
+      case "mark":
+      case "uid":
+      case "gid": {
         const n = /^0x/.test(v) ? Number.parseInt(v, 16) : /^[0-9]+$/.test(v) ? Number(v) : Number.NaN;
-        if (!Number.isFinite(n)) throw new NftParseError(`invalid ${t} ${JSON.stringify(v)}`);
+        if (!Number.isFinite(n)) {
+          if (t === "uid" || t === "gid")
+            throw new NftParseError(
+              `${t} ${JSON.stringify(v)} is a name: nft resolves ${t === "uid" ? "user" : "group"} names from the host's database when it loads the rule; write the numeric id for the evaluator`,
+            );
+          throw new NftParseError(`invalid ${t} ${JSON.stringify(v)}`);
+        }
         out[o++] = n >>> 0;
         break;
       }
@@ -97,6 +106,13 @@ export function encodeKey(types: readonly string[], key: readonly string[], out:
     }
   }
   return true;
+}
+
+/** The uint32 word a one-word field's literal value stands for (a protocol, port, mark, uid or gid), checked as a key part is. */
+export function literalWord(field: NftField, value: string): number {
+  const o: number[] = [];
+  encodeKey([fieldType(field)], [value], o);
+  return o[0] as number;
 }
 
 /** A rule as stored: its handle, its text as written, and its parsed form. */

@@ -26,7 +26,17 @@ export type NftField =
   | "tcp dport"
   | "udp dport"
   | "sctp dport"
-  | "meta mark";
+  | "th sport"
+  | "tcp sport"
+  | "udp sport"
+  | "sctp sport"
+  | "meta mark"
+  /** UID owning the sending socket (`meta skuid`, also written `skuid`); no match without a local socket. */
+  | "meta skuid"
+  /** GID owning the sending socket (`meta skgid`, also written `skgid`); no match without a local socket. */
+  | "meta skgid"
+  /** The connection's mark (`ct mark`). */
+  | "ct mark";
 
 /**
  * One literal value of a key part: an address or prefix (text as written, e.g.
@@ -84,6 +94,38 @@ export type NftStatement =
       readonly kind: "mark-set";
       readonly op: "or" | "xor" | "and" | "set";
       readonly value: number;
+    }
+  | {
+      /** `meta mark set ct mark`: the packet takes the connection's mark */
+      readonly kind: "mark-set-ctmark";
+    }
+  | {
+      /** `ct mark set mark` (the packet's mark) or `ct mark set 0x539` */
+      readonly kind: "ctmark-set";
+      readonly value: number | "mark";
+    }
+  | { /** `ct zone set 1` */ readonly kind: "ct-zone-set"; readonly zone: number }
+  | {
+      /** `iifname lo`, `oifname != "eth*"`, `iifname { "a", "b" }` (a trailing `*` matches a name prefix) */
+      readonly kind: "ifname";
+      readonly dir: "iif" | "oif";
+      readonly op: "==" | "!=";
+      readonly names: readonly string[];
+    }
+  | {
+      /** `redirect to :15001` (a NAT to the host itself: loopback for local packets, else the input interface's address) */
+      readonly kind: "redirect";
+      readonly port?: number;
+    }
+  | {
+      /**
+       * `tproxy ip to :15006` (inet tables name the family; `ip`/`ip6` tables need not): hands the
+       * packet to the local transparent listener; does not end the rule
+       */
+      readonly kind: "tproxy";
+      readonly family?: "ip" | "ip6";
+      readonly addr?: string;
+      readonly port?: number;
     }
   | {
       /** `update @set { ip saddr }` */ readonly kind: "update";

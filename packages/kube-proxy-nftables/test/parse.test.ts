@@ -92,6 +92,47 @@ const statement: fc.Arbitrary<NftStatement> = fc.oneof(
   fc.boolean().map((fullyRandom): NftStatement => ({ kind: "masquerade", fullyRandom })),
   fc.constant<NftStatement>({ kind: "reject" }),
   verdict.map((v): NftStatement => ({ kind: "verdict", verdict: v })),
+  // what istio-nftables writes: socket owner, ct mark, interfaces, redirect, tproxy
+  fc
+    .tuple(
+      fc.constantFrom("meta skuid" as const, "meta skgid" as const, "ct mark" as const, "udp sport" as const),
+      fc.constantFrom("==" as const, "!=" as const),
+      fc.integer({ min: 1, max: 65535 }),
+    )
+    .map(
+      ([f, op, v]): NftStatement => ({
+        kind: "match",
+        key: [f],
+        op,
+        right: {
+          kind: "values",
+          values: [[f === "ct mark" ? `0x${v.toString(16).padStart(8, "0")}` : String(v)]],
+          anonymous: false,
+        },
+      }),
+    ),
+  fc
+    .tuple(
+      fc.constantFrom("iif" as const, "oif" as const),
+      fc.constantFrom("==" as const, "!=" as const),
+      fc.array(fc.constantFrom("lo", "eth0", "veth*", "net1"), { minLength: 1, maxLength: 3 }),
+    )
+    .map(([dir, op, names]): NftStatement => ({ kind: "ifname", dir, op, names })),
+  fc
+    .option(port, { nil: undefined })
+    .map((p): NftStatement => (p === undefined ? { kind: "redirect" } : { kind: "redirect", port: Number(p) })),
+  fc.tuple(fc.constantFrom("ip" as const, undefined), fc.option(ipv4, { nil: undefined }), port).map(
+    ([family, addr, p]): NftStatement => ({
+      kind: "tproxy",
+      ...(family !== undefined ? { family } : {}),
+      ...(addr !== undefined ? { addr } : {}),
+      port: Number(p),
+    }),
+  ),
+  hex.map((value): NftStatement => ({ kind: "ctmark-set", value })),
+  fc.constant<NftStatement>({ kind: "ctmark-set", value: "mark" }),
+  fc.constant<NftStatement>({ kind: "mark-set-ctmark" }),
+  fc.integer({ min: 1, max: 65535 }).map((zone): NftStatement => ({ kind: "ct-zone-set", zone })),
 );
 const rule: fc.Arbitrary<NftRule> = fc
   .tuple(fc.array(statement, { minLength: 1, maxLength: 5 }), fc.option(comment, { nil: undefined }))
@@ -118,6 +159,14 @@ describe("rule parser and formatter", () => {
       ["ip saddr != { 203.0.113.0/25, 10.1.0.0/16 } drop", "ip saddr != { 10.1.0.0/16, 203.0.113.0/25 } drop"],
       ["numgen random mod 2 vmap { 0 : goto a , 1 : goto b }", "numgen random mod 2 vmap { 0 : goto a, 1 : goto b }"],
       ["meta l4proto tcp dnat to [fd00:10:180::1]:80", "meta l4proto 6 dnat ip6 to [fd00:10:180:0::1]:80"],
+      // istio-nftables' spelling and `nft list`'s
+      ["oifname lo skuid != 1337 counter return", 'oifname "lo" meta skuid != 1337 counter return'],
+      [
+        "meta l4proto tcp mark 1337 counter ct mark set mark",
+        "meta l4proto tcp meta mark 0x00000539 counter ct mark set meta mark",
+      ],
+      ["ip daddr 1.1.0.0/8 return", "ip daddr 1.0.0.0/8 return"],
+      ["tproxy ip6 to [::1]:15006", "tproxy ip6 to [0::1]:15006"],
     ];
     for (const [a, b] of pairs) expect(formatRule(parseRule(a))).toBe(formatRule(parseRule(b)));
     expect(formatRule(parseRule("mark set mark or 0x00004000"))).toBe("meta mark set meta mark | 0x00004000");

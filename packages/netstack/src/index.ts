@@ -36,7 +36,7 @@ export type { NamespaceContext, RouteGet, RouteSpec } from "./net-namespace.js";
 export { NetNamespace, NetstackError, neighKey, SYSCTL_DEFAULTS } from "./net-namespace.js";
 export type { HookContext, HookFn, HookName, HookRegistration, HookResult, NatTarget, Verdict } from "./netfilter.js";
 export { HOOK_NAMES, HookPriority, HookTable } from "./netfilter.js";
-export type { Encap, IcmpQuote, Packet, PacketInit, Proto, TcpFlags } from "./packet.js";
+export type { Encap, IcmpQuote, Packet, PacketInit, Proto, SocketOwner, TcpFlags } from "./packet.js";
 export {
   BROADCAST_MAC,
   formatMac,

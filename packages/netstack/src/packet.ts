@@ -62,6 +62,19 @@ export function isIcmpError(p: Packet): boolean {
 }
 
 /**
+ * The socket a locally generated packet was sent from: the UID and GID owning
+ * it, as netfilter reads them (`iptables -m owner --uid-owner/--gid-owner`,
+ * nft `meta skuid`/`meta skgid`). Absent for packets that did not come from a
+ * local socket (forwarded or received ones), which such matches never select.
+ */
+export interface SocketOwner {
+  /** UID owning the sending socket. */
+  readonly uid?: number;
+  /** GID owning the sending socket. */
+  readonly gid?: number;
+}
+
+/**
  * An IP packet as plain data. Addresses are {@link Addr}s (numeric words), so a
  * hop never parses text. `size` is the IP packet length in bytes (headers and
  * payload); MTU checks compare it with a link's MTU.
