@@ -45,6 +45,8 @@ export {
   defaultService,
   NAMESPACE_NAME_LABEL,
 } from "./defaults.js";
+export type { DirectorySourceOptions } from "./directory-source.js";
+export { DirectorySource, DirectorySourceError } from "./directory-source.js";
 export type { AddressType, EndpointSliceOptions } from "./endpoint-slices.js";
 export {
   addressTypesFor,

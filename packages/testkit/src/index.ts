@@ -115,6 +115,44 @@ export function vethPair(a: Netns, b: Netns, aName = uniqueIfName("va"), bName =
   return [aName, bName];
 }
 
+/**
+ * A fake clock with timers (the shape of `@knet/kube-proxy`'s `Timers`): time moves
+ * only with {@link FakeClock.advance}, which runs the timers due on the way, in order.
+ */
+export class FakeClock {
+  /** Current time, ms. */
+  t = 0;
+  private timers: { at: number; fn: () => void; id: number }[] = [];
+  private next = 0;
+  /** Current time, ms. */
+  now(): number {
+    return this.t;
+  }
+  /** Run `fn` when the clock has moved `ms` on. */
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = this.next++;
+    this.timers.push({ at: this.t + ms, fn, id });
+    return id;
+  }
+  /** Cancel a timer. */
+  clearTimeout(h: unknown): void {
+    this.timers = this.timers.filter((x) => x.id !== h);
+  }
+  /** Move time on by `ms`, running each timer due at its time. */
+  advance(ms: number): void {
+    const end = this.t + ms;
+    for (;;) {
+      this.timers.sort((a, b) => a.at - b.at);
+      const first = this.timers[0];
+      if (!first || first.at > end) break;
+      this.timers.shift();
+      this.t = first.at;
+      first.fn();
+    }
+    this.t = end;
+  }
+}
+
 export type { ApiReply, ApiServer, ApiServerOptions } from "./apiserver.js";
 export { apiServerBinaries, freePort, startApiServer } from "./apiserver.js";
 

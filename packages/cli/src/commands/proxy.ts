@@ -36,6 +36,7 @@ import {
 } from "../cli.js";
 import { INPUT_FLAGS, objectName, readInputs } from "../manifests.js";
 import { ARTIFACTS, BOOTSTRAPS } from "./proxy-artifacts.js";
+import { PROXY_RUN_USAGE, proxyRun } from "./proxy-run.js";
 
 /** The `--mode` names, alphabetically (the registry holds them in registration order). */
 function modeNames(): string[] {
@@ -68,8 +69,7 @@ Subcommands:
   render  -f FILE [--mode MODE] [--artifact NAME] [--bootstrap] [node flags]
           print the artifact a full sync writes (iptables: the iptables-restore input)
   trace   -f FILE --src IP --dst IP:PORT [--proto tcp|udp|sctp] [--seed N] [-o json|yaml] [node flags]
-          print the verdict (backend chosen, or the drop/reject reason) and every rule visited
-
+          print the verdict (backend chosen, or the drop/reject reason) and every rule visited${PROXY_RUN_USAGE}
 Flags:
   -f, --filename FILE   manifest file ('-' for stdin); repeatable
       --strict          fail (exit 2) instead of skipping objects kube-proxy cannot read
@@ -417,6 +417,7 @@ export const proxyCommand: CommandFamily = {
     const [sub, ...rest] = argv;
     if (sub === "render") return render(rest, io);
     if (sub === "trace") return trace(rest, io);
+    if (sub === "run") return proxyRun(rest, io);
     if (sub === undefined) throw new CliError("proxy: missing subcommand: render or trace (see 'knet proxy --help')");
     throw new CliError(`proxy: unknown subcommand '${sub}': use render or trace`);
   },
