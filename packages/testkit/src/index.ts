@@ -7,6 +7,9 @@
  * @module
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "vitest";
 
 /** True when running as root (kernel tests skip otherwise). */
@@ -99,6 +102,33 @@ export class Netns {
     spawnSync("ip", ["netns", "del", this.name], { stdio: "ignore" });
     live.delete(this.name);
   }
+}
+
+/**
+ * Make a TCP port of the root namespace's 127.0.0.1 reachable on `ns`'s own loopback
+ * at the same port (a namespace has its own 127.0.0.1): two socat processes joined by
+ * a unix socket in a temporary directory, so no link, route or rule of the root
+ * namespace is touched. Resolves once the port answers inside `ns`; the returned
+ * function stops both processes (they also end with the namespace or the process).
+ */
+export async function bridgeLoopbackPort(ns: Netns, port: number): Promise<() => void> {
+  const dir = mkdtempSync(join(tmpdir(), "knet-bridge-"));
+  const sock = join(dir, "port.sock");
+  const outside = spawn("socat", [`UNIX-LISTEN:${sock},fork`, `TCP:127.0.0.1:${port}`], { stdio: "ignore" });
+  children.add(outside);
+  outside.on("exit", () => children.delete(outside));
+  for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 20));
+  const inside = ns.spawn("socat", [`TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr`, `UNIX-CONNECT:${sock}`]);
+  const stop = (): void => {
+    for (const c of [inside, outside]) if (c.exitCode === null) c.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  };
+  for (let i = 0; i < 100; i++) {
+    if (ns.run("bash", ["-c", `exec 3<>/dev/tcp/127.0.0.1/${port}`]).code === 0) return stop;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  stop();
+  throw new Error(`bridgeLoopbackPort: 127.0.0.1:${port} does not answer inside ${ns.name}`);
 }
 
 /** Connect two namespaces with a veth pair; returns the two interface names. */
