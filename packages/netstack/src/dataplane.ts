@@ -7,7 +7,7 @@ import type { HookContext, HookName, HookResult, NatTarget, Verdict } from "./ne
 import { BROADCAST_MAC, formatMac, formatPacket, isUnspecified, type Packet } from "./packet.js";
 import { type Random, seededRandom } from "./random.js";
 import { type SockAddr, socketHookName } from "./socket-hooks.js";
-import type { DropReason, Outcome, Trace, TraceStep } from "./trace.js";
+import { type DropReason, describeSocket, type Outcome, type Socket, type Trace, type TraceStep } from "./trace.js";
 
 /** Options of a {@link Dataplane}. */
 export interface DataplaneOptions {
@@ -249,7 +249,10 @@ export class Dataplane {
   /**
    * A request and its reply: send `packet`; when it is delivered (to a socket,
    * for TCP/UDP/SCTP), the receiver answers from the address it saw it
-   * arrive on; `ok` is true when the answer reaches the sender with the
+   * arrive on. The sender is a client: while the exchange lasts its namespace
+   * has the connected socket `connect()` made (the request's source address
+   * and port, connected to where the request went), and the reply is
+   * delivered to that socket. `ok` is true when the answer reaches it with the
    * addresses the sender used (so NAT was undone). For TCP that is the
    * SYN / SYN-ACK / ACK handshake: `ok` means a real `connect()` would succeed.
    */
@@ -278,7 +281,23 @@ export class Dataplane {
         : rp.proto === "icmp"
           ? { ...base, icmpType: rp.family === 4 ? 0 : 129, icmpCode: 0 }
           : base;
-    const reply = this.send(o.ns, replyPacket, { ...options, call: "connected" });
+    const s = request.sent;
+    const clientNs = this.ns(from);
+    const client: Socket | undefined =
+      s.proto === "icmp"
+        ? undefined
+        : { proto: s.proto, port: s.sport, addr: s.src, peer: { addr: s.dst, port: s.dport } };
+    if (client) clientNs.listen(client);
+    try {
+      return this.replyTo(from, request, replyPacket, o.ns, options);
+    } finally {
+      if (client) clientNs.close(client);
+    }
+  }
+
+  /** The reply half of {@link Dataplane.exchange} (and the final ACK), while the client's socket is open. */
+  private replyTo(from: string, request: Trace, replyPacket: Packet, server: string, options: SendOptions): Exchange {
+    const reply = this.send(server, replyPacket, { ...options, call: "connected" });
     const s = request.sent;
     const back = reply.packet;
     const ok =
@@ -1093,17 +1112,13 @@ class Walk {
         );
       }
     }
-    const socket = p.proto === "icmp" ? undefined : ns.socketFor(p.proto, p.dst, p.dport);
+    const socket = p.proto === "icmp" ? undefined : ns.socketFor(p.proto, p.dst, p.dport, p.src, p.sport);
     if (this.rec)
       this.step({
         kind: "deliver",
         ns: ns.name,
         dev: dev.name,
-        note: socket
-          ? `socket ${socket.proto}/${socket.port}`
-          : p.proto === "icmp"
-            ? "icmp to the host"
-            : "no listening socket",
+        note: socket ? describeSocket(socket) : p.proto === "icmp" ? "icmp to the host" : "no listening socket",
       });
     return { kind: "delivered", ns: ns.name, dev: dev.name, socket };
   }

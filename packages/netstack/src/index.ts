@@ -81,4 +81,4 @@ export type {
 } from "./topology.js";
 export { buildTopology, isDeviceSysctl, realize, topologyDevices } from "./topology.js";
 export type { DropReason, Outcome, Socket, StepKind, Trace, TraceStep } from "./trace.js";
-export { formatTrace } from "./trace.js";
+export { describeSocket, formatTrace } from "./trace.js";

@@ -641,17 +641,30 @@ export class NetNamespace {
     return this.socketHooks.register(reg);
   }
 
-  /** Open a listening socket (`port` on every address unless `addr`). */
+  /** Open a socket: listening (`port` on every address unless `addr`), or connected when it has a `peer`. */
   listen(socket: Socket): void {
     this.sockets.push(socket);
   }
 
-  /** The socket that takes a packet to `addr:port`, if any. */
-  socketFor(proto: string, addr: Addr, port: number): Socket | undefined {
+  /** Close a socket opened with {@link NetNamespace.listen} (closing one that is not open does nothing). */
+  close(socket: Socket): void {
+    const i = this.sockets.indexOf(socket);
+    if (i >= 0) this.sockets.splice(i, 1);
+  }
+
+  /**
+   * The socket that takes a packet to `addr:port` (from `src:sport`, when
+   * given), if any: a connected socket of that exact connection first, as the
+   * kernel looks up established sockets before listeners, else a listening one.
+   */
+  socketFor(proto: string, addr: Addr, port: number, src?: Addr, sport?: number): Socket | undefined {
+    let listener: Socket | undefined;
     for (const s of this.sockets) {
-      if (s.proto === proto && s.port === port && (s.addr === undefined || s.addr.equals(addr))) return s;
+      if (s.proto !== proto || s.port !== port || (s.addr !== undefined && !s.addr.equals(addr))) continue;
+      if (s.peer === undefined) listener ??= s;
+      else if (src !== undefined && s.peer.addr.equals(src) && s.peer.port === sport) return s;
     }
-    return undefined;
+    return listener;
   }
 }
 

@@ -103,7 +103,12 @@ export type Outcome =
       readonly detail: string;
     };
 
-/** A listening socket in a namespace (address unspecified = all addresses). */
+/**
+ * A socket in a namespace: a listening one (address unspecified = all
+ * addresses), or a client's connected one (with `peer`), which takes only the
+ * packets of its own connection, as the kernel looks up established sockets
+ * before listeners.
+ */
 export interface Socket {
   /** Protocol. */
   readonly proto: "tcp" | "udp" | "sctp";
@@ -111,6 +116,19 @@ export interface Socket {
   readonly port: number;
   /** Bound address; undefined listens on every address. */
   readonly addr?: Addr;
+  /** The remote end of a connected socket (what `connect()` was given, after any socket-level translation). */
+  readonly peer?: { readonly addr: Addr; readonly port: number };
+}
+
+/** How traces name a socket: `socket tcp/8080`, or `client socket tcp/40002 connected to 10.96.0.10:80`. */
+export function describeSocket(socket: Socket): string {
+  return socket.peer === undefined
+    ? `socket ${socket.proto}/${socket.port}`
+    : `client socket ${socket.proto}/${socket.port} connected to ${formatHostPort(socket.peer.addr, socket.peer.port)}`;
+}
+
+function formatHostPort(addr: Addr, port: number): string {
+  return addr.family === 6 ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
 
 /** Everything that happened to one packet sent with `Dataplane.send`. */
@@ -138,7 +156,7 @@ export function formatTrace(trace: Trace): string {
   const o = trace.outcome;
   lines.push(
     o.kind === "delivered"
-      ? `=> delivered to ${o.ns}/${o.dev}${o.socket ? ` (socket ${o.socket.proto}/${o.socket.port})` : " (no socket)"}`
+      ? `=> delivered to ${o.ns}/${o.dev}${o.socket ? ` (${describeSocket(o.socket)})` : " (no socket)"}`
       : `=> dropped in ${o.ns}${o.dev ? `/${o.dev}` : ""}: ${o.reason} (${o.detail})`,
   );
   return lines.join("\n");

@@ -82,5 +82,37 @@ describe("dataplane basics", () => {
       /^tcp {6}6 431999 ESTABLISHED src=10\.0\.0\.1 dst=10\.96\.0\.10 sport=40000 dport=80 src=10\.0\.0\.2 dst=10\.0\.0\.1 sport=8080 dport=40000 \[ASSURED\] mark=0 use=1$/,
     );
     expect(formatTrace(x.request)).toContain("DNAT");
+    // The SYN-ACK reaches the client's own socket (the one connect() made), not "no listening socket".
+    expect(x.reply?.outcome).toMatchObject({ kind: "delivered", ns: "a", socket: { proto: "tcp", port: 40000 } });
+    expect(
+      formatTrace(x.reply as NonNullable<typeof x.reply>)
+        .split("\n")
+        .slice(-2),
+    ).toEqual([
+      "deliver   a/eth0: client socket tcp/40000 connected to 10.96.0.10:80",
+      "=> delivered to a/eth0 (client socket tcp/40000 connected to 10.96.0.10:80)",
+    ]);
+    // The socket lives as long as the exchange.
+    expect(a.sockets).toEqual([]);
+  });
+
+  it("a connected socket takes only its own connection's packets, before any listener", () => {
+    const dp = twoHosts();
+    const a = dp.ns("a");
+    const local = Addr.parse("10.0.0.1");
+    const server = Addr.parse("10.0.0.2");
+    const client = { proto: "tcp" as const, port: 40000, addr: local, peer: { addr: server, port: 80 } };
+    a.listen(client);
+    expect(a.socketFor("tcp", local, 40000, server, 80)).toBe(client);
+    expect(a.socketFor("tcp", local, 40000, server, 81)).toBeUndefined();
+    expect(a.socketFor("tcp", local, 40000)).toBeUndefined();
+    const listener = { proto: "tcp" as const, port: 40000 };
+    a.listen(listener);
+    expect(a.socketFor("tcp", local, 40000, server, 81)).toBe(listener);
+    expect(a.socketFor("tcp", local, 40000, server, 80)).toBe(client);
+    a.close(client);
+    expect(a.socketFor("tcp", local, 40000, server, 80)).toBe(listener);
+    a.close(client);
+    expect(a.sockets).toEqual([listener]);
   });
 });
