@@ -77,8 +77,20 @@ describe("knet dns", () => {
     expect(await main(["dns", "query", "-f", file, "web", "--namespace", "shop"], c.io)).toBe(0);
     expect(c.out().split("\n").slice(0, 3)).toEqual([
       ";; a pod in namespace shop has 'search shop.svc.cluster.local svc.cluster.local cluster.local' and 'options ndots:5' in its resolv.conf:",
-      ";; 'web' has 0 dots (fewer than 5), so each search domain is tried before the name as written",
+      ';; "web" has 0 dots, fewer than ndots:5, so each search domain (shop.svc.cluster.local svc.cluster.local cluster.local) is tried first, then the name as written',
       ";; tried web.shop.svc.cluster.local. A: NOERROR",
+    ]);
+    // Five dots or more: the name as written goes first (the message said "fewer than 5" for every name).
+    const long = capture();
+    await main(["dns", "query", "-f", file, "web.shop.svc.cluster.local", "--namespace", "shop"], long.io);
+    expect(long.out().split("\n")[1]).toBe(
+      ';; "web.shop.svc.cluster.local" has 4 dots, fewer than ndots:5, so each search domain (shop.svc.cluster.local svc.cluster.local cluster.local) is tried first, then the name as written',
+    );
+    const five = capture();
+    await main(["dns", "query", "-f", file, "a.web.shop.svc.cluster.local", "--namespace", "shop"], five.io);
+    expect(five.out().split("\n").slice(1, 3)).toEqual([
+      ';; "a.web.shop.svc.cluster.local" has 5 dots, at least ndots:5, so it is asked as written first, then with each search domain (shop.svc.cluster.local svc.cluster.local cluster.local)',
+      ";; tried a.web.shop.svc.cluster.local. A: NXDOMAIN",
     ]);
     const d = capture();
     await main(["dns", "query", "-f", file, "web.shop", "--namespace", "other"], d.io);

@@ -28,6 +28,19 @@ describe("knet trace", () => {
     ]) {
       expect(out).toContain(part);
     }
+    // The ndots:5 search-list lookups are explained where they are printed.
+    expect(out).toContain(
+      '  why: "api.shop.svc.cluster.local" has 4 dots, fewer than ndots:5, so each search domain (shop.svc.cluster.local svc.cluster.local cluster.local) is tried first, then the name as written\n',
+    );
+    // The reply ends at the client's own connected socket, seen from the Service's address (un-DNAT).
+    const reply = out.slice(out.indexOf("== Reply"), out.indexOf("== Result")).trimEnd().split("\n");
+    expect(reply.at(-2)).toMatch(
+      /^deliver +shop\.frontend-6d8f9c7b5-q2xkz\/eth0: client socket tcp\/(\d+) connected to 10\.96\.100\.10:80$/,
+    );
+    expect(reply.at(-1)).toMatch(
+      /^=> delivered to shop\.frontend-6d8f9c7b5-q2xkz\/eth0 \(client socket tcp\/\d+ connected to 10\.96\.100\.10:80\)$/,
+    );
+    expect(out).not.toContain("no listening socket");
   });
 
   it("exits 1 for a denied request and prints JSON with --json", async () => {
@@ -69,6 +82,10 @@ describe("knet demo", () => {
     expect(out).toMatch(/nftables\s+-> shop\/api-/);
     expect(out).toContain("KUBE-SVC-");
     expect(out).toContain("service-");
+    // Every mode shows what it programs for shop/api (ebpf from its map dump).
+    for (const m of out.matchAll(/^Rules (\S+) mode programs on node-a for shop\/api \((\d+) lines\):$/gm))
+      expect(Number(m[2]), m[1]).toBeGreaterThan(0);
+    expect(out).toContain("SVC: ID=5 ADDR=10.96.100.10:80/TCP");
     expect(out).toContain("encap");
     expect(out).toMatch(/db-0\.db\.shop\.svc\.cluster\.local A\s+NOERROR/);
     expect(out).toMatch(/nope\.shop\.svc\.cluster\.local A\s+NXDOMAIN/);

@@ -1,5 +1,6 @@
 import {
   expandQuery,
+  explainSearch,
   formatResolvConf,
   formatRr,
   type ResolverFlavour,
@@ -56,6 +57,8 @@ export interface ClusterTrace {
   readonly resolvConf: string | undefined;
   /** Names the resolver tries, in order (ndots and the search list). */
   readonly candidates: readonly string[];
+  /** Why those names, in that order: the name's dots against ndots (absent when no name was looked up). */
+  readonly search?: string;
   /** Queries sent until one answered with an address. */
   readonly dns: readonly DnsExchange[];
   /** How the first DNS query itself travelled to the cluster DNS service (kube-dns). */
@@ -64,7 +67,7 @@ export interface ClusterTrace {
   readonly address: string | undefined;
   /** Every hop of the first packet (the SYN for TCP) and where it ended. */
   readonly path: Trace | undefined;
-  /** Every hop of the reply, when the request reached a listening socket. */
+  /** Every hop of the reply, when the request reached a listening socket: it ends at the client's connected socket. */
   readonly reply: Trace | undefined;
   /** kube-proxy decisions on the way (node, rules visited, backend). */
   readonly proxy: readonly ProxyDecision[];
@@ -172,6 +175,7 @@ function traceLeg(
   let address: string | undefined;
   let resolvConf: ClusterTrace["resolvConf"];
   let candidates: string[] = [];
+  let search: string | undefined;
   const dns: DnsExchange[] = [];
   let dnsPath: ClusterTrace["dnsPath"];
   if (Addr.isValid(target.host)) {
@@ -186,6 +190,7 @@ function traceLeg(
     }).resolvConf;
     resolvConf = formatResolvConf(rc);
     candidates = expandQuery(target.host, rc, req.resolver ?? "glibc");
+    search = explainSearch(target.host, rc, req.resolver ?? "glibc");
     for (const name of candidates) {
       const res = resolve(cluster.dns, { name, type: "A" }, { zones: [cluster.options.clusterDomain] });
       const a = res.answer.find((r) => r.type === RRType.A);
@@ -269,6 +274,7 @@ function traceLeg(
     target,
     resolvConf,
     candidates,
+    ...(search !== undefined ? { search } : {}),
     dns,
     dnsPath,
     address,
@@ -299,6 +305,7 @@ export function formatClusterTrace(t: ClusterTrace): string {
     out.push(section("DNS (the pod's resolver)"));
     out.push(`/etc/resolv.conf: ${t.resolvConf.trim().split("\n").join("; ")}`);
     out.push(`names tried for ${JSON.stringify(t.target.host)}: ${t.candidates.length} (${t.candidates.join(", ")})`);
+    if (t.search !== undefined) out.push(`  why: ${t.search}`);
     for (const d of t.dns) {
       out.push(`  ? ${d.name} ${d.type} -> ${d.rcode}${d.answer.length ? `: ${d.answer.join(" | ")}` : ""}`);
     }

@@ -55,7 +55,7 @@ export type { MetricFamily } from "./plugins/metrics/registry.js";
 export { Counter, Gauge, Histogram, labels, MetricsRegistry } from "./plugins/metrics/registry.js";
 export { plugins } from "./plugins.js";
 export type { CandidateOutcome, ResolverFlavour, WalkResult } from "./pod/expand-query.js";
-export { expandQuery, ndotsOf, walkSearch } from "./pod/expand-query.js";
+export { expandQuery, explainSearch, ndotsOf, walkSearch } from "./pod/expand-query.js";
 export type { ClusterDnsConfig, PodResolvConf, ResolvConf, ResolvOption } from "./pod/resolv-conf.js";
 export {
   fitSearchLimits,

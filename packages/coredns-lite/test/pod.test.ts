@@ -1,5 +1,6 @@
 import {
   expandQuery,
+  explainSearch,
   formatResolvConf,
   parseResolvConf,
   ResolvConfError,
@@ -118,6 +119,41 @@ describe("expandQuery and walkSearch", () => {
     expect(expandQuery("api.github.com", conf, "glibc")).toEqual(expected);
     expect(expandQuery("api.github.com", conf, "musl")).toEqual(expected);
     expect(expandQuery("api.github.com.", conf, "glibc")).toEqual(["api.github.com."]);
+  });
+
+  it("explainSearch says why those names, in that order, for each case", () => {
+    const few = { ...conf, options: [{ name: "ndots", value: "2" }] };
+    const none = { ...conf, searches: [] };
+    const cases: [name: string, c: typeof conf, flavour: "glibc" | "musl", why: string][] = [
+      [
+        "api.github.com",
+        conf,
+        "glibc",
+        '"api.github.com" has 2 dots, fewer than ndots:5, so each search domain (default.svc.cluster.local svc.cluster.local cluster.local example.internal) is tried first, then the name as written',
+      ],
+      [
+        "api.github.com.",
+        conf,
+        "glibc",
+        '"api.github.com." ends with a dot: it is asked as written, without the search list',
+      ],
+      [
+        "a.b.c",
+        few,
+        "glibc",
+        '"a.b.c" has 2 dots, at least ndots:2, so it is asked as written first, then with each search domain (default.svc.cluster.local svc.cluster.local cluster.local example.internal)',
+      ],
+      ["a.b.c", few, "musl", '"a.b.c" has 2 dots, at least ndots:2, so musl asks it as written only'],
+      ["web", none, "glibc", '"web" has 0 dots and there is no search list, so glibc asks it as written only'],
+    ];
+    for (const [name, c, flavour, why] of cases) {
+      expect(explainSearch(name, c, flavour), `${name} ${flavour}`).toBe(why);
+      // The sentence matches the list it explains.
+      const tried = expandQuery(name, c, flavour);
+      if (why.includes("as written only")) expect(tried).toHaveLength(1);
+      if (why.endsWith("then the name as written")) expect(tried.at(-1)).toBe(`${name}.`);
+      if (why.includes("as written first")) expect(tried[0]).toBe(`${name}.`);
+    }
   });
 
   it("glibc tries a name with enough dots first; musl then skips the search list", () => {

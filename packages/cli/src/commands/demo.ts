@@ -3,7 +3,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Cluster, type ClusterTrace, formatClusterTrace, traceRequest } from "@knet/cluster";
 import { formatRr, rcodeName, resolve } from "@knet/coredns-lite";
-import { proxyModeNames } from "@knet/kube-proxy";
+import { findProxyMode, type ProxyEngine, proxyModeNames } from "@knet/kube-proxy";
 import { explain } from "@knet/netpol";
 import { CliError, type CommandFamily, type Io, parseFlags } from "../cli.js";
 import { INPUT_FLAGS, readInputs } from "../manifests.js";
@@ -48,6 +48,18 @@ function rulesFor(artifact: string, service: string, clusterIP: string | undefin
       (l) =>
         l.includes(`${service}:`) || l.includes(`${service}/`) || (clusterIP !== undefined && l.includes(clusterIP)),
     );
+}
+
+/**
+ * What a mode programs for one service: the lines of its render that name it,
+ * or, for a mode whose render is binary map updates (ebpf's bpftool batch), the
+ * lines of its other artifacts (ebpf's map dump) that do.
+ */
+function serviceRules(mode: string, engine: ProxyEngine, service: string, clusterIP: string | undefined): string[] {
+  const lines = rulesFor(engine.render(), service, clusterIP);
+  const one = (engine as { renderArtifact?: (name: string) => string }).renderArtifact;
+  if (lines.length > 0 || one === undefined) return lines;
+  return (findProxyMode(mode)?.artifacts ?? []).flatMap((a) => rulesFor(one.call(engine, a.name), service, clusterIP));
 }
 
 function backendLine(t: ClusterTrace): string {
@@ -101,7 +113,7 @@ export const demoCommand: CommandFamily = {
     clusters.forEach((c, i) => {
       const node = c.nodes.get(traces[i]?.client.node ?? "");
       if (!node) return;
-      const lines = rulesFor(node.proxy.render(), "shop/api", apiIp);
+      const lines = serviceRules(modes[i] ?? "", node.proxy, "shop/api", apiIp);
       io.out(`\nRules ${modes[i]} mode programs on ${node.name} for shop/api (${lines.length} lines):\n`);
       for (const l of lines.slice(0, 14)) io.out(`  ${l}\n`);
       if (lines.length > 14) io.out(`  ... ${lines.length - 14} more\n`);

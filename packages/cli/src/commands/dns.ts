@@ -4,9 +4,11 @@ import {
   DnsServer,
   defaultCorefile,
   expandQuery,
+  explainSearch,
   formatResponse,
   type PodMode,
   Rcode,
+  type ResolvConf,
   rcodeName,
   registerServiceImport,
   resolvConfFor,
@@ -230,13 +232,14 @@ function query(values: DnsValues, positionals: string[], io: Io): number {
   const ns = values.namespace;
   let candidates = [name.endsWith(".") ? name : `${name}.`];
   let search: readonly string[] = [];
+  let conf: ResolvConf | undefined;
   if (ns !== undefined) {
-    const conf = resolvConfFor(
+    conf = resolvConfFor(
       { metadata: { name: "query", namespace: ns } },
       { clusterDomain: zone, clusterDNS: ["10.96.0.10"] },
-    );
-    search = conf.resolvConf.searches;
-    candidates = expandQuery(name, conf.resolvConf, "glibc");
+    ).resolvConf;
+    search = conf.searches;
+    candidates = expandQuery(name, conf, "glibc");
   }
   const tried: { name: string; rcode: string; answers: number }[] = [];
   let last = resolve(index, { name: candidates[0] as string, type }, options);
@@ -257,12 +260,9 @@ function query(values: DnsValues, positionals: string[], io: Io): number {
     );
     return code;
   }
-  if (candidates.length > 1) {
-    const dots = name.replace(/\.$/, "").split(".").length - 1;
+  if (conf !== undefined) {
     io.out(
-      name.endsWith(".")
-        ? `;; ${name} ends with a dot: asked as written, without the search list\n`
-        : `;; a pod in namespace ${ns} has 'search ${search.join(" ")}' and 'options ndots:5' in its resolv.conf:\n;; '${name}' has ${dots} dot${dots === 1 ? "" : "s"} (fewer than 5), so each search domain is tried before the name as written\n`,
+      `;; a pod in namespace ${ns} has 'search ${search.join(" ")}' and 'options ${conf.options.map((o) => (o.value === undefined ? o.name : `${o.name}:${o.value}`)).join(" ")}' in its resolv.conf:\n;; ${explainSearch(name, conf)}\n`,
     );
     for (const t of tried) {
       const note = t.answers === 0 && t.rcode === "NOERROR" ? " (no data)" : "";

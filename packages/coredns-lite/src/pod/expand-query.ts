@@ -18,6 +18,29 @@ export function ndotsOf(conf: ResolvConf): number {
 }
 
 /**
+ * Why the resolver tries the names {@link expandQuery} lists, in that order,
+ * as one sentence for a learner: the name's dots against `ndots`, and so
+ * whether the search domains come before the name as written, after it, or
+ * not at all.
+ */
+export function explainSearch(name: string, conf: ResolvConf, flavour: ResolverFlavour = "glibc"): string {
+  if (name.endsWith(".")) return `"${name}" ends with a dot: it is asked as written, without the search list`;
+  const dots = (name.match(/\./g) ?? []).length;
+  const ndots = ndotsOf(conf);
+  const has = `"${name}" has ${dots} dot${dots === 1 ? "" : "s"}`;
+  const tried = expandQuery(name, conf, flavour);
+  if (tried.length === 1) {
+    const why = conf.searches.length === 0 ? " and there is no search list" : `, at least ndots:${ndots}`;
+    return `${has}${why}, so ${flavour} asks it as written only`;
+  }
+  const domains = conf.searches.join(" ");
+  if (dots >= ndots)
+    return `${has}, at least ndots:${ndots}, so it is asked as written first, then with each search domain (${domains})`;
+  const last = tried.at(-1) === `${name}.` ? ", then the name as written" : "";
+  return `${has}, fewer than ndots:${ndots}, so each search domain (${domains}) is tried first${last}`;
+}
+
+/**
  * The absolute names the resolver tries for `name`, in order.
  * - glibc: a trailing dot means just the name; with at least ndots dots the name
  *   goes first; then each search domain (`.` in the list stands for the name
