@@ -34,6 +34,14 @@ export function mapPinName(map: LbMapName, family: Family): string {
   }
 }
 
+/** A 16-bit field (port, slot, count, service ID) must hold its value: nothing is truncated silently. */
+function fits16(v: number): void {
+  if (v > 0xffff)
+    throw new RangeError(
+      `${v} does not fit a 16-bit field of the LB maps (service IDs, slots and counts are 16-bit in Cilium's datapath)`,
+    );
+}
+
 class Bytes {
   readonly b: Uint8Array;
   private o = 0;
@@ -45,9 +53,11 @@ class Bytes {
     return this;
   }
   le16(v: number): this {
+    fits16(v);
     return this.u8(v).u8(v >>> 8);
   }
   be16(v: number): this {
+    fits16(v);
     return this.u8(v >>> 8).u8(v);
   }
   le32(v: number): this {

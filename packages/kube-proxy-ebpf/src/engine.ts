@@ -88,8 +88,7 @@ export class EbpfEngine implements ProxyEngine {
       },
       this.maglev,
     );
-    const reconciler = this.reconciler;
-    this.evaluator = new SockLbEvaluator(reconciler.maps, (k) => reconciler.lookupFrontend(k), {
+    this.evaluator = new SockLbEvaluator(this.reconciler.maps, this.reconciler.datapath, {
       config: this.config,
       maglev: this.maglev,
       defaultAlgorithm: this.algorithm,

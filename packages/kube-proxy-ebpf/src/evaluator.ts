@@ -7,10 +7,10 @@ import {
   settleDecisive,
   type TraceStep,
 } from "@knet/kube-proxy";
-import { Addr, Prefix } from "@knet/netstack";
+import { Addr, formatIPv4, formatIPv6, Prefix, parseIPv4 } from "@knet/netstack";
 import { formatServiceFlags, L4_PROTO, LB_ALG, l4Name, SVC_FLAG } from "./flags.js";
 import { hashTupleV4, hashTupleV6 } from "./jhash.js";
-import { type BackendEntry, frontendIndexKey, type LbMaps, type ServiceEntry } from "./lb-maps.js";
+import { BE_VALUE, type LbDatapath, type LbMaps, SVC_VALUE } from "./lb-maps.js";
 import type { MaglevConfig } from "./maglev.js";
 
 /** What the evaluator needs besides the maps. */
@@ -40,10 +40,44 @@ function toAddr(a: Addr | string): Addr {
   return typeof a === "string" ? Addr.parse(a) : a;
 }
 
+/** Upper-case names and IANA numbers of the packet protocols. */
+const PROTO_NAME = { tcp: "TCP", udp: "UDP", sctp: "SCTP" } as const;
+
+/**
+ * Load an address into `out[at..at+3]` (words most significant first) and
+ * return its family. IPv4 text is scanned to a number: no object per packet.
+ * @throws AddrError for text that is no address
+ */
+function loadWords(a: Addr | string, out: Uint32Array, at: number): 4 | 6 {
+  if (typeof a === "string" && a.indexOf(":") < 0) {
+    out[at] = 0;
+    out[at + 1] = 0;
+    out[at + 2] = 0;
+    out[at + 3] = parseIPv4(a);
+    return 4;
+  }
+  const addr = toAddr(a);
+  out[at] = addr.w0;
+  out[at + 1] = addr.w1;
+  out[at + 2] = addr.w2;
+  out[at + 3] = addr.w3;
+  return addr.family;
+}
+
+/** The address in `w[at..at+3]` as an `Addr` (for traces and the rare lookups keyed by text). */
+function addrAt(w: Uint32Array, at: number, fam: 4 | 6): Addr {
+  return fam === 4
+    ? Addr.v4(w[at + 3] as number)
+    : Addr.v6(w[at] as number, w[at + 1] as number, w[at + 2] as number, w[at + 3] as number);
+}
+
 interface AffinityState {
   backendId: number;
   lastUsed: number;
 }
+
+/** A service map entry read in place: the value's offset in {@link LbDatapath.services}, or -1. */
+type SvcRow = number;
 
 /**
  * Runs packets (the first of a connection) through the LB maps the way
@@ -52,21 +86,47 @@ interface AffinityState {
  * two-scope service, no source NAT); traffic from outside the cluster goes
  * through the per-packet NodePort path (`bpf_host`: external scope,
  * source-range check, SNAT unless externalTrafficPolicy is Local). Each map
- * lookup is one O(1) hash lookup and one trace step.
+ * lookup is one probe of a flat hash map ({@link LbDatapath}) and one trace
+ * step; the per-packet work builds no key strings and follows no per-entry
+ * objects, so its cost does not depend on the number of services.
  */
 export class SockLbEvaluator {
   private readonly affinity = new Map<string, AffinityState>();
+  private readonly key = new Uint32Array(6);
+  private readonly beKey = new Uint32Array(1);
+  /** The packet's source (words 0-3) and destination (4-7) addresses. */
+  private readonly words = new Uint32Array(8);
 
   /**
-   * @param maps the LB maps
-   * @param lookup a frontend's service entries by slot (`LbReconciler.lookupFrontend`)
+   * @param maps the LB maps (affinity-match and source-range lookups)
+   * @param datapath the same maps in flat form (`LbReconciler.datapath`): service, backend and Maglev lookups
    * @param options node facts and Maglev parameters
    */
   constructor(
     private readonly maps: LbMaps,
-    private readonly lookup: (indexKey: number | string) => readonly (ServiceEntry | undefined)[] | undefined,
+    private readonly datapath: LbDatapath,
     private readonly options: SockLbEvaluatorOptions,
   ) {}
+
+  /**
+   * The service map entry of a frontend slot: the destination's (`surrogate`
+   * false) or the NodePort surrogate's (the zero address). Writes the key as
+   * `serviceKeyWords` lays it out.
+   */
+  private svcLookup(surrogate: boolean, port: number, proto: number, scope: number, slot: number): SvcRow {
+    const k = this.key;
+    const w = this.words;
+    let i = 0;
+    if (this.maps.family === 6) {
+      k[i++] = surrogate ? 0 : (w[4] as number);
+      k[i++] = surrogate ? 0 : (w[5] as number);
+      k[i++] = surrogate ? 0 : (w[6] as number);
+    }
+    k[i++] = surrogate ? 0 : (w[7] as number);
+    k[i++] = (port << 16) | (proto << 8) | scope;
+    k[i] = slot;
+    return this.datapath.services.find(k);
+  }
 
   /** Forget session-affinity state (after a full resync). */
   clearAffinity(): void {
@@ -88,168 +148,218 @@ export class SockLbEvaluator {
     );
   }
 
-  private isPodOrNode(src: Addr): boolean {
+  /** Whether the source (`words[0..3]`) is this node, loopback or a pod. */
+  private isPodOrNode(fam: 4 | 6): boolean {
     const c = this.options.config;
-    if (src.family === 4 ? src.w3 >>> 24 === 127 : src.w3 === 1 && src.w0 === 0 && src.w1 === 0 && src.w2 === 0)
-      return true;
+    const w = this.words;
+    const s3 = w[3] as number;
+    if (fam === 4) {
+      if (s3 >>> 24 === 127) return true;
+      for (const ip of c.nodeIPs) if (ip.family === 4 && ip.w3 === s3) return true;
+      for (const p of c.clusterCIDRs) if (p.family === 4 && p.containsV4(s3)) return true;
+      return false;
+    }
+    if (s3 === 1 && w[0] === 0 && w[1] === 0 && w[2] === 0) return true;
+    const src = addrAt(w, 0, 6);
     for (const ip of c.nodeIPs) if (ip.equals(src)) return true;
     for (const p of c.clusterCIDRs) if (p.contains(src)) return true;
     return false;
   }
 
+  /** Whether the destination (`words[4..7]`) is one of this node's addresses. */
+  private dstIsNodeIP(fam: 4 | 6): boolean {
+    const w = this.words;
+    for (const ip of this.options.config.nodeIPs)
+      if (ip.family === fam && ip.w3 === w[7] && ip.w2 === w[6] && ip.w1 === w[5] && ip.w0 === w[4]) return true;
+    return false;
+  }
+
   private run(packet: ProxyPacket, opts: SockLbEvaluateOptions, trace: TraceStep[] | undefined): ProxyOutcome {
-    const src = toAddr(packet.src);
-    const dst = toAddr(packet.dst);
+    const w = this.words;
     const fam = this.maps.family;
-    if (dst.family !== fam || src.family !== fam) return { kind: "accept", masquerade: false };
-    const protoName = (packet.protocol ?? "tcp").toUpperCase() as "TCP" | "UDP" | "SCTP";
+    if (loadWords(packet.src, w, 0) !== fam || loadWords(packet.dst, w, 4) !== fam)
+      return { kind: "accept", masquerade: false };
+    const protoName = PROTO_NAME[packet.protocol ?? "tcp"] as "TCP" | "UDP" | "SCTP" | undefined;
+    if (protoName === undefined)
+      throw new RangeError(`packet protocol ${JSON.stringify(packet.protocol)}: use tcp, udp or sctp`);
     const proto = L4_PROTO[protoName];
     const sport = packet.sport ?? 40000;
-    const local = packet.origin === "local" || this.isPodOrNode(src);
-    const hook = local ? `cgroup/connect${fam}` : `bpf_host nodeport_lb${fam}`;
-    const svcMap = `cilium_lb${fam}_services_v2`;
-    let addrText: string | undefined;
-    let slots = this.lookup(frontendIndexKey(dst, packet.dport, proto, 0));
-    let svc = slots?.[0];
-    if (trace)
-      this.step(trace, svcMap, `${hook}: lookup ${dst}:${packet.dport}/${protoName} slot 0`, svc !== undefined);
-    if (svc && local && svc.flags & SVC_FLAG.twoScopes) {
-      slots = this.lookup(frontendIndexKey(dst, packet.dport, proto, 1));
-      svc = slots?.[0];
-      if (trace)
-        this.step(
-          trace,
-          svcMap,
-          `two-scopes: lookup ${addrText ?? dst}:${packet.dport}/${protoName}/i slot 0`,
-          svc !== undefined,
-        );
+    const dport = packet.dport;
+    const local = packet.origin === "local" || this.isPodOrNode(fam);
+    // Text of the addresses, for trace steps only.
+    const dst = trace ? addrAt(w, 4, fam) : undefined;
+    const hook = local
+      ? fam === 4
+        ? "cgroup/connect4"
+        : "cgroup/connect6"
+      : fam === 4
+        ? "bpf_host nodeport_lb4"
+        : "bpf_host nodeport_lb6";
+    const svcMap = fam === 4 ? "cilium_lb4_services_v2" : "cilium_lb6_services_v2";
+    const sv = this.datapath.services.data;
+    // The frontend whose slots are read: the packet's destination, or the NodePort surrogate.
+    let surrogate = false;
+    let scope = 0;
+    let svc = this.svcLookup(false, dport, proto, 0, 0);
+    if (trace) this.step(trace, svcMap, `${hook}: lookup ${dst}:${dport}/${protoName} slot 0`, svc >= 0);
+    if (svc >= 0 && local && (sv[svc + SVC_VALUE.flags] as number) & SVC_FLAG.twoScopes) {
+      scope = 1;
+      svc = this.svcLookup(false, dport, proto, 1, 0);
+      if (trace) this.step(trace, svcMap, `two-scopes: lookup ${dst}:${dport}/${protoName}/i slot 0`, svc >= 0);
     }
-    if (!svc && packet.dport >= NODEPORT_MIN && packet.dport <= NODEPORT_MAX) {
-      const loop = fam === 4 ? dst.w3 >>> 24 === 127 : dst.w3 === 1 && dst.w0 === 0 && dst.w1 === 0 && dst.w2 === 0;
-      const nodeAddr = this.options.config.nodeIPs.some((ip) => ip.equals(dst));
-      if ((local && loop) || (!local && nodeAddr)) {
-        addrText = fam === 4 ? "0.0.0.0" : "::";
-        const any = fam === 4 ? Addr.v4(0) : Addr.v6(0, 0, 0, 0);
-        slots = this.lookup(frontendIndexKey(any, packet.dport, proto, 0));
-        svc = slots?.[0];
-        if (svc && local && svc.flags & SVC_FLAG.twoScopes) {
-          slots = this.lookup(frontendIndexKey(any, packet.dport, proto, 1));
-          svc = slots?.[0];
+    if (svc < 0 && dport >= NODEPORT_MIN && dport <= NODEPORT_MAX) {
+      const d3 = w[7] as number;
+      const loop = fam === 4 ? d3 >>> 24 === 127 : d3 === 1 && w[4] === 0 && w[5] === 0 && w[6] === 0;
+      if (local ? loop : this.dstIsNodeIP(fam)) {
+        surrogate = true;
+        scope = 0;
+        svc = this.svcLookup(true, dport, proto, 0, 0);
+        if (svc >= 0 && local && (sv[svc + SVC_VALUE.flags] as number) & SVC_FLAG.twoScopes) {
+          scope = 1;
+          svc = this.svcLookup(true, dport, proto, 1, 0);
         }
-        if (svc && !(svc.flags & SVC_FLAG.nodePort)) svc = undefined;
+        if (svc >= 0 && !((sv[svc + SVC_VALUE.flags] as number) & SVC_FLAG.nodePort)) svc = -1;
         if (trace)
           this.step(
             trace,
             svcMap,
-            `NodePort surrogate: lookup ${addrText}:${packet.dport}/${protoName} slot 0`,
-            svc !== undefined,
+            `NodePort surrogate: lookup ${fam === 4 ? "0.0.0.0" : "::"}:${dport}/${protoName} slot 0`,
+            svc >= 0,
           );
       }
     }
-    if (!svc) return { kind: "accept", masquerade: false };
-    if (svc.port === 0) return { kind: "drop", reason: `wildcard entry ${dst}: no service on port ${packet.dport}` };
+    if (svc < 0) return { kind: "accept", masquerade: false };
+    if (dport === 0)
+      return { kind: "drop", reason: `wildcard entry ${addrAt(w, 4, fam)}: no service on port ${dport}` };
+    const revNat = sv[svc + SVC_VALUE.revNat] as number;
+    const counts = sv[svc + SVC_VALUE.counts] as number;
+    const count = counts & 0xffff;
+    const flags = sv[svc + SVC_VALUE.flags] as number;
+    const master = sv[svc + SVC_VALUE.backendId] as number;
     if (trace)
       this.step(
         trace,
         svcMap,
-        `service ID=${svc.revNat} COUNT=${svc.count} QCOUNT=${svc.qcount} FLAGS=${formatServiceFlags(svc.flags)}`,
+        `service ID=${revNat} COUNT=${count} QCOUNT=${counts >>> 16} FLAGS=${formatServiceFlags(flags)}`,
         true,
       );
-    if (!local && !(svc.flags & SVC_FLAG.routable)) {
-      if (trace) this.step(trace, hook, `service ID=${svc.revNat} is non-routable: drop`, true, true);
-      return { kind: "drop", reason: `service ID=${svc.revNat} is not routable from outside the cluster` };
+    if (!local && !(flags & SVC_FLAG.routable)) {
+      if (trace) this.step(trace, hook, `service ID=${revNat} is non-routable: drop`, true, true);
+      return { kind: "drop", reason: `service ID=${revNat} is not routable from outside the cluster` };
     }
-    if (svc.flags & SVC_FLAG.sourceRange) {
-      const hit = this.sourceRangeHit(svc.revNat, src);
-      const deny = (svc.flags & SVC_FLAG.sourceRangeDeny) !== 0;
+    if (flags & SVC_FLAG.sourceRange) {
+      const src = addrAt(w, 0, fam);
+      const hit = this.sourceRangeHit(revNat, src);
+      const deny = (flags & SVC_FLAG.sourceRangeDeny) !== 0;
       if (trace)
         this.step(
           trace,
           `cilium_lb${fam}_source_range`,
-          `lookup ID=${svc.revNat} ${src}: ${hit ? "in" : "not in"} a range${deny ? " (deny list)" : ""}`,
+          `lookup ID=${revNat} ${src}: ${hit ? "in" : "not in"} a range${deny ? " (deny list)" : ""}`,
           hit,
         );
       if (hit === deny) return { kind: "drop", reason: `source ${src} not allowed by the service's source ranges` };
     }
-    if (svc.count === 0) {
+    if (count === 0) {
       if (trace)
         this.step(
           trace,
           hook,
-          `service ID=${svc.revNat} COUNT=0: ${local ? "connect() fails with EHOSTUNREACH" : "drop"}`,
+          `service ID=${revNat} COUNT=0: ${local ? "connect() fails with EHOSTUNREACH" : "drop"}`,
           true,
           true,
         );
       return local
-        ? { kind: "reject", reason: `service ID=${svc.revNat} has no backends (connect: EHOSTUNREACH)` }
-        : { kind: "drop", reason: `service ID=${svc.revNat} has no backends (DROP_NO_SERVICE)` };
+        ? { kind: "reject", reason: `service ID=${revNat} has no backends (connect: EHOSTUNREACH)` }
+        : { kind: "drop", reason: `service ID=${revNat} has no backends (DROP_NO_SERVICE)` };
     }
-    let backend: BackendEntry | undefined;
+    const bes = this.datapath.backends;
+    let be = -1;
     let backendId = 0;
-    const affKey = `${svc.revNat}|${src}`;
-    const timeoutMs = (svc.backendId & 0xffffff) * 1000;
-    if (svc.flags & SVC_FLAG.sessionAffinity) {
+    const affinity = (flags & SVC_FLAG.sessionAffinity) !== 0;
+    const affKey = affinity ? `${revNat}|${addrAt(w, 0, fam)}` : "";
+    if (affinity) {
+      const timeoutMs = (master & 0xffffff) * 1000;
       const a = this.affinity.get(affKey);
-      if (a && a.lastUsed + timeoutMs > opts.now && this.maps.affinityMatch.has(`${svc.revNat}/${a.backendId}`)) {
+      if (a && a.lastUsed + timeoutMs > opts.now && this.maps.affinityMatch.has(`${revNat}/${a.backendId}`)) {
         backendId = a.backendId;
-        backend = this.maps.backends.get(backendId);
+        be = this.backendLookup(backendId);
       }
       if (trace)
-        this.step(trace, `cilium_lb${fam}_affinity`, `lookup ID=${svc.revNat} client ${src}`, backend !== undefined);
+        this.step(trace, `cilium_lb${fam}_affinity`, `lookup ID=${revNat} client ${addrAt(w, 0, fam)}`, be >= 0);
     }
-    if (!backend) {
-      const alg = svc.backendId >>> 24 || (this.options.defaultAlgorithm === "maglev" ? LB_ALG.maglev : LB_ALG.random);
-      const table = alg === LB_ALG.maglev ? this.maps.maglev.get(svc.revNat) : undefined;
+    if (be < 0) {
+      const alg = master >>> 24 || (this.options.defaultAlgorithm === "maglev" ? LB_ALG.maglev : LB_ALG.random);
+      const table = alg === LB_ALG.maglev ? this.datapath.maglev[revNat] : undefined;
       if (table) {
         const h =
           fam === 4
-            ? hashTupleV4(src.w3, sport, packet.dport, proto, this.options.maglev.seedJhash0)
-            : hashTupleV6([src.w0, src.w1, src.w2, src.w3], sport, packet.dport, proto, this.options.maglev.seedJhash1);
+            ? hashTupleV4(w[3] as number, sport, dport, proto, this.options.maglev.seedJhash0)
+            : hashTupleV6(
+                [w[0] as number, w[1] as number, w[2] as number, w[3] as number],
+                sport,
+                dport,
+                proto,
+                this.options.maglev.seedJhash1,
+              );
         const index = h % table.length;
         backendId = table[index] as number;
         if (trace)
           this.step(
             trace,
             `cilium_lb${fam}_maglev`,
-            `lookup ID=${svc.revNat} index ${index} (5-tuple hash ${h >>> 0}) -> backend ${backendId}`,
+            `lookup ID=${revNat} index ${index} (5-tuple hash ${h >>> 0}) -> backend ${backendId}`,
             true,
           );
       } else {
-        const slot = Math.floor(opts.random.next() * svc.count) + 1;
-        const slotEntry = slots?.[slot];
+        const slot = Math.floor(opts.random.next() * count) + 1;
+        const slotRow = this.svcLookup(surrogate, dport, proto, scope, slot);
         if (trace)
           this.step(
             trace,
             svcMap,
-            `random slot ${slot} of ${svc.count} -> backend ${slotEntry?.backendId ?? "missing"}`,
-            slotEntry !== undefined,
+            `random slot ${slot} of ${count} -> backend ${slotRow >= 0 ? sv[slotRow + SVC_VALUE.backendId] : "missing"}`,
+            slotRow >= 0,
           );
-        if (!slotEntry) {
+        if (slotRow < 0) {
           if (trace) this.step(trace, hook, `slot ${slot} missing: drop`, false, true);
-          return { kind: "drop", reason: `service ID=${svc.revNat} slot ${slot} missing` };
+          return { kind: "drop", reason: `service ID=${revNat} slot ${slot} missing` };
         }
-        backendId = slotEntry.backendId;
+        backendId = sv[slotRow + SVC_VALUE.backendId] as number;
       }
-      backend = this.maps.backends.get(backendId);
-      if (backend && svc.flags & SVC_FLAG.sessionAffinity) this.affinity.set(affKey, { backendId, lastUsed: opts.now });
+      be = this.backendLookup(backendId);
+      if (be >= 0 && affinity) this.affinity.set(affKey, { backendId, lastUsed: opts.now });
     } else this.affinity.set(affKey, { backendId, lastUsed: opts.now });
-    if (trace) this.step(trace, `cilium_lb${fam}_backends_v3`, `lookup ${backendId}`, backend !== undefined);
-    if (!backend) {
+    if (trace) this.step(trace, `cilium_lb${fam}_backends_v3`, `lookup ${backendId}`, be >= 0);
+    if (be < 0) {
       if (trace) this.step(trace, hook, `backend ${backendId} missing: drop`, false, true);
       return { kind: "drop", reason: `backend ${backendId} missing` };
     }
-    const ip = backend.addr.toString();
+    const bd = bes.data;
+    const pps = bd[be + BE_VALUE.portProtoState] as number;
+    const port = pps >>> 16;
+    const w3 = bd[be + BE_VALUE.w3] as number;
+    const w2 = fam === 4 ? 0 : (bd[be + BE_VALUE.w2] as number);
+    const w1 = fam === 4 ? 0 : (bd[be + BE_VALUE.w1] as number);
+    const w0 = fam === 4 ? 0 : (bd[be + BE_VALUE.w0] as number);
+    const ip = fam === 4 ? formatIPv4(w3) : formatIPv6(w0, w1, w2, w3);
     if (trace)
       this.step(
         trace,
         hook,
-        `translate ${dst}:${packet.dport}/${protoName} -> ${backend.addr.family === 6 ? `[${ip}]` : ip}:${backend.port}/${l4Name(backend.proto)} (reverse NAT ID=${svc.revNat})`,
+        `translate ${dst}:${dport}/${protoName} -> ${fam === 6 ? `[${ip}]` : ip}:${port}/${l4Name((pps >>> 8) & 0xff)} (reverse NAT ID=${revNat})`,
         true,
         true,
       );
-    const hairpin = backend.addr.equals(src);
-    const masquerade = hairpin || (!local && !(svc.flags & SVC_FLAG.extLocalScope));
-    return { kind: "dnat", backend: { ip, port: backend.port }, masquerade };
+    const hairpin = w[3] === w3 && w[2] === w2 && w[1] === w1 && w[0] === w0;
+    const masquerade = hairpin || (!local && !(flags & SVC_FLAG.extLocalScope));
+    return { kind: "dnat", backend: { ip, port }, masquerade };
+  }
+
+  /** The backend map entry of `id`: the value's offset in {@link LbDatapath.backends}, or -1. */
+  private backendLookup(id: number): number {
+    this.beKey[0] = id;
+    return this.datapath.backends.find(this.beKey);
   }
 
   private sourceRangeHit(revNat: number, src: Addr): boolean {

@@ -28,6 +28,7 @@ export {
   LB_ALG,
   SVC_FLAG,
 } from "./flags.js";
+export { FlatMap } from "./flat-map.js";
 export type { BackendSpec, FrontendSpec, LbAlgorithm, LbSettings } from "./frontends.js";
 export {
   allFrontends,
@@ -39,6 +40,7 @@ export { hashTupleV4, hashTupleV6, jhash3words } from "./jhash.js";
 export type {
   AffinityMatchEntry,
   BackendEntry,
+  LbDatapath,
   LbMapChanges,
   LbMapName,
   LbMaps,
@@ -46,7 +48,7 @@ export type {
   ServiceEntry,
   SourceRangeEntry,
 } from "./lb-maps.js";
-export { frontendIndexKey, LbReconciler, serviceLookupKey } from "./lb-maps.js";
+export { BE_VALUE, LbReconciler, SVC_VALUE, serviceKeyWords, serviceLookupKey } from "./lb-maps.js";
 export type { MaglevBackend, MaglevConfig, MaglevOptions } from "./maglev.js";
 export {
   DEFAULT_BACKEND_WEIGHT,

@@ -1,6 +1,7 @@
 import type { Endpoint, ProxyConfig, ProxyState, ServicePort } from "@knet/kube-proxy";
 import type { Addr, Family, Prefix } from "@knet/netstack";
 import { BACKEND_STATE, L4_PROTO, typeFlag } from "./flags.js";
+import { FlatMap } from "./flat-map.js";
 import { type BackendSpec, type FrontendSpec, frontendsOf, type LbSettings } from "./frontends.js";
 import { IdAllocator } from "./id-allocator.js";
 import { type MaglevConfig, maglevLookupTable } from "./maglev.js";
@@ -95,16 +96,57 @@ export function serviceLookupKey(addr: string, port: number, proto: number, scop
   return `${addr} ${port} ${proto} ${scope} ${slot}`;
 }
 
-const PROTO_CODE: Readonly<Record<number, number>> = { 0: 0, 6: 1, 17: 2, 132: 3 };
+/**
+ * Value words of a {@link LbDatapath.services} entry: the backend ID (slots) or
+ * `lbAlg << 24 | affinity timeout` (master), `count | qcount << 16`, the
+ * reverse-NAT ID, the flags.
+ */
+export const SVC_VALUE = { backendId: 0, counts: 1, revNat: 2, flags: 3 } as const;
 
 /**
- * The numeric index key of a frontend (address, port, protocol, scope): for
- * IPv4 one 51-bit number, for IPv6 a string. The evaluator's hot path builds
- * no string for IPv4.
+ * Value words of a {@link LbDatapath.backends} entry: `port << 16 | proto << 8 |
+ * state`, then the address words least significant first (IPv4 has only `w3`).
  */
-export function frontendIndexKey(addr: Addr, port: number, proto: number, scope: number): number | string {
-  const rest = (port * 4 + (PROTO_CODE[proto] ?? 0)) * 2 + scope;
-  return addr.family === 4 ? addr.w3 * 524288 + rest : `${addr.w0}:${addr.w1}:${addr.w2}:${addr.w3}/${rest}`;
+export const BE_VALUE = { portProtoState: 0, w3: 1, w2: 2, w1: 3, w0: 4 } as const;
+
+/**
+ * Write the service map key of a frontend slot into `out`, as
+ * {@link LbDatapath.services} is keyed: the address words (IPv4: `w3` only;
+ * IPv6: `w0`..`w3`), `port << 16 | proto << 8 | scope`, the slot. The map
+ * hashes all words but the slot, so a frontend's slots sit side by side.
+ */
+export function serviceKeyWords(
+  out: Uint32Array,
+  addr: Addr,
+  port: number,
+  proto: number,
+  scope: number,
+  slot: number,
+): Uint32Array {
+  let i = 0;
+  if (addr.family === 6) {
+    out[i++] = addr.w0;
+    out[i++] = addr.w1;
+    out[i++] = addr.w2;
+  }
+  out[i++] = addr.w3;
+  out[i++] = (port << 16) | (proto << 8) | scope;
+  out[i] = slot;
+  return out;
+}
+
+/**
+ * The LB maps as the datapath reads them: fixed-size keys and values in flat
+ * hash maps (one row per entry, no objects), so a lookup costs the same at any
+ * map size. Kept in step with {@link LbMaps} by every sync.
+ */
+export interface LbDatapath {
+  /** The service map: key {@link serviceKeyWords}, value {@link SVC_VALUE}. */
+  readonly services: FlatMap;
+  /** The backend map: key the backend ID, value {@link BE_VALUE}. */
+  readonly backends: FlatMap;
+  /** Maglev tables indexed by service ID. */
+  readonly maglev: readonly (Uint32Array | undefined)[];
 }
 
 /** Keys of each map changed by one {@link LbReconciler.sync}, with the values before the sync. */
@@ -149,14 +191,13 @@ interface PortRecord {
  * what changed so a sync can write only that.
  */
 export class LbReconciler {
-  private readonly svcIds = new IdAllocator(1, 0xffff, "service");
+  private readonly svcIds: IdAllocator;
   private readonly beIds = new IdAllocator(1, 0xffffffff, "backend");
   private readonly frontends = new Map<string, FrontendRecord>();
   private readonly backendRecs = new Map<string, BackendRecord>();
   private readonly ports = new Map<string, PortRecord>();
   private readonly wildcardRefs = new Map<string, number>();
   private readonly svc = new Map<string, ServiceEntry>();
-  private readonly svcIndex = new Map<number | string, (ServiceEntry | undefined)[]>();
   private readonly be = new Map<number, BackendEntry>();
   private readonly rev = new Map<number, RevNatEntry>();
   private readonly aff = new Map<string, AffinityMatchEntry>();
@@ -168,12 +209,33 @@ export class LbReconciler {
 
   /** The maps after the last sync (live views; do not keep across syncs if you need a snapshot). */
   readonly maps: LbMaps;
+  /** The same maps as the datapath reads them (the evaluator's lookups). */
+  readonly datapath: LbDatapath;
+  private readonly dpServices: FlatMap;
+  private readonly dpBackends: FlatMap;
+  private readonly dpMaglev: (Uint32Array | undefined)[] = [];
+  private readonly keyScratch = new Uint32Array(6);
 
+  /**
+   * @param config node facts
+   * @param settings algorithm and annotation settings
+   * @param maglev Maglev parameters
+   * @param options `serviceIdLimit`: exclusive upper bound of service IDs, default 0xFFFF as in
+   *   Cilium (16-bit reverse-NAT IDs: at most 65,534 frontends). A larger bound gives maps that
+   *   the real datapath cannot hold (the batch encoder refuses IDs above 0xFFFF); it exists to
+   *   measure the evaluator on larger maps than a Cilium node takes.
+   */
   constructor(
     private readonly config: ProxyConfig,
     private readonly settings: LbSettings,
     private readonly maglev: MaglevConfig,
+    options: { readonly serviceIdLimit?: number } = {},
   ) {
+    this.svcIds = new IdAllocator(1, options.serviceIdLimit ?? 0xffff, "service");
+    // IPv4 rows: 8 words (32 bytes) per service entry, 4 (16 bytes) per backend.
+    const keyWords = config.family === 4 ? 3 : 6;
+    this.dpServices = new FlatMap(keyWords, 4, { hashWords: keyWords - 1 });
+    this.dpBackends = new FlatMap(1, config.family === 4 ? 2 : 5, { identity: true });
     this.maps = {
       family: config.family,
       services: this.svc,
@@ -183,6 +245,7 @@ export class LbReconciler {
       sourceRanges: this.src,
       maglev: this.mag,
     };
+    this.datapath = { services: this.dpServices, backends: this.dpBackends, maglev: this.dpMaglev };
   }
 
   /** The service ID of a frontend (`ip:port/PROTO[/i]`), if it has one. */
@@ -234,8 +297,7 @@ export class LbReconciler {
     for (const bk of this.orphanCandidates) {
       const rec = this.backendRecs.get(bk);
       if (!rec || rec.refs > 0) continue;
-      this.remember("backends", rec.id, this.be.get(rec.id));
-      this.be.delete(rec.id);
+      this.setBackend(rec.id, undefined);
       this.beIds.release(bk);
       this.backendRecs.delete(bk);
     }
@@ -258,31 +320,37 @@ export class LbReconciler {
     this.remember("services", key, old);
     if (e) {
       this.svc.set(key, e);
-      const ik = frontendIndexKey(e.addr, e.port, e.proto, e.scope);
-      let slots = this.svcIndex.get(ik);
-      if (!slots) {
-        slots = [];
-        this.svcIndex.set(ik, slots);
-      }
-      slots[e.slot] = e;
+      this.dpServices.set(serviceKeyWords(this.keyScratch, e.addr, e.port, e.proto, e.scope, e.slot), [
+        e.backendId,
+        e.count | (e.qcount << 16),
+        e.revNat,
+        e.flags,
+      ]);
     } else if (old) {
       this.svc.delete(key);
-      const ik = frontendIndexKey(old.addr, old.port, old.proto, old.scope);
-      const slots = this.svcIndex.get(ik);
-      if (slots) {
-        slots[old.slot] = undefined;
-        while (slots.length > 0 && slots[slots.length - 1] === undefined) slots.pop();
-        if (slots.length === 0) this.svcIndex.delete(ik);
-      }
+      this.dpServices.delete(serviceKeyWords(this.keyScratch, old.addr, old.port, old.proto, old.scope, old.slot));
     }
   }
 
-  /**
-   * The service map entries of one frontend by slot (index 0 the master), by
-   * {@link frontendIndexKey}: the evaluator's lookup, one hash probe per frontend.
-   */
-  lookupFrontend(indexKey: number | string): readonly (ServiceEntry | undefined)[] | undefined {
-    return this.svcIndex.get(indexKey);
+  private setBackend(id: number, e: BackendEntry | undefined): void {
+    this.remember("backends", id, this.be.get(id));
+    this.keyScratch[0] = id;
+    const key = this.keyScratch.subarray(0, 1);
+    if (e) {
+      this.be.set(id, e);
+      const a = e.addr;
+      this.dpBackends.set(key, [(e.port << 16) | (e.proto << 8) | e.state, a.w3, a.w2, a.w1, a.w0]);
+    } else {
+      this.be.delete(id);
+      this.dpBackends.delete(key);
+    }
+  }
+
+  private setMaglev(id: number, table: Uint32Array | undefined): void {
+    this.remember("maglev", id, this.mag.get(id));
+    if (table) this.mag.set(id, table);
+    else this.mag.delete(id);
+    this.dpMaglev[id] = table;
   }
 
   private deleteFrontend(key: string): void {
@@ -298,8 +366,7 @@ export class LbReconciler {
       this.src.delete(k);
     }
     if (rec.maglevSig !== "") {
-      this.remember("maglev", rec.id, this.mag.get(rec.id));
-      this.mag.delete(rec.id);
+      this.setMaglev(rec.id, undefined);
     }
     this.remember("revNat", rec.id, this.rev.get(rec.id));
     this.rev.delete(rec.id);
@@ -335,8 +402,7 @@ export class LbReconciler {
     const state = BACKEND_STATE[b.state];
     const cur = this.be.get(rec.id);
     if (!cur || cur.state !== state) {
-      this.remember("backends", rec.id, cur);
-      this.be.set(rec.id, { id: rec.id, addr: b.addr, port: b.port, proto: L4_PROTO[b.proto], state });
+      this.setBackend(rec.id, { id: rec.id, addr: b.addr, port: b.port, proto: L4_PROTO[b.proto], state });
     }
     return rec.id;
   }
@@ -432,8 +498,7 @@ export class LbReconciler {
       const used = spec.backends.slice(0, spec.count);
       maglevSig = used.map((b, i) => `${ids[i]}=${b.key}*${b.weight}`).join(",");
       if (old?.maglevSig !== maglevSig) {
-        this.remember("maglev", id, this.mag.get(id));
-        this.mag.set(
+        this.setMaglev(
           id,
           maglevLookupTable(
             used.map((b, i) => ({
@@ -448,8 +513,7 @@ export class LbReconciler {
         );
       }
     } else if (old && old.maglevSig !== "") {
-      this.remember("maglev", id, this.mag.get(id));
-      this.mag.delete(id);
+      this.setMaglev(id, undefined);
     }
     // Wildcard entry shared by the frontends of one address.
     let wildcardKey: string | undefined;
