@@ -3,42 +3,17 @@
  * cluster, through a Gateway on a node, the HTTPRoute, the Service and the
  * node's proxy mode, to a pod of the demo cluster.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { main, registerBundledModes } from "@knet/cli";
 import { Cluster, formatClusterTrace, traceRequest } from "@knet/cluster";
 import { gatewayClusterExtension, loadGatewayInputs } from "@knet/gateway";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { capture } from "./capture.js";
 
 const DEMO = new URL("../../../examples/manifests/demo-cluster.yaml", import.meta.url).pathname;
 const manifests = readFileSync(DEMO, "utf8");
-const GATEWAY = `apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: knet}
-spec: {controllerName: knet.dev/gateway-controller}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: edge, namespace: shop}
-spec:
-  gatewayClassName: knet
-  listeners: [{name: http, port: 80, protocol: HTTP, hostname: shop.example.com}]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: {name: shop, namespace: shop}
-spec:
-  parentRefs: [{name: edge}]
-  rules:
-  - matches: [{path: {type: PathPrefix, value: /api}}]
-    backendRefs: [{name: api, port: 80}]
-  - filters: [{type: RequestHeaderModifier, requestHeaderModifier: {add: [{name: x-via, value: edge}]}}]
-    backendRefs: [{name: web, port: 80}]
-  - matches: [{path: {type: PathPrefix, value: /old}}]
-    filters: [{type: RequestRedirect, requestRedirect: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /new}, statusCode: 301}}]
-`;
+const EDGE = new URL("../../../examples/manifests/demo-gateway.yaml", import.meta.url).pathname;
+const GATEWAY = readFileSync(EDGE, "utf8");
 
 describe("a Gateway on a node of the simulated cluster", () => {
   it("traces curl http://shop.example.com/api from outside through the Gateway, the route, the Service and the proxy mode to a pod (and into NetworkPolicy)", async () => {
@@ -81,13 +56,9 @@ describe("a Gateway on a node of the simulated cluster", () => {
 });
 
 describe("knet trace with Gateway API objects in the manifests", () => {
-  const dir = mkdtempSync(join(tmpdir(), "knet-gw-trace-"));
-  const edge = join(dir, "edge.yaml");
-  writeFileSync(edge, GATEWAY);
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const trace = async (...args: string[]) => {
     const c = capture();
-    const code = await main(["trace", "-f", DEMO, "-f", edge, ...args], c.io);
+    const code = await main(["trace", "-f", DEMO, "-f", EDGE, ...args], c.io);
     return { code, out: c.out(), err: c.err() };
   };
 

@@ -6,6 +6,7 @@ import { formatRr, rcodeName, resolve } from "@knet/coredns-lite";
 import { findProxyMode, type ProxyEngine, proxyModeNames } from "@knet/kube-proxy";
 import { explain } from "@knet/netpol";
 import { CliError, type CommandFamily, type Io, parseFlags } from "../cli.js";
+import { gatewayExtensions, gatewayKinds } from "../gateway-extension.js";
 import { INPUT_FLAGS, readInputs } from "../manifests.js";
 
 /**
@@ -13,8 +14,8 @@ import { INPUT_FLAGS, readInputs } from "../manifests.js";
  * ExternalName, NodePort, policies): the repository's
  * examples/manifests/demo-cluster.yaml, found above this file (source or dist).
  */
-function demoManifests(): string {
-  const rel = join("examples", "manifests", "demo-cluster.yaml");
+function exampleManifest(file: string): string {
+  const rel = join("examples", "manifests", file);
   for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
     if (existsSync(join(dir, rel))) return join(dir, rel);
   }
@@ -27,8 +28,9 @@ const USAGE = `Usage: knet demo [-f MANIFESTS] [--mode MODE] [--strict]
 
 Builds the bundled example cluster (${"examples/manifests/demo-cluster.yaml"}) in the
 simulator and shows: the same request traced under each kube-proxy mode and the
-rules each mode programs for it, cluster DNS answers, and denied flows with
-their explanations. Runs in seconds; needs no root.
+rules each mode programs for it, cluster DNS answers, denied flows with their
+explanations, and requests from outside through the Gateway of
+examples/manifests/demo-gateway.yaml. Runs in seconds; needs no root.
 
 Flags:
   -f, --filename FILE   other manifests (must contain the pods the demo names)
@@ -74,9 +76,18 @@ export const demoCommand: CommandFamily = {
   usage: USAGE,
   async run(argv, io) {
     const { values } = parseFlags(argv, { ...INPUT_FLAGS, mode: { type: "string" } }, "demo");
-    const { objects, skips } = readInputs({ ...values, filename: values.filename ?? [demoManifests()] }, "demo", io, {
-      admission: "api",
-    });
+    const { objects, extensions, skips } = readInputs(
+      {
+        ...values,
+        filename: values.filename ?? [exampleManifest("demo-cluster.yaml"), exampleManifest("demo-gateway.yaml")],
+      },
+      "demo",
+      io,
+      {
+        admission: "api",
+        extensions: gatewayKinds(),
+      },
+    );
     skips.finish();
     const modes = proxyModeNames().filter((m) => values.mode === undefined || m === values.mode);
     const clusters = await Promise.all(modes.map((mode) => Cluster.fromManifests(objects, { mode })));
@@ -168,7 +179,34 @@ export const demoCommand: CommandFamily = {
         "  (externalTrafficPolicy: Cluster masquerades into the pod network, so an ipBlock allow that\n   excludes the pod CIDR never matches; externalTrafficPolicy: Local keeps the client address.)\n",
       );
     }
+    const gateway = gatewayExtensions(objects, extensions);
+    if (gateway.length > 0) {
+      heading(io, "5. From outside the cluster: curl http://shop.example.com/ through a Gateway on node-a");
+      const edge = await Cluster.fromManifests(objects, {
+        extensions: gateway,
+        ...(modes[0] !== undefined ? { mode: modes[0] } : {}),
+      });
+      for (const url of ["http://shop.example.com/", "http://shop.example.com/old/cart"]) {
+        const t = traceRequest(edge, { from: "client", to: url });
+        io.out(`curl ${url}\n`);
+        for (let leg: ClusterTrace | undefined = t; leg !== undefined; leg = leg.proxied?.upstream) {
+          io.out(
+            `  ${leg.client.pod} -> ${leg.target.host}:${leg.target.port}${leg.http ? ` ${leg.http.method} ${leg.http.path}` : ""}: ${leg.backend ? `reached ${backendLine(leg)}` : leg.connected ? "connected" : "not connected"}\n`,
+          );
+          const d = leg.proxied?.decision;
+          if (d !== undefined)
+            io.out(
+              `    ${leg.proxied?.by} ${d.kind === "forward" ? `forwards to ${d.to}` : `answers ${d.status}`}${d.note ? ` (${d.note})` : ""}\n`,
+            );
+        }
+      }
+      io.out("  (the Gateway routes by Host and path, then the node's proxy mode picks the pod behind the Service)\n");
+    }
     io.out("\nMore: knet trace -f examples/manifests/demo-cluster.yaml --from NS/POD --to URL [--mode M] [--json]\n");
+    if (gateway.length > 0)
+      io.out(
+        "      knet trace -f examples/manifests/demo-cluster.yaml -f examples/manifests/demo-gateway.yaml --from client --to http://shop.example.com/api\n",
+      );
     return 0;
   },
 };

@@ -1,6 +1,4 @@
 import { Cluster, ClusterError, type ClusterTrace, formatClusterTrace, traceRequest } from "@knet/cluster";
-import { gatewayClusterExtension, gatewayInputsFrom, registerGatewayKinds } from "@knet/gateway";
-import type { Namespace } from "@knet/k8s";
 import { DEFAULT_PROXY_MODE, proxyModeNames } from "@knet/kube-proxy";
 import {
   CliError,
@@ -11,6 +9,7 @@ import {
   outputFormat,
   parseFlags,
 } from "../cli.js";
+import { gatewayExtensions, gatewayKinds } from "../gateway-extension.js";
 import { INPUT_FLAGS, NAMESPACE_FLAG, readInputs } from "../manifests.js";
 
 const usage = (): string => `Usage: knet trace -f MANIFESTS --from NS/POD --to URL [flags]
@@ -56,9 +55,6 @@ const OPTIONS = {
   seed: { type: "string" },
 } as const;
 
-/** The Gateway API and Ingress kinds trace reads (registered by `@knet/gateway`). */
-const GATEWAY_KINDS = ["GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant", "Ingress", "IngressClass"];
-
 function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
   if (value === undefined) return undefined;
   if (!(allowed as readonly string[]).includes(value)) {
@@ -100,26 +96,14 @@ export const traceCommand: CommandFamily = {
       throw new CliError(`trace: --seed '${values.seed}' is not an integer`);
     const from =
       values.from.includes("/") || values.namespace === undefined ? values.from : `${values.namespace}/${values.from}`;
-    registerGatewayKinds();
     const { objects, extensions, skips } = readInputs(values, "trace", io, {
       admission: "api",
-      extensions: GATEWAY_KINDS,
+      extensions: gatewayKinds(),
     });
     skips.finish();
-    const gateway = gatewayInputsFrom(extensions);
-    const hasGateway = gateway.gateways.length > 0 || gateway.ingresses.length > 0;
     try {
       const cluster = await Cluster.fromManifests(objects, {
-        ...(hasGateway
-          ? {
-              extensions: [
-                gatewayClusterExtension({
-                  ...gateway,
-                  namespaces: objects.filter((o) => o.kind === "Namespace") as Namespace[],
-                }),
-              ],
-            }
-          : {}),
+        extensions: gatewayExtensions(objects, extensions),
         ...(mode ? { mode } : {}),
         ...(overlay ? { overlay } : {}),
         ...(seed !== undefined ? { seed } : {}),
