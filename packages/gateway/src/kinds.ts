@@ -6,6 +6,7 @@
 import { type ExtensionObject, type KindDefinition, type KindProblem, registerKind } from "@knet/k8s";
 import {
   defaultGatewayObject,
+  GATEWAY_API_VERSIONS,
   GATEWAY_KIND_API_VERSIONS,
   GATEWAY_NAMESPACED_KINDS,
   type GatewayPackageObject,
@@ -17,6 +18,9 @@ const asOwn = (o: ExtensionObject): GatewayPackageObject => o as unknown as Gate
 /** One registry definition per kind, made once so registering again is a no-op. */
 const DEFINITIONS: readonly KindDefinition[] = Object.entries(GATEWAY_KIND_API_VERSIONS).map(([kind, apiVersion]) => ({
   apiVersion,
+  ...(GATEWAY_API_VERSIONS.includes(apiVersion)
+    ? { servedVersions: GATEWAY_API_VERSIONS.filter((v) => v !== apiVersion) }
+    : {}),
   kind,
   namespaced: GATEWAY_NAMESPACED_KINDS.has(kind),
   defaults: (o: ExtensionObject) => defaultGatewayObject(asOwn(o)) as unknown as ExtensionObject,

@@ -13,6 +13,7 @@ import type { Gateway, GatewayClass, HTTPRoute, Ingress, IngressClass, Reference
 import { GATEWAY_GROUP } from "./types.js";
 import {
   defaultGatewayObject,
+  GATEWAY_API_VERSIONS,
   GATEWAY_KIND_API_VERSIONS,
   type GatewayPackageObject,
   validateGatewayObject,
@@ -26,7 +27,6 @@ export interface LoadedGatewayInputs {
   readonly ignored: ReadonlyMap<string, number>;
 }
 
-const GATEWAY_API_VERSIONS = [`${GATEWAY_GROUP}/v1`, `${GATEWAY_GROUP}/v1beta1`];
 const OWN = GATEWAY_KIND_API_VERSIONS as Readonly<Record<string, string>>;
 const K8S = KIND_API_VERSIONS as Readonly<Record<string, string>>;
 
@@ -123,7 +123,6 @@ export function loadGatewayInputs(texts: readonly ManifestText[]): LoadedGateway
       ignored.set(kind, (ignored.get(kind) ?? 0) + 1);
       return;
     }
-    // The Gateway API CRDs serve every kind at v1 and v1beta1 (ReferenceGrant: v1beta1, and v1 since 1.4).
     const served = expected.startsWith(`${GATEWAY_GROUP}/`)
       ? GATEWAY_API_VERSIONS.includes(apiVersion)
       : apiVersion === expected;

@@ -31,6 +31,9 @@ export const GATEWAY_KIND_API_VERSIONS = {
   IngressClass: "networking.k8s.io/v1",
 } as const;
 
+/** The versions the Gateway API CRDs serve every kind at (standard channel: v1, and v1beta1 still served). */
+export const GATEWAY_API_VERSIONS: readonly string[] = [`${GATEWAY_GROUP}/v1`, `${GATEWAY_GROUP}/v1beta1`];
+
 /** Kinds of this package that live in a namespace. */
 export const GATEWAY_NAMESPACED_KINDS: ReadonlySet<string> = new Set([
   "Gateway",

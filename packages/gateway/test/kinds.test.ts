@@ -28,4 +28,24 @@ describe("kind registry", () => {
     ]);
     expect(() => loadManifests(text)).not.toThrow();
   });
+
+  it.each([
+    ["gateway.networking.k8s.io/v1", "HTTPRoute", true],
+    ["gateway.networking.k8s.io/v1beta1", "HTTPRoute", true],
+    ["gateway.networking.k8s.io/v1", "ReferenceGrant", true],
+    ["gateway.networking.k8s.io/v1beta1", "ReferenceGrant", true],
+    ["gateway.networking.k8s.io/v1alpha2", "HTTPRoute", false],
+    ["networking.k8s.io/v1beta1", "Ingress", false],
+  ])("reads %s %s as the CRDs serve it: %s", (apiVersion, kind, served) => {
+    registerGatewayKinds();
+    const report = validateManifests(
+      `apiVersion: ${apiVersion}\nkind: ${kind}\nmetadata: {name: x, namespace: shop}\n`,
+    );
+    const versionProblems = report.problems.filter((p) => p.code === "api-version");
+    expect(versionProblems.length === 0).toBe(served);
+    if (!served)
+      expect(versionProblems[0]?.message).toMatch(
+        new RegExp(`^${kind} is read as apiVersion \\S+( or \\S+)?, got "${apiVersion}"$`),
+      );
+  });
 });

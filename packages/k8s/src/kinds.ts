@@ -30,6 +30,12 @@ export type KindProblem = Pick<ManifestProblem, "code" | "field" | "message">;
 export interface KindDefinition<T extends ExtensionObject = ExtensionObject> {
   /** The apiVersion objects of this kind are read from (`gateway.networking.k8s.io/v1`). */
   readonly apiVersion: string;
+  /**
+   * Other apiVersions the kind is served at (a CRD serving several versions with one
+   * schema, as the Gateway API serves v1 and v1beta1): objects at these are read as
+   * at `apiVersion`.
+   */
+  readonly servedVersions?: readonly string[];
   /** The kind (`HTTPRoute`). */
   readonly kind: string;
   /** Whether objects live in a namespace (`metadata.namespace`, default `default`). */
@@ -92,6 +98,11 @@ export function kindDefinition(kind: string): KindDefinition | undefined {
 /** Every registered kind (built-in ones first, then in registration order). */
 export function registeredKinds(): readonly KindDefinition[] {
   return [...registry.values()];
+}
+
+/** Whether objects of a registered kind are read at `apiVersion` (its own or one of its served versions). */
+export function servesApiVersion(definition: KindDefinition, apiVersion: string): boolean {
+  return definition.apiVersion === apiVersion || (definition.servedVersions ?? []).includes(apiVersion);
 }
 
 /** Whether `kind` is one of this package's own kinds (typed as `KubeObject`s). */

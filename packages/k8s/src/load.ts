@@ -7,7 +7,7 @@
 import { stringify } from "yaml";
 import { lineOfPath, type ParsedForLines, parseForLines } from "./internal/yaml/full.js";
 import { readStream, type StreamDocument } from "./internal/yaml/stream.js";
-import { type ExtensionObject, isBuiltinKind, kindDefinition, registeredKinds } from "./kinds.js";
+import { type ExtensionObject, isBuiltinKind, kindDefinition, registeredKinds, servesApiVersion } from "./kinds.js";
 import type { KubeObject } from "./objects.js";
 import { type DocumentRef, ManifestError, type ManifestProblem, type ObjectRef } from "./problem.js";
 
@@ -149,8 +149,8 @@ function admit(
     });
     return;
   }
-  const want = definition.apiVersion;
-  if (v.apiVersion !== want) {
+  if (!servesApiVersion(definition, v.apiVersion)) {
+    const want = [definition.apiVersion, ...(definition.servedVersions ?? [])].join(" or ");
     problems.push({
       code: "api-version",
       field: "apiVersion",
