@@ -1,4 +1,4 @@
-import type { ProxyEvaluation } from "@knet/kube-proxy";
+import type { ProxyEvaluation, ProxyHookDecision } from "@knet/kube-proxy";
 import { type PolicyEngine, type PolicyProtocol, type Verdict, walkthrough } from "@knet/netpol";
 import { type Addr, HookPriority, type HookRegistration, type Packet } from "@knet/netstack";
 
@@ -6,9 +6,9 @@ import { type Addr, HookPriority, type HookRegistration, type Packet } from "@kn
 export interface ProxyDecision {
   /** Node whose rules ran. */
   readonly node: string;
-  /** Hook (`prerouting` for traffic arriving, `output` for the node's own). */
-  readonly hook: "prerouting" | "output";
-  /** The packet as it met the rules. */
+  /** Hook (`prerouting` for traffic arriving, `output` for the node's own, `connect4`… for a socket-level mode). */
+  readonly hook: ProxyHookDecision["hook"];
+  /** The packet as it met the rules (for a socket hook: the call, its namespace and destination). */
   readonly packet: string;
   /** The engine's evaluation: outcome and rules visited. */
   readonly evaluation: ProxyEvaluation;

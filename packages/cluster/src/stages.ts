@@ -412,8 +412,24 @@ export class BuildState implements ClusterBuild {
     for (const n of this.nets) {
       const node = this.nodes.get(n.name) as ClusterNode;
       const observe = (d: ProxyHookDecision) =>
-        this.log.proxy.push({ node: n.name, hook: d.hook, packet: describePacket(d.packet), evaluation: d.evaluation });
+        this.log.proxy.push({
+          node: n.name,
+          hook: d.hook,
+          packet:
+            d.socketNs === undefined
+              ? describePacket(d.packet)
+              : `${d.packet.proto} ${d.hook.replace(/[46]$/, "")}() in ${d.socketNs} to ${d.packet.dst}:${d.packet.dport}`,
+          evaluation: d.evaluation,
+        });
       for (const reg of node.proxy.hooks({ random, observe })) dp.ns(n.name).registerHook(reg);
+      // A socket-level mode (ebpf) translates in connect()/sendmsg() of the node's and its pods' processes.
+      const sockRegs = node.proxy.socketHooks?.({ random, observe }) ?? [];
+      const namespaces = new Set([
+        n.name,
+        ...[...this.pods.values()].filter((p) => p.node === n.name).map((p) => p.netns),
+      ]);
+      for (const ns of sockRegs.length > 0 ? namespaces : [])
+        for (const reg of sockRegs) dp.ns(ns).registerSocketHook(reg);
     }
   }
 

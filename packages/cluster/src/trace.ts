@@ -310,10 +310,15 @@ export function formatClusterTrace(t: ClusterTrace): string {
       out.push(`  ? ${d.name} ${d.type} -> ${d.rcode}${d.answer.length ? `: ${d.answer.join(" | ")}` : ""}`);
     }
     if (t.dnsPath) {
-      const dnat = t.dnsPath.steps.find((s) => s.kind === "nat" && s.rewrite?.startsWith("dst"));
+      // The service translation: a DNAT on a node, or a socket-level one at sendmsg() in the pod.
+      const dnat = t.dnsPath.steps.find(
+        (s) => (s.kind === "nat" || s.kind === "socket") && s.rewrite?.startsWith("dst"),
+      );
       const o = t.dnsPath.outcome;
+      const server = dnat?.kind === "socket" ? /^nameserver (\S+)/m.exec(t.resolvConf)?.[1] : undefined;
+      const where = dnat?.kind === "socket" ? `at ${dnat.socketHook} in ${dnat.ns}` : `on ${dnat?.ns}`;
       out.push(
-        `  queries go to ${t.dnsPath.sent.dst}:53/udp${dnat ? ` (${dnat.rewrite} by ${dnat.owner ?? "?"} on ${dnat.ns})` : ""} -> ${o.kind === "delivered" ? `answered by ${o.ns}` : `dropped: ${o.reason}`}`,
+        `  queries go to ${server ?? t.dnsPath.sent.dst}:53/udp${dnat ? ` (${dnat.rewrite} by ${dnat.owner ?? "?"} ${where})` : ""} -> ${o.kind === "delivered" ? `answered by ${o.ns}` : `dropped: ${o.reason}`}`,
       );
     }
   }
@@ -324,12 +329,14 @@ export function formatClusterTrace(t: ClusterTrace): string {
   for (const p of t.proxy) {
     out.push(section(`kube-proxy on ${p.node} (${p.hook}): ${p.packet}`));
     const visited = p.evaluation.trace.length;
-    const matched = p.evaluation.trace.filter((s) => s.matched && s.rule > 0);
-    out.push(`  ${visited} rules visited, ${matched.length} matched:`);
-    for (const s of matched) out.push(`  [${s.table}] ${s.chain} #${s.rule}: ${s.text}`);
+    // BPF steps are map lookups (no rule numbers): every one that hit is shown.
+    const matched = p.evaluation.trace.filter((s) => s.matched && (s.rule > 0 || s.table === "bpf"));
+    const bpf = matched.length > 0 && matched.every((s) => s.table === "bpf");
+    out.push(`  ${visited} ${bpf ? "map lookups" : "rules visited"}, ${matched.length} matched:`);
+    for (const s of matched) out.push(`  [${s.table}] ${s.chain}${s.rule > 0 ? ` #${s.rule}` : ""}: ${s.text}`);
     const o = p.evaluation.outcome;
     out.push(
-      `  => ${o.kind === "dnat" ? `DNAT to ${o.backend.ip}:${o.backend.port}${o.masquerade ? ", masquerade" : ""}` : o.kind === "accept" ? `accept${o.masquerade ? ", masquerade" : ""}` : `${o.kind}: ${o.reason}`}`,
+      `  => ${o.kind === "dnat" ? `${p.hook === "prerouting" || p.hook === "output" ? "DNAT" : `${p.hook.replace(/[46]$/, "")}() goes`} to ${o.backend.ip}:${o.backend.port}${o.masquerade ? ", masquerade" : ""}` : o.kind === "accept" ? `accept${o.masquerade ? ", masquerade" : ""}` : `${o.kind}: ${o.reason}`}`,
     );
   }
   for (const [i, d] of t.policy.entries()) {

@@ -149,7 +149,11 @@ export class EbpfEngine implements ProxyEngine {
 
   /**
    * How a simulated node runs the maps per packet (Cilium's tc datapath on the
-   * node's interfaces): netfilter-stage functions from `evaluationHooks`.
+   * node's interfaces): netfilter-stage functions from `evaluationHooks`. With
+   * {@link EbpfEngine.socketHooks} attached to the node's and its pods'
+   * namespaces these meet only traffic from outside (NodePort, external IPs);
+   * without them they translate every first packet, as Cilium does with the
+   * socket LB off.
    */
   hooks(options?: EngineHookOptions): HookRegistration[] {
     return evaluationHooks(this, options);
@@ -160,10 +164,11 @@ export class EbpfEngine implements ProxyEngine {
    * the node's): `connect4`/`sendmsg4` translate a service frontend to a
    * backend through the maps (the socket path of {@link EbpfEngine.evaluate}),
    * `recvmsg4`/`getpeername4` show the frontend again. Register each with
-   * `NetNamespace.registerSocketHook`.
+   * `NetNamespace.registerSocketHook`. `options.observe` hears each
+   * translation with its map lookups.
    */
-  socketHooks(): SocketHookRegistration[] {
-    return socketLbHooks(this, this.reverse);
+  socketHooks(options?: EngineHookOptions): SocketHookRegistration[] {
+    return socketLbHooks(this, this.reverse, options);
   }
 
   /** Run one packet through the maps. */

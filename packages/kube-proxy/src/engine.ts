@@ -1,4 +1,4 @@
-import type { Addr, HookRegistration, Packet, Random } from "@knet/netstack";
+import type { Addr, HookRegistration, Packet, Random, SocketHookName, SocketHookRegistration } from "@knet/netstack";
 import type { ProxyConfig } from "./config.js";
 import type { ProxyState } from "./proxy-state.js";
 import type { Protocol } from "./service-port.js";
@@ -136,18 +136,35 @@ export interface ProxyEngine {
   evaluate(packet: ProxyPacket, options?: EvaluateOptions): ProxyEvaluation;
   /**
    * Netfilter hook functions that run the engine's current rules inside a
-   * `@knet/netstack` namespace (register each with `NetNamespace.registerHook`).
-   * This is the only way an engine attaches to a simulated node.
+   * `@knet/netstack` namespace (register each with `NetNamespace.registerHook`):
+   * how an engine attaches to a simulated node's packet path.
    */
   hooks(options?: EngineHookOptions): HookRegistration[];
+  /**
+   * Socket-level hook functions (cgroup BPF `connect`/`sendmsg`/`recvmsg`/
+   * `getpeername`) for a mode that translates services when a process opens a
+   * connection rather than per packet (ebpf, as Cilium's socket LB). A cluster
+   * registers them in the namespace of every pod on the node and in the node's
+   * own (`NetNamespace.registerSocketHook`); `hooks()` then only meets traffic
+   * that arrives from outside. Absent for the per-packet modes.
+   */
+  socketHooks?(options?: EngineHookOptions): SocketHookRegistration[];
 }
 
 /** What the proxy hooks decided for one connection (see {@link EngineHookOptions.observe}). */
 export interface ProxyHookDecision {
-  /** Hook (`prerouting` for traffic arriving, `output` for the node's own). */
-  readonly hook: "prerouting" | "output";
-  /** The packet as it met the rules. */
+  /**
+   * Hook: `prerouting` for traffic arriving, `output` for the node's own, or
+   * the socket-level point (`connect4`, `sendmsg4`, …) for a socket hook.
+   */
+  readonly hook: "prerouting" | "output" | SocketHookName;
+  /**
+   * The packet as it met the rules. For a socket hook, the connection the
+   * call asks for (source unspecified until the socket is bound).
+   */
   readonly packet: Packet;
+  /** For a socket hook: the namespace of the socket. */
+  readonly socketNs?: string;
   /** The engine's evaluation: outcome and rules visited. */
   readonly evaluation: ProxyEvaluation;
 }

@@ -6,7 +6,7 @@ import { type NamespaceContext, NetNamespace, NetstackError, neighKey } from "./
 import type { HookContext, HookName, HookResult, NatTarget, Verdict } from "./netfilter.js";
 import { BROADCAST_MAC, formatMac, formatPacket, isUnspecified, type Packet } from "./packet.js";
 import { type Random, seededRandom } from "./random.js";
-import { type SockAddr, socketHookName } from "./socket-hooks.js";
+import { type SockAddr, type SocketHookName, type SocketHookOutcome, socketHookName } from "./socket-hooks.js";
 import { type DropReason, describeSocket, type Outcome, type Socket, type Trace, type TraceStep } from "./trace.js";
 
 /** Options of a {@link Dataplane}. */
@@ -240,10 +240,20 @@ export class Dataplane {
    * (a backend) back to what the application connected to (a service).
    */
   peerName(ns: string, proto: "tcp" | "udp" | "sctp", peer: SockAddr, local?: SockAddr): SockAddr {
+    return this.peerCall(ns, proto, peer, local).address;
+  }
+
+  /** {@link Dataplane.peerName} with the hook point run and the functions' decisions, for traces. */
+  private peerCall(
+    ns: string,
+    proto: "tcp" | "udp" | "sctp",
+    peer: SockAddr,
+    local: SockAddr | undefined,
+  ): SocketHookOutcome & { readonly hook: SocketHookName } {
     const n = this.ns(ns);
-    if (n.socketHooks.size === 0) return peer;
     const hook = socketHookName(proto === "udp" ? "recvmsg" : "getpeername", peer.addr.family);
-    return n.socketHooks.run(peer, { hook, ns, proto, local, random: this.random, now: this.clock.now() }).address;
+    if (n.socketHooks.size === 0) return { hook, address: peer, rejected: false, decisions: [] };
+    return { hook, ...n.socketHooks.run(peer, { hook, ns, proto, local, random: this.random, now: this.clock.now() }) };
   }
 
   /**
@@ -297,7 +307,7 @@ export class Dataplane {
 
   /** The reply half of {@link Dataplane.exchange} (and the final ACK), while the client's socket is open. */
   private replyTo(from: string, request: Trace, replyPacket: Packet, server: string, options: SendOptions): Exchange {
-    const reply = this.send(server, replyPacket, { ...options, call: "connected" });
+    let reply = this.send(server, replyPacket, { ...options, call: "connected" });
     const s = request.sent;
     const back = reply.packet;
     const ok =
@@ -306,10 +316,33 @@ export class Dataplane {
       back.src.equals(s.dst) &&
       back.dst.equals(s.src) &&
       (s.proto === "icmp" || (back.sport === s.dport && back.dport === s.sport));
-    const peer =
+    const call =
       ok && s.proto !== "icmp"
-        ? this.peerName(from, s.proto, { addr: back.src, port: back.sport }, { addr: back.dst, port: back.dport })
+        ? this.peerCall(from, s.proto, { addr: back.src, port: back.sport }, { addr: back.dst, port: back.dport })
         : undefined;
+    const peer = call?.address;
+    // The client reads the reply (recvmsg) or asks for its peer (getpeername): a rewrite there is a step of the reply.
+    if (call !== undefined && call.decisions.length > 0 && (options.trace ?? true))
+      reply = {
+        ...reply,
+        steps: [
+          ...reply.steps,
+          ...call.decisions.map((d): TraceStep => {
+            const what = call.hook.startsWith("recvmsg") ? "recvmsg()" : "getpeername()";
+            return d.result === "reject"
+              ? { kind: "socket", ns: from, socketHook: call.hook, owner: d.owner, note: `${what} refused` }
+              : {
+                  kind: "socket",
+                  ns: from,
+                  socketHook: call.hook,
+                  owner: d.owner,
+                  ...(d.result.rule !== undefined ? { rule: d.result.rule } : {}),
+                  rewrite: `src ${sockText(d.from)} -> ${sockText(d.result.to)}`,
+                  note: d.result.note ?? `${what} shows the peer rewritten`,
+                };
+          }),
+        ],
+      };
     const seen = peer !== undefined && (!peer.addr.equals(back.src) || peer.port !== back.sport) ? { peer } : {};
     if (!ok || s.proto !== "tcp") return { ok, request, reply, ack: undefined, ...seen };
     const ack = this.send(from, { ...s, tcp: { ack: true } }, { ...options, call: "connected" });

@@ -83,6 +83,32 @@ describe("socket-level hook points", () => {
     expect(seen).toEqual(["sendmsg4 udp", "recvmsg4 udp"]);
   });
 
+  it("the reply's trace ends with the getpeername/recvmsg rewrite, after delivery to the client's socket", () => {
+    for (const [proto, hook] of [
+      ["tcp", "getpeername4"],
+      ["udp", "recvmsg4"],
+    ] as const) {
+      const dp = twoHosts();
+      dp.ns("b").listen({ proto, port: 8080 });
+      attachLb(dp);
+      const x = dp.exchange("a", makePacket({ proto, dst: VIP.toString(), dport: 80 }));
+      const steps = x.reply?.steps ?? [];
+      expect(steps.at(-2)?.kind, proto).toBe("deliver");
+      expect(steps.at(-1), proto).toMatchObject({
+        kind: "socket",
+        ns: "a",
+        socketHook: hook,
+        owner: "test-lb",
+        rewrite: "src 10.0.0.2:8080 -> 10.96.0.10:80",
+      });
+      expect(formatTrace(x.reply as NonNullable<typeof x.reply>)).toContain(`${hook} [test-lb`);
+      // Without tracing, no steps are kept.
+      expect(
+        dp.exchange("a", makePacket({ proto, dst: VIP.toString(), dport: 80 }), { trace: false }).reply?.steps,
+      ).toEqual([]);
+    }
+  });
+
   it("drops with socket-rejected when a function refuses the call, and leaves other traffic alone", () => {
     const dp = twoHosts();
     dp.ns("b").listen({ proto: "tcp", port: 80 });
