@@ -32,7 +32,10 @@ describe("a Gateway on a node of the simulated cluster", () => {
     expect(up?.backend?.pod).toMatch(/^shop\/frontend-/);
     expect(up?.http?.headers["x-via"]).toBe("edge");
     expect(up?.proxy.length).toBeGreaterThan(0); // the node's proxy mode DNATed the ClusterIP
-    expect(formatClusterTrace(t)).toContain("User-space proxy gateway gateway:80 (via node-a)");
+    expect(formatClusterTrace(t)).toContain("User-space proxy gateway on node-a:80");
+    // The gateway connects from node-a itself: its OUTPUT path is where the proxy mode translates.
+    expect(up?.client).toMatchObject({ pod: "node-a", node: "node-a" });
+    expect(up?.proxy[0]?.hook).toBe("output");
     // curl http://shop.example.com/api : routed to Service shop/api, DNATed to an api pod, and dropped
     // there by the demo's NetworkPolicy (only the frontend may call the api).
     const api = traceRequest(cluster, {
@@ -95,6 +98,6 @@ describe("knet trace with Gateway API objects in the manifests", () => {
     expect(parsed.proxied.upstream.http.path).toBe("/api/items?page=2");
     const bad = await trace("--from", "nobody", "--to", "http://shop.example.com/");
     expect(bad.code).toBe(2);
-    expect(bad.err).toMatch(/no pod "nobody" .*nor a host outside the cluster \(hosts: gateway, client\)/);
+    expect(bad.err).toMatch(/no pod "nobody" .*nor a host outside the cluster \(hosts: client\)/);
   });
 });

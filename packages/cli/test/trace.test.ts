@@ -93,9 +93,9 @@ describe("knet demo", () => {
     expect(out).toContain("shop/default-deny-ingress");
     // From outside through the Gateway of demo-gateway.yaml: routed by path, then the proxy mode picks the pod.
     expect(out).toMatch(
-      /client -> shop\.example\.com:80 GET \/: connected\n +gateway gateway:80 \(via node-a\) forwards to 10\.96\.100\.20:80 \(HTTPRoute shop\/shop rule 1 -> Service shop\/web:80/,
+      /client -> shop\.example\.com:80 GET \/: connected\n +gateway on node-a:80 forwards to 10\.96\.100\.20:80 \(HTTPRoute shop\/shop rule 1 -> Service shop\/web:80/,
     );
-    expect(out).toMatch(/gateway -> 10\.96\.100\.20:80 GET \/: reached shop\/frontend-/);
+    expect(out).toMatch(/node-a -> 10\.96\.100\.20:80 GET \/: reached shop\/frontend-/);
     expect(out).toContain("answers 301 (HTTPRoute shop/shop rule 2: redirect to http://shop.example.com/new/cart)");
   });
 });

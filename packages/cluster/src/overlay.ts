@@ -38,11 +38,16 @@ export function subnetEnv(clusterCidr: string, node: NodeNet, mtu: number, mode:
 
 /**
  * The nodes and the network between them as a netstack topology: an underlay
- * switch, each node's `eth0`, its `cni0` bridge holding the gateway address,
- * and either flannel's VXLAN device with a route, neighbour and FDB entry per
+ * switch, each node's `eth0` with a default route via the underlay's first
+ * address (the node network's router, as a docker or cloud network gives one:
+ * a node process's connect() to a ClusterIP needs a route before kube-proxy's
+ * OUTPUT rules rewrite it), its `cni0` bridge holding the gateway address, and
+ * either flannel's VXLAN device with a route, neighbour and FDB entry per
  * remote node (`vxlan`) or plain routes via the remote node IPs (`host-gw`).
  */
-export function nodeTopology(nodes: readonly NodeNet[], underlayLen: number, mtu: number, mode: OverlayMode): Topology {
+export function nodeTopology(nodes: readonly NodeNet[], underlay: Prefix, mtu: number, mode: OverlayMode): Topology {
+  const underlayLen = underlay.length;
+  const router = underlay.nth(1).toString();
   const podMtu = mode === "vxlan" ? mtu - FLANNEL.overhead : mtu;
   const namespaces: Topology["namespaces"][number][] = [{ name: UNDERLAY_NS }];
   const links: NonNullable<Topology["links"]>[number][] = [{ kind: "bridge", ns: UNDERLAY_NS, name: "sw0", mtu }];
@@ -56,6 +61,7 @@ export function nodeTopology(nodes: readonly NodeNet[], underlayLen: number, mtu
       a: { ns: n.name, name: "eth0", addresses: [`${n.ip}/${underlayLen}`], mtu },
       b: { ns: UNDERLAY_NS, name: `port${i}`, master: "sw0", mtu },
     });
+    routes.push({ ns: n.name, dst: "0.0.0.0/0", via: router, dev: "eth0" });
     links.push({
       kind: "bridge",
       ns: n.name,

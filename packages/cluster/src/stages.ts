@@ -366,7 +366,7 @@ export class BuildState implements ClusterBuild {
   stageOverlay(): void {
     const opts = this.options;
     const underlay = Prefix.parse(opts.nodeNetwork);
-    const base = nodeTopology(this.nets, underlay.length, opts.mtu, opts.overlay);
+    const base = nodeTopology(this.nets, underlay, opts.mtu, opts.overlay);
     this.topology = {
       namespaces: [...base.namespaces, ...this.podTopo.namespaces],
       links: [...(base.links ?? []), ...this.podTopo.links],

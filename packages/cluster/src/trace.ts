@@ -15,11 +15,11 @@ import type { Cluster } from "./cluster.js";
 import { ClusterError } from "./errors.js";
 import type { PolicyDecision, ProxyDecision } from "./hooks.js";
 import { httpDefaults } from "./stages.js";
-import type { ClusterPod, ExternalHost, HttpRequest, ProxyForward, UserspaceProxy } from "./types.js";
+import type { ClusterNode, ClusterPod, ExternalHost, HttpRequest, ProxyForward, UserspaceProxy } from "./types.js";
 
 /** What {@link traceRequest} follows. */
 export interface TraceRequest {
-  /** The client: a pod, `namespace/name`, or a host outside the cluster by name (see `ClusterBuild.addExternalHost`). */
+  /** The client: a pod, `namespace/name`; a node by name (a host-network process); or a host outside the cluster by name (see `ClusterBuild.addExternalHost`). */
   readonly from: string;
   /** The target: a URL (`http://api.shop.svc.cluster.local:80`, `http://10.96.0.1`), or `host:port`. */
   readonly to: string;
@@ -49,7 +49,7 @@ export interface DnsExchange {
 export interface ClusterTrace {
   /** The request as asked. */
   readonly request: TraceRequest;
-  /** The client: its pod (or external host) name, its node (`external` outside the cluster) and address. */
+  /** The client: its pod (node, or external host) name, its node (`external` outside the cluster) and address. */
   readonly client: { readonly pod: string; readonly node: string; readonly ip: string };
   /** Target host, port and protocol as parsed. */
   readonly target: { readonly host: string; readonly port: number; readonly protocol: "tcp" | "udp" };
@@ -92,14 +92,25 @@ export interface ClusterTrace {
   readonly summary: string;
 }
 
-/** Who sends a traced request: a pod, or a host outside the cluster (or a proxy in one of them). */
+/** Who sends a traced request: a pod, a node (a host-network process), or a host outside the cluster (or a proxy in one of them). */
 type Client =
   | { readonly kind: "pod"; readonly pod: ClusterPod }
+  | { readonly kind: "node"; readonly node: ClusterNode }
   | { readonly kind: "external"; readonly host: ExternalHost };
+
+function netnsOf(client: Client): string {
+  return client.kind === "pod" ? client.pod.netns : client.kind === "node" ? client.node.name : client.host.netns;
+}
+
+function nameOf(client: Client): string {
+  return client.kind === "pod" ? client.pod.key : client.kind === "node" ? client.node.name : client.host.name;
+}
 
 function clientOf(cluster: Cluster, from: string): Client {
   const host = cluster.externalHosts.get(from);
   if (host !== undefined) return { kind: "external", host };
+  const node = cluster.nodes.get(from);
+  if (node !== undefined) return { kind: "node", node };
   try {
     return { kind: "pod", pod: cluster.pod(from) };
   } catch (e) {
@@ -115,6 +126,8 @@ function clientInNs(cluster: Cluster, netns: string): Client {
   if (pod !== undefined) return { kind: "pod", pod };
   const host = [...cluster.externalHosts.values()].find((h) => h.netns === netns);
   if (host !== undefined) return { kind: "external", host };
+  const node = cluster.nodes.get(netns);
+  if (node !== undefined) return { kind: "node", node };
   throw new ClusterError(`a user-space proxy listens in ${netns}, which is neither a pod nor an external host`);
 }
 
@@ -169,7 +182,7 @@ function traceLeg(
   const request = httpIn?.path === undefined && target.path !== undefined ? { ...httpIn, path: target.path } : httpIn;
   const http = isHttp && target.protocol === "tcp" ? httpDefaults(request, target.host, target.port) : undefined;
   const dp = cluster.dataplane;
-  const netns = client.kind === "pod" ? client.pod.netns : client.host.netns;
+  const netns = netnsOf(client);
   cluster.takeDecisions();
 
   let address: string | undefined;
@@ -183,6 +196,9 @@ function traceLeg(
   } else if (client.kind === "external") {
     // Outside the cluster there is no cluster DNS: only the host's own names.
     address = client.host.hosts[target.host];
+  } else if (client.kind === "node") {
+    // A host-network process uses the node's own resolver, not cluster DNS: only addresses here.
+    address = undefined;
   } else {
     const rc = resolvConfFor(client.pod.pod, {
       clusterDomain: cluster.options.clusterDomain,
@@ -212,12 +228,14 @@ function traceLeg(
   let connected = false;
   let summary: string;
   let proxy: UserspaceProxy | undefined;
-  const who = client.kind === "pod" ? client.pod.key : client.host.name;
+  const who = nameOf(client);
   if (address === undefined) {
     summary =
       client.kind === "external"
         ? `could not resolve ${target.host} outside the cluster (give the external host a hosts entry, or an address)`
-        : `could not resolve ${target.host}: ${dns.map((d) => `${d.name} ${d.rcode}`).join(", ") || "no query"}`;
+        : client.kind === "node"
+          ? `could not resolve ${target.host} on node ${who}: the node's resolver is not cluster DNS (give an address)`
+          : `could not resolve ${target.host}: ${dns.map((d) => `${d.name} ${d.rcode}`).join(", ") || "no query"}`;
   } else {
     const sport = cluster.ephemeralPort();
     const ex = dp.exchange(netns, makePacket({ dst: address, proto: target.protocol, sport, dport: target.port }));
@@ -270,7 +288,9 @@ function traceLeg(
     client:
       client.kind === "pod"
         ? { pod: client.pod.key, node: client.pod.node, ip: client.pod.ip.toString() }
-        : { pod: client.host.name, node: "external", ip: client.host.ip.toString() },
+        : client.kind === "node"
+          ? { pod: client.node.name, node: client.node.name, ip: client.node.ip.toString() }
+          : { pod: client.host.name, node: "external", ip: client.host.ip.toString() },
     target,
     resolvConf,
     candidates,

@@ -1,13 +1,14 @@
 /**
  * A Gateway in a simulated `@knet/cluster`: a cluster extension (run after the
- * `proxy` stage) that adds the Gateway's data-plane host on the node network
- * (Service traffic routed via one node, as a node-attached gateway sends it),
- * with a user-space proxy on every HTTP listener port that routes each traced
- * request with the {@link Router} and forwards it to the chosen backend
- * Service's ClusterIP, so that node's proxy mode picks the pod; and a client host
- * outside the cluster that resolves the routes' hostnames to the gateway.
- * Shapes are structural: this package does not import `@knet/cluster` (the
- * cluster composes the gateway, not the reverse).
+ * `proxy` stage) that runs the Gateway's data plane on a node, as a
+ * host-network gateway (an ingress controller DaemonSet, Envoy Gateway with
+ * hostNetwork) runs: a user-space proxy on every HTTP listener port in the
+ * node's namespace routes each traced request with the {@link Router} and
+ * connects from the node to the chosen backend Service's ClusterIP, so that
+ * node's proxy mode (its OUTPUT path) picks the pod; and a client host outside
+ * the cluster that resolves the routes' hostnames to the node. Shapes are
+ * structural: this package does not import `@knet/cluster` (the cluster
+ * composes the gateway, not the reverse).
  */
 import type { EndpointSlice, Service } from "@knet/k8s";
 import type { Random } from "@knet/netstack";
@@ -17,16 +18,12 @@ import { pickWeighted } from "./server.js";
 
 /** The part of a cluster build the gateway extension uses (`ClusterBuild` of `@knet/cluster`). */
 export interface GatewayClusterBuild {
-  /** Nodes by name, with their underlay address. */
+  /** Nodes by name (also their network namespace), with their underlay address. */
   readonly nodes: ReadonlyMap<string, { readonly name: string; readonly ip: { toString(): string } }>;
   /** Services with their allocated ClusterIPs. */
   readonly services: ReadonlyMap<string, { readonly service: Service }>;
   /** EndpointSlices the cluster's controller wrote. */
   readonly endpointSlices: readonly EndpointSlice[];
-  /** Cluster options: the Service CIDR. */
-  readonly options: { readonly serviceCidr: string };
-  /** The dataplane: a route in the gateway host's namespace. */
-  dataplane(): { ns(name: string): { addRoute(spec: { dst: string; via: string; dev: string }): unknown } };
   /** Add a host outside the cluster. */
   addExternalHost(
     name: string,
@@ -74,10 +71,8 @@ export interface GatewayUserspaceProxy {
 
 /** Options of {@link gatewayClusterExtension}. */
 export interface GatewayClusterOptions {
-  /** Node the gateway sends Service traffic through (default: the first node). */
+  /** Node the gateway runs on, in its network namespace (default: the first node). */
   readonly node?: string;
-  /** Name of the gateway's host (default `gateway`). */
-  readonly host?: string;
   /** Name of the client host outside the cluster (default `client`); it resolves every route hostname to the node. */
   readonly client?: string;
   /** Randomness for weighted backends (default: always the first of the heaviest). */
@@ -106,12 +101,10 @@ export function gatewayClusterExtension(
         const clusterIp = new Map(
           services.map((s) => [`${s.metadata?.namespace ?? "default"}/${s.metadata?.name ?? ""}`, s.spec?.clusterIP]),
         );
-        const gw = b.addExternalHost(options.host ?? "gateway");
-        b.dataplane().ns(gw.netns).addRoute({ dst: b.options.serviceCidr, via: node.ip.toString(), dev: "eth0" });
         const hosts: Record<string, string> = {};
         for (const r of model.routes)
           for (const a of r.attachments)
-            for (const h of a.hostnames) if (!h.startsWith("*.")) hosts[h] = gw.ip.toString();
+            for (const h of a.hostnames) if (!h.startsWith("*.")) hosts[h] = node.ip.toString();
         b.addExternalHost(options.client ?? "client", { hosts });
         const ports = new Set(
           model.gateways.flatMap((g) =>
@@ -120,8 +113,8 @@ export function gatewayClusterExtension(
         );
         for (const port of ports) {
           b.addUserspaceProxy({
-            name: `gateway ${options.host ?? "gateway"}:${port} (via ${node.name})`,
-            netns: gw.netns,
+            name: `gateway on ${node.name}:${port}`,
+            netns: node.name,
             port,
             forward: (req) => {
               const http = req.http ?? { method: "GET", path: "/", headers: {} };
