@@ -436,3 +436,156 @@ endpoints:
     }
   });
 });
+
+describe("knet proxy render|trace --config (kube-proxy's KubeProxyConfiguration)", () => {
+  const HEAD = "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\n";
+  const NODE = ["-f", DEMO, "--node", "node-a"];
+  let files: Record<string, string> = {};
+  beforeAll(async () => {
+    const write = async (name: string, body: string): Promise<string> => {
+      const f = join(dir, name);
+      await writeFile(f, body);
+      return f;
+    };
+    files = {
+      tuned: await write(
+        "kp-tuned.yaml",
+        `${HEAD}clusterCIDR: 10.244.0.0/16
+nodePortAddresses: [192.168.49.0/24]
+iptables: {masqueradeAll: true, masqueradeBit: 4, localhostNodePorts: false}
+`,
+      ),
+      bridge: await write(
+        "kp-bridge.yaml",
+        `${HEAD}clusterCIDR: 10.244.0.0/16\ndetectLocalMode: BridgeInterface\ndetectLocal: {bridgeInterface: cbr0}\n`,
+      ),
+      cluster: await write("kp-cluster.json", JSON.stringify({ ...kpHead(), clusterCIDR: "10.244.0.0/16" })),
+      ipvs: await write(
+        "kp-ipvs.yaml",
+        `${HEAD}mode: ipvs\nipvs: {scheduler: sh}\nconntrack: {tcpBeLiberal: true}\nclusterCIDR: 10.244.0.0/16\n`,
+      ),
+      bad: await write("kp-bad.yaml", `${HEAD}mode: userspace\niptables:\n  masqueradeBit: 32\n`),
+      unknown: await write("kp-unknown.yaml", `${HEAD}iptables:\n  masqueradeBits: 4\n`),
+    };
+  });
+  function kpHead(): Record<string, string> {
+    return { apiVersion: "kubeproxy.config.k8s.io/v1alpha1", kind: "KubeProxyConfiguration" };
+  }
+  const render = (...args: string[]) => run(["proxy", "render", ...NODE, ...args]);
+
+  it("masqueradeBit, masqueradeAll, nodePortAddresses and localhostNodePorts change the rules", async () => {
+    const plain = await render();
+    const tuned = await render("--config", files.tuned as string);
+    expect(tuned.err).toBe("");
+    expect(tuned.code).toBe(0);
+    // masqueradeBit 4: the mark is 0x10 (default bit 14: 0x4000).
+    expect(plain.out).toContain("-A KUBE-MARK-MASQ -j MARK --or-mark 0x00004000");
+    expect(tuned.out).toContain("-A KUBE-MARK-MASQ -j MARK --or-mark 0x00000010");
+    expect(tuned.out).not.toContain("0x00004000");
+    // masqueradeAll: every ClusterIP rule marks for masquerade, with no local-traffic test.
+    const clusterIP =
+      '-A KUBE-SVC-RUKNB3TURLFC6SGL -m comment --comment "shop/api:http cluster IP" -m tcp -p tcp -d 10.96.100.10 --dport 80';
+    expect(tuned.out).toContain(`${clusterIP} -j KUBE-MARK-MASQ`);
+    expect(plain.out).not.toContain(`${clusterIP} -j KUBE-MARK-MASQ`);
+    // nodePortAddresses: NodePorts only on the node's address in 192.168.49.0/24, not every local address.
+    const nodePorts = '"kubernetes service nodeports; NOTE: this must be the last rule in this chain"';
+    expect(plain.out).toContain(`${nodePorts} -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS`);
+    expect(tuned.out).toContain(`${nodePorts} -d 192.168.49.2 -j KUBE-NODEPORTS`);
+    // localhostNodePorts: false: no KUBE-FIREWALL guard for localhost NodePorts.
+    expect(plain.out).toContain(":KUBE-FIREWALL - [0:0]");
+    expect(tuned.out).not.toContain("KUBE-FIREWALL");
+  });
+
+  it("detectLocalMode: ClusterCIDR tests the source CIDR, BridgeInterface the input interface (YAML or JSON)", async () => {
+    const rule =
+      '-A KUBE-SVC-RUKNB3TURLFC6SGL -m comment --comment "shop/api:http cluster IP" -m tcp -p tcp -d 10.96.100.10 --dport 80';
+    const cluster = await render("--config", files.cluster as string);
+    const bridge = await render("--config", files.bridge as string);
+    expect(cluster.out).toContain(`${rule} ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ`);
+    expect(bridge.out).toContain(`${rule} ! -i cbr0 -j KUBE-MARK-MASQ`);
+    expect(bridge.out).not.toContain("! -s 10.244.0.0/16");
+  });
+
+  it("mode, ipvs.scheduler and conntrack.tcpBeLiberal come from the file; flags override it", async () => {
+    const ipvs = await render("--config", files.ipvs as string);
+    expect(ipvs.code).toBe(0);
+    expect(ipvs.out).toContain("-A -t 10.96.100.10:80 -s sh");
+    // --mode overrides the file's mode; tcpBeLiberal means no INVALID-drop rule in iptables mode.
+    const ipt = await render("--config", files.ipvs as string, "--mode", "iptables");
+    expect(ipt.out).toContain("*nat");
+    expect(ipt.out).not.toContain("--ctstate INVALID");
+    expect((await render()).out).toContain("-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP");
+    // --cluster-cidr and --masquerade-all override the file.
+    const over = await render("--config", files.cluster as string, "--cluster-cidr", "10.200.0.0/16");
+    expect(over.out).toContain("! -s 10.200.0.0/16 -j KUBE-MARK-MASQ");
+    expect(over.out).not.toContain("10.244.0.0/16");
+    const masq = await render("--config", files.cluster as string, "--masquerade-all");
+    expect(masq.out).toContain(
+      '-A KUBE-SVC-RUKNB3TURLFC6SGL -m comment --comment "shop/api:http cluster IP" -m tcp -p tcp -d 10.96.100.10 --dport 80 -j KUBE-MARK-MASQ',
+    );
+  });
+
+  it("trace reads it too: the mode comes from the file", async () => {
+    const t = await run([
+      "proxy",
+      "trace",
+      ...NODE,
+      "--config",
+      files.ipvs as string,
+      "--src",
+      "10.244.1.5",
+      "--dst",
+      "10.96.100.10:80",
+      "-o",
+      "json",
+    ]);
+    expect(t.code).toBe(0);
+    expect(JSON.parse(t.out).mode).toBe("ipvs");
+  });
+
+  it("problems are kube-proxy's messages, all of them, exit 2; a flag that overrides a field drops its problem", async () => {
+    const bad = await render("--config", files.bad as string);
+    expect(bad.code).toBe(2);
+    expect(bad.out).toBe("");
+    expect(bad.err).toBe(
+      `knet: proxy render: --config ${files.bad}: kube-proxy would not start with it:\n` +
+        "  KubeProxyConfiguration.KubeProxyIPTablesConfiguration.MasqueradeBit: Invalid value: 32: must be within the range [0, 31]\n" +
+        '  KubeProxyConfiguration.Mode.ProxyMode: Invalid value: "userspace": must be iptables, ipvs, nftables or blank (blank means the best-available proxy [currently iptables])\n',
+    );
+    const overridden = await render("--config", files.bad as string, "--mode", "iptables");
+    expect(overridden.err).not.toContain("ProxyMode");
+    expect(overridden.err).toContain("MasqueradeBit: Invalid value: 32");
+    const unknown = await render("--config", files.unknown as string);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain('line 1: strict decoding error: unknown field "iptables.masqueradeBits"');
+    const missing = await render("--config", join(dir, "no-such.yaml"));
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/--config .*no-such\.yaml: ENOENT/);
+  });
+});
+
+describe("knet proxy render: what kube-proxy detects on the host", () => {
+  const NODE = ["proxy", "render", "-f", DEMO, "--node", "node-a", "--cluster-cidr", "10.244.0.0/16"];
+  it.each([
+    [["--nfacct"], "-m nfacct --nfacct-name ct_state_invalid_dropped_pkts -j DROP", true],
+    [["--nfacct"], "-m nfacct --nfacct-name localhost_nps_accepted_pkts", true],
+    [["--no-random-fully"], "-j MASQUERADE --random-fully", false],
+    [["--conntrack-tcp-be-liberal"], "--ctstate INVALID", false],
+    [["--mode", "ipvs", "--no-random-fully"], "--random-fully", false],
+    [["--mode", "nftables", "--service-cidr", "10.96.0.0/16"], "10.96.0.0/16", true],
+  ])("%j", async (flags, text, present) => {
+    const without = await run([...NODE, ...flags.filter((f) => f === "--mode" || f === "ipvs" || f === "nftables")]);
+    const r = await run([...NODE, ...flags]);
+    expect(r.code).toBe(0);
+    expect(r.out.includes(text)).toBe(present);
+    expect(without.out.includes(text)).toBe(!present);
+  });
+  it("a flag the mode does not read, or a bad CIDR, is an error", async () => {
+    const a = await run([...NODE, "--mode", "nftables", "--nfacct"]);
+    expect(a.code).toBe(2);
+    expect(a.err).toBe("knet: proxy: --nfacct is for --mode iptables\n");
+    const b = await run([...NODE, "--mode", "nftables", "--service-cidr", "10.96.0.0/33"]);
+    expect(b.code).toBe(2);
+    expect(b.err).toMatch(/--service-cidr: .*10\.96\.0\.0\/33/);
+  });
+});

@@ -1,5 +1,6 @@
-import { existsSync } from "node:fs";
-import { release } from "node:os";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { release, tmpdir } from "node:os";
+import { join } from "node:path";
 import { main } from "@knet/cli";
 import { describeKernel, Netns } from "@knet/testkit";
 import { afterAll, expect, it } from "vitest";
@@ -56,6 +57,31 @@ describeKernel(
       const bare = netns();
       bare.must("iptables-restore", [], await render([]));
       expect(bare.must("iptables-save", [])).not.toMatch(/^-A (PREROUTING|OUTPUT) /m);
+    });
+
+    it("--config: the rules a KubeProxyConfiguration shapes (mark bit, masqueradeAll, nodePortAddresses, bridge detector) load", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "knet-kpc-"));
+      const file = join(dir, "kube-proxy.yaml");
+      writeFileSync(
+        file,
+        `apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+detectLocalMode: BridgeInterface
+detectLocal: {bridgeInterface: cbr0}
+nodePortAddresses: [192.168.49.0/24]
+iptables: {masqueradeAll: true, masqueradeBit: 4, localhostNodePorts: false}
+`,
+      );
+      try {
+        const text = await render(["--bootstrap", "--config", file]);
+        expect(text).toContain("--or-mark 0x00000010");
+        const ns = netns();
+        ns.must("iptables-restore", ["--test"], text);
+        ns.must("iptables-restore", [], text);
+        expect(rulesPerChain(ns.must("iptables-save", []))).toEqual(rulesPerChain(text));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it("--mode ipvs --artifact ipset | ipset restore, then --artifact iptables | iptables-restore --noflush", async () => {

@@ -82,8 +82,15 @@ export type {
   ManifestText,
   ParseOptions,
   ParseResult,
+  ReadDocument,
 } from "./load.js";
-export { DEFAULT_MAX_FULL_PARSE_BYTES, loadManifests, parseManifests, serializeManifests } from "./load.js";
+export {
+  DEFAULT_MAX_FULL_PARSE_BYTES,
+  loadManifests,
+  parseManifests,
+  readDocuments,
+  serializeManifests,
+} from "./load.js";
 export type { ObjectNameRef } from "./object-key.js";
 export { namespaceOf, objectKey } from "./object-key.js";
 export type {

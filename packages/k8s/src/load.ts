@@ -276,6 +276,32 @@ export function loadManifests(
   return objects.map((o) => o.object);
 }
 
+/** One document of a YAML or JSON stream read by {@link readDocuments}: its value, or why it cannot be read. */
+export interface ReadDocument {
+  /** 1-based line of the document's first content. */
+  readonly line: number;
+  /** The value (JSON-shaped; `null` for an empty document), when it could be read. */
+  readonly value?: unknown;
+  /** Why it could not be read, each with its 1-based line when known. */
+  readonly problems?: readonly { readonly message: string; readonly line?: number }[];
+}
+
+/**
+ * Read a YAML stream (or JSON) into plain values the way {@link parseManifests}
+ * reads manifests (go-yaml's scalars, duplicate keys and syntax errors reported,
+ * documents split at `---`), for files that are not Kubernetes objects, such as a
+ * component's configuration. Never throws.
+ */
+export function readDocuments(text: string, options: ParseOptions = {}): ReadDocument[] {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const limits = { maxFullParseBytes: options.maxFullParseBytes ?? DEFAULT_MAX_FULL_PARSE_BYTES };
+  return readStream(body, limits).map((d) =>
+    d.issues !== undefined
+      ? { line: d.line, problems: d.issues.map((i) => ({ message: i.message, line: i.line ?? d.line })) }
+      : { line: d.line, value: d.value ?? null },
+  );
+}
+
 /** Output format for {@link serializeManifests}. */
 export type ManifestFormat = "yaml" | "json";
 

@@ -10,6 +10,7 @@ import {
   masqueradeMark,
   type NodeTopology,
   type ProxyConfig,
+  type ProxyHostOptions,
   type ProxyState,
   type ServicePort,
   type TrafficPlan,
@@ -17,15 +18,9 @@ import {
 } from "@knet/kube-proxy";
 
 /** iptables-mode settings beyond the shared {@link ProxyConfig}. */
-export interface IptablesOptions {
+export interface IptablesOptions extends Pick<ProxyHostOptions, "randomFully" | "nfacct" | "conntrackTCPLiberal"> {
   /** Node and proxy configuration. */
   readonly config: ProxyConfig;
-  /** Append `--random-fully` to MASQUERADE (the iptables binary supports it; default true). */
-  readonly randomFully?: boolean;
-  /** The nfacct counters exist (adds the localhost NodePort and INVALID-drop counter matches; default false). */
-  readonly nfacct?: boolean;
-  /** `net.netfilter.nf_conntrack_tcp_be_liberal` is set (no INVALID drop rule; default false). */
-  readonly conntrackTCPLiberal?: boolean;
   /**
    * How the masquerade mark is spelled: `binary` as a real kube-proxy binary
    * (Go `%#08x`, `0x00004000`, the default) or `test` as upstream unit tests (`0x4000`).

@@ -27,7 +27,7 @@ import { IptablesEvaluator, type IptablesVerdict, Ruleset } from "@knet/kube-pro
 import { Addr, type HookRegistration, type Prefix } from "@knet/netstack";
 import { IpsetState } from "./ipsets.js";
 import { type NoNodeAccess, renderIpvsBootstrap, renderIpvsIptables } from "./iptables-rules.js";
-import { IpvsTable, type IpvsTimeouts } from "./ipvs-table.js";
+import { DEFAULT_TIMEOUTS, IpvsTable, type IpvsTimeouts } from "./ipvs-table.js";
 import { renderIpvsadmList, renderIpvsadmSave } from "./ipvsadm.js";
 import type { SchedulerName } from "./scheduler.js";
 import type { VirtualServer, VirtualServerSpec } from "./virtual-server.js";
@@ -39,12 +39,10 @@ export const DUMMY_INTERFACE = "kube-ipvs0";
 export interface IpvsEngineOptions extends EngineOptions {
   /** `--ipvs-scheduler` (default rr). */
   readonly scheduler?: SchedulerName;
-  /** `--random-fully` on MASQUERADE (default true). */
-  readonly randomFully?: boolean;
   /** Mark spelling in the iptables payload (default `binary`: `0x00004000`). */
   readonly markFormat?: "binary" | "test";
-  /** IPVS connection timeouts (kernel defaults). */
-  readonly timeouts?: IpvsTimeouts;
+  /** IPVS connection timeouts in seconds (`ipvs.tcpTimeout` ...); those not given keep the kernel's defaults. */
+  readonly timeouts?: Partial<IpvsTimeouts>;
   /** mh table size (default 4093). */
   readonly mhTableSize?: number;
 }
@@ -120,7 +118,7 @@ export class IpvsEngine implements ProxyEngine {
     this.scheduler = options.scheduler ?? "rr";
     this.random = options.random ?? seededRandom(1);
     this.clock = options.now ?? Date.now;
-    this.table = new IpvsTable(options.timeouts ? { timeouts: options.timeouts } : {});
+    this.table = new IpvsTable(options.timeouts ? { timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts } } : {});
     this.sets = new IpsetState(this.config.family);
   }
 

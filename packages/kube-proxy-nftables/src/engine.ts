@@ -43,14 +43,8 @@ import {
 import { NftRuleset } from "./ruleset.js";
 import { TextSink } from "./text-sink.js";
 
-/** Options of {@link NftablesEngine}. */
-export interface NftablesEngineOptions extends EngineOptions {
-  /**
-   * Service CIDRs (kube-proxy learns them from ServiceCIDR objects): traffic to
-   * an unallocated address in them is dropped. Default: none (no such rule).
-   */
-  readonly serviceCIDRs?: readonly (string | Prefix)[];
-}
+/** Options of {@link NftablesEngine}: the shared ones (it reads `serviceCIDRs` of the host options). */
+export type NftablesEngineOptions = EngineOptions;
 
 /** What an nftables sync wrote: the transactions in the order they were run. */
 export interface NftablesSyncResult extends SyncResult {

@@ -1,4 +1,12 @@
-import type { Addr, HookRegistration, Packet, Random, SocketHookName, SocketHookRegistration } from "@knet/netstack";
+import type {
+  Addr,
+  HookRegistration,
+  Packet,
+  Prefix,
+  Random,
+  SocketHookName,
+  SocketHookRegistration,
+} from "@knet/netstack";
 import type { ProxyConfig } from "./config.js";
 import type { ProxyState } from "./proxy-state.js";
 import type { Protocol } from "./service-port.js";
@@ -177,8 +185,26 @@ export interface EngineHookOptions {
   readonly observe?: (decision: ProxyHookDecision) => void;
 }
 
+/**
+ * What kube-proxy detects on the host and writes its rules differently for, so a
+ * render can match a given node. One type for every mode; each reads the parts it uses.
+ */
+export interface ProxyHostOptions {
+  /** iptables, ipvs: the iptables binary supports `--random-fully`, appended to MASQUERADE (default true). */
+  readonly randomFully?: boolean;
+  /** iptables: the nfacct counters exist (the localhost NodePort and INVALID-drop rules count into them; default false). */
+  readonly nfacct?: boolean;
+  /** iptables: `net.netfilter.nf_conntrack_tcp_be_liberal` is 1 (no INVALID-drop rule; default false). */
+  readonly conntrackTCPLiberal?: boolean;
+  /**
+   * nftables: the service CIDRs (kube-proxy learns them from ServiceCIDR objects);
+   * the `cluster-ips-check` chain drops traffic to their unallocated addresses. Default: none.
+   */
+  readonly serviceCIDRs?: readonly (string | Prefix)[];
+}
+
 /** Options every engine factory accepts. */
-export interface EngineOptions {
+export interface EngineOptions extends ProxyHostOptions {
   /** Node and proxy configuration. */
   readonly config: ProxyConfig;
   /** Random source for endpoint choice (default seeded with 1). */

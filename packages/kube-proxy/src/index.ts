@@ -38,6 +38,7 @@ export type {
   ProxyEngine,
   ProxyEvaluation,
   ProxyHookDecision,
+  ProxyHostOptions,
   ProxyOutcome,
   ProxyPacket,
   SyncOptions,
@@ -45,6 +46,20 @@ export type {
   TraceStep,
 } from "./engine.js";
 export { ProxyEngineError, ProxyModelError } from "./errors.js";
+export type {
+  DetectLocalMode,
+  KubeProxyConfiguration,
+  KubeProxyConfigurationProblem,
+  KubeProxyConfigurationResult,
+  KubeProxyEngineOptions,
+  KubeProxyNode,
+} from "./kube-proxy-configuration.js";
+export {
+  KUBE_PROXY_CONFIGURATION_API_VERSION,
+  kubeProxyEngineOptions,
+  kubeProxyProxyConfigInput,
+  parseKubeProxyConfiguration,
+} from "./kube-proxy-configuration.js";
 export type { ArtifactFormat, ProxyModeDefinition } from "./mode-registry.js";
 export {
   DEFAULT_PROXY_MODE,

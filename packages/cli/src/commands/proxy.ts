@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import {
   defaultService,
   type EndpointSlice,
@@ -12,18 +13,23 @@ import {
   ChangeTracker,
   DEFAULT_PROXY_MODE,
   findProxyMode,
+  type KubeProxyConfiguration,
+  kubeProxyEngineOptions,
+  kubeProxyProxyConfigInput,
   type Protocol,
   type ProxyConfig,
   type ProxyEngine,
+  type ProxyHostOptions,
   type ProxyModeDefinition,
   ProxyModelError,
   type ProxyPacket,
   type ProxyState,
+  parseKubeProxyConfiguration,
   proxyConfig,
   proxyModes,
   seededRandom,
 } from "@knet/kube-proxy";
-import { Addr, AddrError } from "@knet/netstack";
+import { Addr, AddrError, Prefix } from "@knet/netstack";
 import {
   CliError,
   type CommandFamily,
@@ -66,18 +72,33 @@ it cannot read (an unknown protocol), is skipped, named on stderr, and the rest
 is still written.
 
 Subcommands:
-  render  -f FILE [--mode MODE] [--artifact NAME] [--bootstrap] [node flags]
+  render  -f FILE [--config FILE] [--mode MODE] [--artifact NAME] [--bootstrap] [node flags]
           print the artifact a full sync writes (iptables: the iptables-restore input)
-  trace   -f FILE --src IP --dst IP:PORT [--proto tcp|udp|sctp] [--seed N] [-o json|yaml] [node flags]
+  trace   -f FILE [--config FILE] --src IP --dst IP:PORT [--proto tcp|udp|sctp] [--seed N] [-o json|yaml] [node flags]
           print the verdict (backend chosen, or the drop/reject reason) and every rule visited${PROXY_RUN_USAGE}
 Flags:
   -f, --filename FILE   manifest file ('-' for stdin); repeatable
       --strict          fail (exit 2) instead of skipping objects kube-proxy cannot read
+      --config FILE     kube-proxy's own configuration file (a KubeProxyConfiguration,
+                        kubeproxy.config.k8s.io/v1alpha1, YAML or JSON), read as kube-proxy
+                        reads it: strictly (an unknown field is an error), with its defaults
+                        and validation messages. It sets mode, clusterCIDR, detectLocalMode and
+                        detectLocal, nodePortAddresses, hostnameOverride (the node), the mode's
+                        masqueradeAll/masqueradeBit and sync periods, iptables.localhostNodePorts,
+                        ipvs.scheduler and timeouts, conntrack.tcpBeLiberal. Flags override it.
       --mode MODE       ${modeNames().join(" | ")} (default ${DEFAULT_PROXY_MODE})
       --node NAME       this node, one of the manifests' Nodes (default: the first Node, else node-1)
       --node-ip IP      this node's IP (default: the Node's InternalIP addresses); repeatable
       --cluster-cidr CIDR  pod CIDR(s), comma-separated, for the local-traffic detector
       --masquerade-all  SNAT all traffic to ClusterIPs
+
+What kube-proxy detects on the host (so a render matches a given node):
+      --nfacct          (iptables) the nfacct counters exist: count localhost NodePort and
+                        INVALID drops with -m nfacct
+      --no-random-fully (iptables, ipvs) the iptables binary lacks --random-fully: MASQUERADE without it
+      --conntrack-tcp-be-liberal  (iptables) nf_conntrack_tcp_be_liberal is 1: no INVALID-drop rule
+      --service-cidr CIDR  (nftables) the cluster's service CIDRs (ServiceCIDR objects),
+                        comma-separated: cluster-ips-check drops their unallocated addresses
   render:
       --artifact NAME   print one payload alone, ready for its tool (default: all, with headings):
 ${artifactLines()}
@@ -110,6 +131,11 @@ const OPTIONS = {
   "node-ip": { type: "string", multiple: true },
   "cluster-cidr": { type: "string" },
   "masquerade-all": { type: "boolean" },
+  config: { type: "string" },
+  nfacct: { type: "boolean" },
+  "no-random-fully": { type: "boolean" },
+  "conntrack-tcp-be-liberal": { type: "boolean" },
+  "service-cidr": { type: "string" },
   artifact: { type: "string" },
   bootstrap: { type: "boolean" },
   src: { type: "string" },
@@ -124,6 +150,73 @@ const OPTIONS = {
 } as const;
 
 const EBPF_FLAGS = ["lb-algorithm", "maglev-table-size", "maglev-hash-seed", "lb-algorithm-annotation"] as const;
+
+/** The host-detection flags, with the modes that read each. */
+const HOST_FLAGS = {
+  nfacct: ["iptables"],
+  "no-random-fully": ["iptables", "ipvs"],
+  "conntrack-tcp-be-liberal": ["iptables"],
+  "service-cidr": ["nftables"],
+} as const;
+
+/** What kube-proxy would detect on the host, from the flags (an error for a mode that does not read one). */
+function hostOptions(mode: ProxyModeDefinition, values: ProxyValues): ProxyHostOptions {
+  for (const [flag, modes] of Object.entries(HOST_FLAGS))
+    if (values[flag as keyof typeof HOST_FLAGS] !== undefined && !(modes as readonly string[]).includes(mode.name))
+      throw new CliError(`proxy: --${flag} is for ${modes.map((m) => `--mode ${m}`).join(", ")}`);
+  let serviceCIDRs: Prefix[] | undefined;
+  if (values["service-cidr"] !== undefined)
+    serviceCIDRs = values["service-cidr"].split(",").map((t) => {
+      try {
+        return Prefix.parse(t.trim());
+      } catch (e) {
+        throw new CliError(`proxy: --service-cidr: ${(e as Error).message}`);
+      }
+    });
+  return {
+    ...(values.nfacct === true ? { nfacct: true } : {}),
+    ...(values["no-random-fully"] === true ? { randomFully: false } : {}),
+    ...(values["conntrack-tcp-be-liberal"] === true ? { conntrackTCPLiberal: true } : {}),
+    ...(serviceCIDRs !== undefined ? { serviceCIDRs } : {}),
+  };
+}
+
+/** The v1alpha1 fields each flag overrides (a problem with an overridden field does not count). */
+const OVERRIDES: Readonly<Record<string, readonly string[]>> = {
+  mode: ["mode"],
+  "cluster-cidr": ["clusterCIDR"],
+  node: ["hostnameOverride"],
+};
+
+/**
+ * `--config FILE`: the KubeProxyConfiguration, read, defaulted and validated as
+ * kube-proxy does; a problem is a usage error listing every one, with the file
+ * and line. Problems with fields a flag overrides do not count (flags win).
+ */
+function kubeProxyConfig(values: ProxyValues, command: string): KubeProxyConfiguration | undefined {
+  const file = values.config;
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file === "-" ? 0 : file, "utf8");
+  } catch (e) {
+    throw new CliError(`${command}: --config ${file}: ${(e as Error).message}`);
+  }
+  const overridden = new Set(
+    Object.entries(OVERRIDES).flatMap(([flag, fields]) =>
+      values[flag as keyof ProxyValues] !== undefined ? fields : [],
+    ),
+  );
+  const { config, problems } = parseKubeProxyConfiguration(text);
+  const left = problems.filter((p) => !overridden.has(p.field));
+  if (left.length > 0)
+    throw new CliError(
+      `${command}: --config ${file}: kube-proxy would not start with it:\n${left
+        .map((p) => `  ${p.line !== undefined ? `line ${p.line}: ` : ""}${p.message}`)
+        .join("\n")}`,
+    );
+  return config;
+}
 
 /** Mode-specific engine options from the flags (only the ebpf mode has any). */
 function modeOptions(
@@ -232,25 +325,50 @@ function nodeAddresses(
  * kube-proxy does, an object its model cannot read (an unparsable address, an
  * unknown protocol) is skipped and reported, and the rest is still rendered.
  */
-function inputs(values: ProxyValues, command: string, io: Io, familyHint: 4 | 6 | undefined): ProxyInputs {
+function inputs(
+  values: ProxyValues,
+  command: string,
+  io: Io,
+  familyHint: 4 | 6 | undefined,
+  kp: KubeProxyConfiguration | undefined,
+  mode: ProxyModeDefinition,
+): ProxyInputs {
   const { objects, sources, skips } = readInputs(values, command, io, { admission: "duplicates" });
   const nodes = objects.filter((o): o is Node => o.kind === "Node");
   const pods = objects.filter((o): o is Pod => o.kind === "Pod");
   const services = objects.filter((o): o is Service => o.kind === "Service");
   const given = objects.filter((o): o is EndpointSlice => o.kind === "EndpointSlice");
-  const node = selectNode(nodes, values.node, command);
-  const nodeName = values.node ?? node?.metadata?.name ?? "node-1";
+  // kube-proxy's identity: --node, else the file's hostnameOverride, else the first Node.
+  const override = kp?.hostnameOverride || undefined;
+  const node =
+    values.node === undefined && override !== undefined
+      ? nodes.find((n) => n.metadata?.name === override)
+      : selectNode(nodes, values.node, command);
+  const nodeName = values.node ?? override ?? node?.metadata?.name ?? "node-1";
   const nodeIPs = nodeAddresses(values["node-ip"], node, nodeName, command);
   const family = familyHint ?? (values["node-ip"] && nodeIPs[0]?.family === 6 ? 6 : 4);
   let config: ProxyConfig;
   try {
+    const fromFile =
+      kp === undefined
+        ? {}
+        : kubeProxyProxyConfigInput(kp, mode.name, { family, nodeIPs, podCIDRs: node?.spec?.podCIDRs ?? [] });
+    // --cluster-cidr replaces the file's CIDRs, and with them the detector built from them.
+    const { localDetector, ...rest } = fromFile;
+    const keepDetector =
+      localDetector !== undefined &&
+      !(values["cluster-cidr"] !== undefined && (kp?.detectLocalMode === "" || kp?.detectLocalMode === "ClusterCIDR"));
     config = proxyConfig({
+      ...rest,
+      ...(keepDetector ? { localDetector } : {}),
       family,
       nodeName,
       nodeIPs,
       nodeLabels: node?.metadata?.labels ?? {},
       ...(values["cluster-cidr"] !== undefined ? { clusterCIDR: values["cluster-cidr"] } : {}),
-      masqueradeAll: values["masquerade-all"] === true,
+      ...(values["masquerade-all"] === true || kp === undefined
+        ? { masqueradeAll: values["masquerade-all"] === true }
+        : {}),
     });
   } catch (e) {
     if (e instanceof AddrError) throw new CliError(`${command}: --cluster-cidr: ${e.message}`, ExitCode.usage);
@@ -292,13 +410,21 @@ function inputs(values: ProxyValues, command: string, io: Io, familyHint: 4 | 6 
   return { config, state: tracker.state(), services };
 }
 
-function engineFor(mode: ProxyModeDefinition, inp: ProxyInputs, seed: number, values: ProxyValues): ProxyEngine {
+function engineFor(
+  mode: ProxyModeDefinition,
+  inp: ProxyInputs,
+  seed: number,
+  values: ProxyValues,
+  kp: KubeProxyConfiguration | undefined,
+): ProxyEngine {
   let engine: ProxyEngine;
   try {
     engine = mode.create({
       config: inp.config,
       random: seededRandom(seed),
       now: () => 0,
+      ...(kp !== undefined ? kubeProxyEngineOptions(kp, mode.name) : {}),
+      ...hostOptions(mode, values),
       ...modeOptions(mode, values, inp.services),
     });
   } catch (e) {
@@ -327,7 +453,8 @@ function render(argv: readonly string[], io: Io): number {
   if (positionals.length > 0) throw new CliError(`${cmd}: unexpected argument '${positionals[0]}'`);
   for (const f of ["src", "dst", "proto", "seed", "json", "output"] as const)
     if (values[f] !== undefined) throw new CliError(`${cmd}: --${f} is a trace flag (see 'knet proxy --help')`);
-  const mode = modeOf(values.mode);
+  const kp = kubeProxyConfig(values, cmd);
+  const mode = modeOf(values.mode ?? (kp?.mode || undefined));
   if (values.artifact !== undefined && values.format !== undefined)
     throw new CliError(`${cmd}: --format is another name of --artifact: give one`);
   const flag = values.format !== undefined ? "--format" : "--artifact";
@@ -344,7 +471,7 @@ function render(argv: readonly string[], io: Io): number {
     );
   if (values.bootstrap === true && artifact !== undefined)
     throw new CliError(`${cmd}: --bootstrap and ${flag} do not go together: give one`);
-  const engine = engineFor(mode, inputs(values, cmd, io, undefined), 1, values);
+  const engine = engineFor(mode, inputs(values, cmd, io, undefined, kp, mode), 1, values, kp);
   io.out(
     artifact !== undefined
       ? renderArtifact(mode, engine, artifact, flag)
@@ -362,7 +489,8 @@ function trace(argv: readonly string[], io: Io): number {
   for (const f of ["artifact", "format", "bootstrap"] as const)
     if (values[f] !== undefined) throw new CliError(`${cmd}: --${f} is a render flag (see 'knet proxy --help')`);
   const format = outputFormat(values, cmd, ["json", "yaml"]);
-  const mode = modeOf(values.mode);
+  const kp = kubeProxyConfig(values, cmd);
+  const mode = modeOf(values.mode ?? (kp?.mode || undefined));
   if (values.src === undefined) throw new CliError(`${cmd}: --src IP is required`);
   if (values.dst === undefined) throw new CliError(`${cmd}: --dst IP:PORT is required`);
   let src: Addr;
@@ -378,7 +506,7 @@ function trace(argv: readonly string[], io: Io): number {
     throw new CliError(`${cmd}: --proto '${values.proto}': use tcp, udp or sctp`);
   const seed = values.seed === undefined ? 1 : Number(values.seed);
   if (!Number.isInteger(seed)) throw new CliError(`${cmd}: --seed '${values.seed}' is not an integer`);
-  const engine = engineFor(mode, inputs(values, cmd, io, src.family), seed, values);
+  const engine = engineFor(mode, inputs(values, cmd, io, src.family, kp, mode), seed, values, kp);
   const packet: ProxyPacket = { src, dst: dst.addr, dport: dst.port, protocol: proto as Protocol };
   const { outcome, trace: steps } = engine.evaluate(packet);
   if (format === "json" || format === "yaml") {
