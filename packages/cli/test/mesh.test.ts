@@ -99,6 +99,38 @@ describe("knet mesh capture", () => {
     expect(JSON.parse(pod.out)).toMatchObject({ injected: true, spiffeId: "spiffe://cluster.local/ns/shop/sa/cart" });
   });
 
+  it("reads -f as every command does: what it cannot use is named on stderr and skipped; --strict fails", async () => {
+    const messy = join(dir, "messy.yaml");
+    await writeFile(
+      messy,
+      `${readFileSync(file, "utf8")}---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {namespace: shop, name: cart}
+---
+apiVersion: v1
+kind: Service
+metadata: {namespace: shop, name: broken}
+spec: {ports: [{port: 0}]}
+`,
+    );
+    const r = await run("pod", "-f", messy, "--pod", "shop/cart");
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ injected: true });
+    const lines = r.err
+      .replace(/\(line \d+\)/g, "(line _)")
+      .trimEnd()
+      .split("\n");
+    expect(lines).toEqual([
+      `knet mesh: skipped Deployment shop/cart (${messy} document 4 (line _)): knet mesh does not read Deployment objects`,
+      `knet mesh: skipped Service shop/broken (${messy} document 5 (line _)): spec.ports[0].port: Invalid value: 0: must be between 1 and 65535, inclusive (and 1 more)`,
+      `knet mesh: 2 objects skipped: run 'knet validate -f ${messy}' for every problem, or add --strict to fail instead`,
+    ]);
+    const strict = await run("pod", "-f", messy, "--pod", "shop/cart", "--strict");
+    expect(strict.code).toBe(2);
+    expect(strict.out).toBe("");
+  });
+
   it("exit 1 with the reason for a pod that gets no sidecar; exit 2 with the cause for bad input", async () => {
     const host = await run("capture", "-f", file, "--pod", "shop/host");
     expect(host.code).toBe(1);

@@ -1,4 +1,4 @@
-import { type KubeObject, loadManifests, ManifestError, type Namespace, type Pod } from "@knet/k8s";
+import type { Namespace, Pod } from "@knet/k8s";
 import {
   type CaptureConfig,
   captureFromPod,
@@ -8,11 +8,11 @@ import {
   parseIstioIptablesArgs,
 } from "@knet/mesh";
 import { CliError, type CommandFamily, type Io } from "../cli.js";
-import { readManifestTexts } from "../manifests.js";
+import { readInputs } from "../manifests.js";
 
 const USAGE = `Usage: knet mesh capture [istio-iptables flags] [--format FORMAT]
-       knet mesh capture -f FILE --pod NS/NAME [--dns-servers LIST] [--enable-ipv6] [--format FORMAT]
-       knet mesh pod -f FILE --pod NS/NAME [--dns-servers LIST] [--enable-ipv6]
+       knet mesh capture -f FILE --pod NS/NAME [--dns-servers LIST] [--enable-ipv6] [--format FORMAT] [--strict]
+       knet mesh pod -f FILE --pod NS/NAME [--dns-servers LIST] [--enable-ipv6] [--strict]
 
 Sidecar traffic capture exactly as Istio writes it (see @knet/mesh).
 
@@ -27,7 +27,9 @@ capture   prints the rules istio-iptables (or istio-nftables) writes.
             --dns-servers LIST     the pod's nameservers (for --redirect-dns)
           With -f FILE --pod NS/NAME the flags come from the pod instead, as the
           sidecar injector writes them (annotations, mesh defaults); the pod's
-          Namespace object, if in FILE, takes part in webhook selection.
+          Namespace object, if in FILE, takes part in webhook selection. Objects
+          of FILE the API server would reject, and kinds mesh does not read, are
+          named on stderr and skipped; --strict fails (exit 2) instead.
 pod       prints the injector's view of the pod as JSON: injected or not and why,
           the istio-init arguments, the capture configuration, the SPIFFE id.
 
@@ -49,12 +51,13 @@ interface Own {
   format?: Format;
   files: string[];
   pod?: string;
+  strict: boolean;
   help: boolean;
   rest: string[];
 }
 
 function takeOwn(argv: readonly string[]): Own {
-  const own: Own = { files: [], help: false, rest: [] };
+  const own: Own = { files: [], help: false, strict: false, rest: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     const eq = a.indexOf("=");
@@ -75,22 +78,21 @@ function takeOwn(argv: readonly string[]): Own {
       own.format = f as Format;
     } else if (name === "-f" || name === "--filename") own.files.push(value());
     else if (name === "--pod") own.pod = value();
+    else if (name === "--strict") own.strict = true;
     else own.rest.push(a);
   }
   return own;
 }
 
-function findPod(files: readonly string[], ref: string): { pod: Pod; namespace: Namespace | undefined } {
+function findPod(own: Own, ref: string, io: Io): { pod: Pod; namespace: Namespace | undefined } {
   const slash = ref.indexOf("/");
   if (slash <= 0 || slash === ref.length - 1) throw new CliError(`mesh: --pod wants NAMESPACE/NAME, got '${ref}'`, 2);
   const [nsName, name] = [ref.slice(0, slash), ref.slice(slash + 1)];
-  let objects: KubeObject[];
-  try {
-    objects = loadManifests(readManifestTexts(files, "mesh"), { skipUnknownKinds: true });
-  } catch (e) {
-    if (e instanceof ManifestError) throw new CliError(`mesh: ${e.message.split("\n")[0]}`, 2);
-    throw e;
-  }
+  const files = own.files;
+  // As every command reads manifests: objects the API server would reject, and kinds
+  // mesh does not read, are named on stderr and skipped (--strict: exit 2).
+  const { objects, skips } = readInputs({ filename: files, strict: own.strict }, "mesh", io, { admission: "api" });
+  skips.finish();
   const pod = objects.find(
     (o): o is Pod & { kind: "Pod" } =>
       o.kind === "Pod" && o.metadata?.name === name && (o.metadata?.namespace ?? "default") === nsName,
@@ -147,7 +149,7 @@ async function run(argv: readonly string[], io: Io): Promise<number> {
         2,
       );
     }
-    const { pod, namespace } = findPod(own.files, own.pod);
+    const { pod, namespace } = findPod(own, own.pod, io);
     const c = captureFromPod(pod, {
       ...(namespace === undefined ? {} : { namespace }),
       dnsServers: [...(host.dnsServersV4 ?? []), ...(host.dnsServersV6 ?? [])],
