@@ -28,7 +28,7 @@ export { DeferredHooks, nodeConflist } from "./pod-network.js";
 export type { ClusterBuild, ClusterExtension, ClusterStage, PodInterfaceSpec } from "./stages.js";
 export { CLUSTER_STAGES } from "./stages.js";
 export type { ClusterTrace, DnsExchange, TraceRequest } from "./trace.js";
-export { formatClusterTrace, traceRequest } from "./trace.js";
+export { formatClusterTrace, podProcessOwner, traceRequest } from "./trace.js";
 export type {
   ClusterNode,
   ClusterPod,

@@ -318,11 +318,13 @@ export class BuildState implements ClusterBuild {
       const netns = key.replace("/", ".");
       const containerId = `sim-${netns}`;
       const wanted = pod.status?.podIP;
+      // as the container runtime passes them: IgnoreUnknown=1 so plugins that do not read K8S_POD_* accept them
       const args: [string, string][] = [
+        ["IgnoreUnknown", "1"],
         ["K8S_POD_NAMESPACE", namespaceOf(pod)],
         ["K8S_POD_NAME", pod.metadata?.name ?? ""],
       ];
-      if (wanted && node.podCidr.contains(Addr.parse(wanted))) args.unshift(["IgnoreUnknown", "1"], ["IP", wanted]);
+      if (wanted && node.podCidr.contains(Addr.parse(wanted))) args.splice(1, 0, ["IP", wanted]);
       const hostPorts = (pod.spec?.containers ?? []).flatMap((c) =>
         (c.ports ?? [])
           .filter((p) => p.hostPort !== undefined)

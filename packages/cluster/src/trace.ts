@@ -9,8 +9,9 @@ import {
   resolvConfFor,
   resolve,
 } from "@knet/coredns-lite";
+import type { Pod } from "@knet/k8s";
 import { explain } from "@knet/netpol";
-import { Addr, formatTrace, makePacket, type Trace } from "@knet/netstack";
+import { Addr, formatTrace, makePacket, type Packet, type SocketOwner, type Trace } from "@knet/netstack";
 import type { Cluster } from "./cluster.js";
 import { ClusterError } from "./errors.js";
 import type { PolicyDecision, ProxyDecision } from "./hooks.js";
@@ -131,6 +132,37 @@ function clientInNs(cluster: Cluster, netns: string): Client {
   throw new ClusterError(`a user-space proxy listens in ${netns}, which is neither a pod nor an external host`);
 }
 
+/**
+ * The UID/GID of a pod's process (its first container's `securityContext`, then
+ * the pod's; unset: 0, root, as an image without USER runs). Its sockets carry
+ * them, which sidecar capture rules (`-m owner`) read.
+ */
+export function podProcessOwner(pod: Pod): { readonly uid: number; readonly gid: number } {
+  const c = pod.spec?.containers?.[0]?.securityContext;
+  const p = pod.spec?.securityContext;
+  return { uid: c?.runAsUser ?? p?.runAsUser ?? 0, gid: c?.runAsGroup ?? p?.runAsGroup ?? 0 };
+}
+
+/** How a proxy's onward connection is opened (what its `forward` decision said). */
+interface LegSocket {
+  readonly owner?: SocketOwner | undefined;
+  readonly source?: string | undefined;
+  readonly tls?: { readonly identity: string } | undefined;
+}
+
+/**
+ * Where the connection `arrived` was headed before NAT in namespace `ns`
+ * (`SO_ORIGINAL_DST`: the original tuple of its conntrack entry).
+ */
+function originalDestination(cluster: Cluster, ns: string, arrived: Packet): { ip: string; port: number } {
+  const back = { ...arrived, src: arrived.dst, dst: arrived.src, sport: arrived.dport, dport: arrived.sport };
+  const ct = cluster.dataplane.ns(ns).conntrack.lookup(back);
+  const o = ct?.dir === "reply" ? ct.entry.original : undefined;
+  return o === undefined
+    ? { ip: arrived.dst.toString(), port: arrived.dport }
+    : { ip: o.dst.toString(), port: o.dport };
+}
+
 /** How many user-space proxies one request may pass before the trace stops (a loop guard). */
 const MAX_PROXY_HOPS = 8;
 
@@ -167,7 +199,9 @@ function parseTarget(
  * with the connection the proxy opens (`proxied.upstream`).
  */
 export function traceRequest(cluster: Cluster, req: TraceRequest): ClusterTrace {
-  return traceLeg(cluster, clientOf(cluster, req.from), req, req.http, 0);
+  const client = clientOf(cluster, req.from);
+  const owner = client.kind === "pod" ? podProcessOwner(client.pod.pod) : undefined;
+  return traceLeg(cluster, client, req, req.http, 0, { owner });
 }
 
 function traceLeg(
@@ -176,6 +210,7 @@ function traceLeg(
   req: TraceRequest,
   httpIn: Partial<HttpRequest> | undefined,
   hops: number,
+  socket: LegSocket,
 ): ClusterTrace {
   const target = parseTarget(req.to, req.protocol);
   const isHttp = /^https?:\/\//.test(req.to) || httpIn !== undefined;
@@ -218,7 +253,11 @@ function traceLeg(
       }
     }
     const ns = rc.nameservers[0];
-    if (ns) dnsPath = dp.send(netns, makePacket({ dst: ns, proto: "udp", sport: cluster.ephemeralPort(), dport: 53 }));
+    if (ns)
+      dnsPath = dp.send(
+        netns,
+        makePacket({ dst: ns, proto: "udp", sport: cluster.ephemeralPort(), dport: 53, ...socket.owner }),
+      );
     cluster.takeDecisions();
   }
 
@@ -238,7 +277,17 @@ function traceLeg(
           : `could not resolve ${target.host}: ${dns.map((d) => `${d.name} ${d.rcode}`).join(", ") || "no query"}`;
   } else {
     const sport = cluster.ephemeralPort();
-    const ex = dp.exchange(netns, makePacket({ dst: address, proto: target.protocol, sport, dport: target.port }));
+    const ex = dp.exchange(
+      netns,
+      makePacket({
+        dst: address,
+        proto: target.protocol,
+        sport,
+        dport: target.port,
+        ...(socket.source !== undefined ? { src: socket.source } : {}),
+        ...socket.owner,
+      }),
+    );
     path = ex.request;
     reply = ex.reply;
     connected = ex.ok;
@@ -264,6 +313,8 @@ function traceLeg(
       http,
       client: { ip: arrived.src.toString(), port: arrived.sport },
       local: { ip: arrived.dst.toString(), port: arrived.dport },
+      originalDst: originalDestination(cluster, proxy.netns, arrived),
+      tls: socket.tls === undefined ? undefined : { peerIdentity: socket.tls.identity },
     });
     let upstream: ClusterTrace | undefined;
     if (decision.kind === "forward") {
@@ -275,9 +326,15 @@ function traceLeg(
           to: decision.to,
           ...(req.resolver ? { resolver: req.resolver } : {}),
         };
-        upstream = traceLeg(cluster, clientInNs(cluster, proxy.netns), onward, decision.http ?? http, hops + 1);
+        upstream = traceLeg(cluster, clientInNs(cluster, proxy.netns), onward, decision.http ?? http, hops + 1, {
+          owner: decision.owner,
+          source: decision.source,
+          tls: decision.tls,
+        });
         summary = `${summary}; ${proxy.name} forwards${decision.note ? ` (${decision.note})` : ""}: ${upstream.summary}`;
       }
+    } else if (decision.kind === "reset") {
+      summary = `${summary}; ${proxy.name} resets the connection${decision.note ? ` (${decision.note})` : ""}`;
     } else {
       summary = `${summary}; ${proxy.name} answers ${decision.status}${decision.note ? ` (${decision.note})` : ""}`;
     }
@@ -382,7 +439,9 @@ export function formatClusterTrace(t: ClusterTrace): string {
     out.push(
       d.kind === "forward"
         ? `  forwards to ${d.to}${d.note ? ` (${d.note})` : ""}${d.http ? `: ${d.http.method} ${d.http.path}` : ""}`
-        : `  answers ${d.status}${d.note ? ` (${d.note})` : ""}`,
+        : d.kind === "reset"
+          ? `  resets the connection${d.note ? ` (${d.note})` : ""}`
+          : `  answers ${d.status}${d.note ? ` (${d.note})` : ""}`,
     );
     if (t.proxied.upstream !== undefined)
       out.push(

@@ -1,7 +1,7 @@
 /** The shapes a built cluster is made of: nodes, pods, services, external hosts and user-space proxies. */
 import type { Pod, Service } from "@knet/k8s";
 import type { ProxyEngine } from "@knet/kube-proxy";
-import type { Addr } from "@knet/netstack";
+import type { Addr, SocketOwner } from "@knet/netstack";
 import type { NodeNet } from "./overlay.js";
 
 /** A pod of the simulated cluster, wired into the dataplane. */
@@ -66,6 +66,13 @@ export interface ProxiedRequest {
   readonly client: { readonly ip: string; readonly port: number };
   /** The address and port it was accepted on. */
   readonly local: { readonly ip: string; readonly port: number };
+  /**
+   * Where the client connected before NAT in the proxy's namespace redirected it
+   * (`SO_ORIGINAL_DST`, from the conntrack entry); `local` when nothing did.
+   */
+  readonly originalDst: { readonly ip: string; readonly port: number };
+  /** The identity the client presented when it opened this connection with TLS (a sidecar's mTLS); none for plaintext. */
+  readonly tls: { readonly peerIdentity: string } | undefined;
 }
 
 /** What a user-space proxy does with a connection: open another one, or answer itself. */
@@ -78,6 +85,18 @@ export type ProxyForward =
       /** The request as passed on (headers added, path rewritten...); default unchanged. */
       readonly http?: HttpRequest;
       /** Why (the route that matched), for the trace. */
+      readonly note?: string;
+      /** The UID/GID owning the proxy's onward socket (a sidecar's own traffic, which its capture rules skip). */
+      readonly owner?: SocketOwner;
+      /** The source address the onward socket binds (a sidecar connects to its app from 127.0.0.6). */
+      readonly source?: string;
+      /** The onward connection is TLS presenting this identity (a sidecar's mTLS); its receiver sees it in `tls`. */
+      readonly tls?: { readonly identity: string };
+    }
+  | {
+      /** Close the connection without passing it on (a TLS handshake or peer authentication refused it). */
+      readonly kind: "reset";
+      /** Why, for the trace. */
       readonly note?: string;
     }
   | {

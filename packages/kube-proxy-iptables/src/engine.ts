@@ -17,11 +17,11 @@ import {
   seededRandom,
   settleDecisive,
 } from "@knet/kube-proxy";
-import { type HookName, HookPriority, type HookRegistration, protoNumber } from "@knet/netstack";
+import type { HookRegistration } from "@knet/netstack";
 import { renderBootstrap } from "./bootstrap.js";
 import { type IpsetLookup, IptablesEvaluator, type IptablesVerdict } from "./evaluator.js";
+import { iptablesChainHooks } from "./hooks.js";
 import { type IptablesOptions, newRenderCache, type RenderCache, renderRestore } from "./render.js";
-import { CT } from "./rule-spec.js";
 import { Ruleset } from "./ruleset.js";
 
 /** Options of {@link IptablesEngine}. */
@@ -188,70 +188,10 @@ export class IptablesEngine implements ProxyEngine {
    * `hooks` to make the simulated node forward through kube-proxy's rules.
    */
   netfilterHooks(): HookRegistration[] {
-    const plan: [string, string, HookName, number, "filter" | "nat"][] = [
-      ["raw", "PREROUTING", "prerouting", HookPriority.raw, "filter"],
-      ["raw", "OUTPUT", "output", HookPriority.raw, "filter"],
-      ["mangle", "PREROUTING", "prerouting", HookPriority.mangle, "filter"],
-      ["mangle", "INPUT", "input", HookPriority.mangle, "filter"],
-      ["mangle", "FORWARD", "forward", HookPriority.mangle, "filter"],
-      ["mangle", "OUTPUT", "output", HookPriority.mangle, "filter"],
-      ["mangle", "POSTROUTING", "postrouting", HookPriority.mangle, "filter"],
-      ["nat", "PREROUTING", "prerouting", HookPriority.dstnat, "nat"],
-      ["nat", "OUTPUT", "output", HookPriority.dstnat, "nat"],
-      ["filter", "INPUT", "input", HookPriority.filter, "filter"],
-      ["filter", "FORWARD", "forward", HookPriority.filter, "filter"],
-      ["filter", "OUTPUT", "output", HookPriority.filter, "filter"],
-      ["nat", "POSTROUTING", "postrouting", HookPriority.srcnat, "nat"],
-      ["nat", "INPUT", "input", HookPriority.srcnat, "nat"],
-    ];
-    const states: Record<string, number> = {
-      new: CT.NEW,
-      established: CT.ESTABLISHED,
-      related: CT.RELATED,
-      invalid: CT.INVALID,
-      untracked: CT.UNTRACKED,
-    };
-    return plan.map(([table, chain, hook, priority, type]) => ({
-      hook,
-      priority,
-      type,
+    return iptablesChainHooks(() => this.iptablesEvaluator(), {
       family: this.config.family,
-      owner: `kube-proxy iptables ${table}/${chain}`,
-      fn: (packet, ctx) => {
-        const ev = this.iptablesEvaluator();
-        let ctstate = states[ctx.ctState] ?? CT.NEW;
-        if (ctx.ctOrigDst !== undefined && !ctx.ctOrigDst.equals(packet.dst)) ctstate |= CT.DNAT;
-        const v = ev.runChain(
-          table,
-          chain,
-          {
-            src: packet.src,
-            dst: packet.dst,
-            protocol: protoNumber(packet.proto, packet.family),
-            sport: packet.sport,
-            dport: packet.dport,
-            mark: packet.mark,
-            ctstate,
-            ...(ctx.inDev !== undefined ? { inInterface: ctx.inDev } : {}),
-            ...(ctx.outDev !== undefined ? { outInterface: ctx.outDev } : {}),
-          },
-          { isLocal: (a) => ctx.isLocal(a), random: { next: () => ctx.random() }, now: ctx.now },
-        );
-        const rule = v.reason ?? `${table}/${chain}`;
-        if (v.verdict !== "accept") return { verdict: v.verdict, rule };
-        return {
-          verdict: v.dnat || v.snat ? "accept" : "continue",
-          rule,
-          ...(v.mark !== packet.mark ? { mark: v.mark } : {}),
-          ...(v.dnat ? { dnat: { addr: v.dnat.addr, port: v.dnat.port } } : {}),
-          ...(v.snat
-            ? v.snat.kind === "masquerade" || !v.snat.addr
-              ? { masquerade: true }
-              : { snat: { addr: v.snat.addr } }
-            : {}),
-        };
-      },
-    }));
+      owner: "kube-proxy iptables",
+    });
   }
 
   /** Run a packet through the current rules with the raw iptables verdict. */

@@ -38,6 +38,8 @@ export type {
   SetPacket,
 } from "./evaluator.js";
 export { IptablesEvaluator } from "./evaluator.js";
+export type { ChainHookOptions } from "./hooks.js";
+export { iptablesChainHooks } from "./hooks.js";
 export { iptablesMode } from "./mode.js";
 export type {
   IptablesOptions,

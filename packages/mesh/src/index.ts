@@ -4,6 +4,17 @@
  *
  * @module
  */
+
+export type {
+  MeshClusterBuild,
+  MeshClusterExtension,
+  MeshClusterOptions,
+  MeshProxiedRequest,
+  MeshProxyForward,
+  MeshSidecar,
+  MeshUserspaceProxy,
+} from "./cluster-mesh.js";
+export { INBOUND_PASSTHROUGH_SOURCE, meshClusterExtension } from "./cluster-mesh.js";
 export type { CaptureConfig, InterceptFilter, NetworkRange } from "./config.js";
 export {
   AGENT_DNS_PORT,
@@ -21,6 +32,21 @@ export type { IptablesCapture } from "./iptables.js";
 export { iptablesCapture } from "./iptables.js";
 export type { NftablesCapture } from "./nftables.js";
 export { NFT_TABLES, nftablesCapture } from "./nftables.js";
+export type {
+  EffectivePeerAuthentication,
+  MtlsMode,
+  MtlsModeSetting,
+  PeerAuthentication,
+} from "./peer-authentication.js";
+export {
+  DEFAULT_ROOT_NAMESPACE,
+  effectivePeerAuthentication,
+  mtlsModeFor,
+  PEER_AUTHENTICATION_API_VERSION,
+  peerAuthenticationAdmits,
+  registerMeshKinds,
+  validatePeerAuthentication,
+} from "./peer-authentication.js";
 export type { MeshDefaults, PodCapture, PodCaptureOptions } from "./pod.js";
 export { ANNOTATIONS, captureFromPod, DEFAULT_MESH_DEFAULTS } from "./pod.js";
 export type { SpiffeParts } from "./spiffe.js";

@@ -4,7 +4,7 @@ import { formatRoute, type Route } from "./fib.js";
 import type { Link } from "./link.js";
 import { type NamespaceContext, NetNamespace, NetstackError, neighKey } from "./net-namespace.js";
 import type { HookContext, HookName, HookResult, NatTarget, Verdict } from "./netfilter.js";
-import { BROADCAST_MAC, formatMac, formatPacket, isUnspecified, type Packet } from "./packet.js";
+import { BROADCAST_MAC, formatMac, formatPacket, isUnspecified, orphaned, type Packet } from "./packet.js";
 import { type Random, seededRandom } from "./random.js";
 import { type SockAddr, type SocketHookName, type SocketHookOutcome, socketHookName } from "./socket-hooks.js";
 import { type DropReason, describeSocket, type Outcome, type Socket, type Trace, type TraceStep } from "./trace.js";
@@ -605,7 +605,7 @@ class Walk {
     if ("kind" in post) return post;
     p = post.packet;
     if (ct) ns.conntrack.confirm(ct.entry);
-    return this.xmit(ns, rt, p);
+    return this.xmit(ns, rt, p, ct);
   }
 
   /**
@@ -763,7 +763,8 @@ class Walk {
     return { ...p, src: other.dst, sport: port };
   }
 
-  private xmit(ns: NetNamespace, rt: OutRoute, packet: Packet): Outcome {
+  /** Send on the route's device; `ct` is the connection a looped-back packet keeps (the kernel leaves skb->_nfct on lo). */
+  private xmit(ns: NetNamespace, rt: OutRoute, packet: Packet, ct?: CtMatch): Outcome {
     const dev = rt.dev;
     let p = packet;
     this.last = p;
@@ -783,7 +784,8 @@ class Walk {
     }
     if (dev.kind === "loopback") {
       if (this.rec) this.step({ kind: "xmit", ns: ns.name, dev: dev.name, note: "loopback" });
-      return this.receive(ns, dev, p);
+      // loopback_xmit orphans the skb (no socket owner on the way in) but keeps its conntrack entry
+      return this.receive(ns, dev, orphaned(p), ct);
     }
     if (dev.kind === "dummy")
       return this.drop(ns.name, dev.name, "dummy", `${dev.name} is a dummy device; what it sends is discarded`, p);
@@ -804,11 +806,11 @@ class Walk {
       case "veth": {
         const peer = dev.peer;
         if (!peer?.up) return this.drop(dev.ns, dev.name, "link-down", `peer of ${dev.name} is down`, frame.packet);
-        // Crossing into another namespace scrubs the skb: the mark does not travel (skb_scrub_packet).
-        if (peer.ns !== dev.ns && frame.packet.mark !== 0) {
-          return this.l2In(peer, { ...frame, packet: { ...frame.packet, mark: 0 } });
-        }
-        return this.l2In(peer, frame);
+        // Crossing into another namespace scrubs the skb: the mark does not travel (skb_scrub_packet);
+        // veth_xmit orphans it, so no socket owner travels either.
+        const p = orphaned(frame.packet);
+        if (peer.ns !== dev.ns && p.mark !== 0) return this.l2In(peer, { ...frame, packet: { ...p, mark: 0 } });
+        return this.l2In(peer, p === frame.packet ? frame : { ...frame, packet: p });
       }
       case "bridge":
         return this.bridgeForward(dev, undefined, frame);
@@ -1017,13 +1019,13 @@ class Walk {
     return res ?? this.drop(vx.ns, vx.name, "no-tunnel", "no VTEP", inner);
   }
 
-  private receive(ns: NetNamespace, dev: Link, packet: Packet): Outcome {
+  private receive(ns: NetNamespace, dev: Link, packet: Packet, carried?: CtMatch): Outcome {
     let p = packet;
     this.last = p;
     if (++this.hops > this.dp.maxHops)
       return this.drop(ns.name, dev.name, "loop", `more than ${this.dp.maxHops} hops`, p);
     if (this.rec) this.step({ kind: "recv", ns: ns.name, dev: dev.name, note: formatPacket(p) });
-    const ct = ns.hooks.size > 0 ? ns.conntrack.track(p) : undefined;
+    const ct = carried ?? (ns.hooks.size > 0 ? ns.conntrack.track(p) : undefined);
     const pre = this.runHooks(ns, "prerouting", p, dev.name, undefined, ct, false, undefined);
     if ("kind" in pre) return pre;
     p = pre.packet;

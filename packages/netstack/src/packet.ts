@@ -79,7 +79,7 @@ export interface SocketOwner {
  * hop never parses text. `size` is the IP packet length in bytes (headers and
  * payload); MTU checks compare it with a link's MTU.
  */
-export interface Packet {
+export interface Packet extends SocketOwner {
   /** Address family of the IP header. */
   readonly family: 4 | 6;
   /** Source address. */
@@ -113,7 +113,7 @@ export interface Packet {
 }
 
 /** Input of {@link makePacket}: addresses may be text, everything but `dst` has a default. */
-export interface PacketInit {
+export interface PacketInit extends SocketOwner {
   /** Source address; default `0.0.0.0` / `::` (the sender picks the route's source). */
   readonly src?: Addr | string;
   /** Destination address. */
@@ -177,6 +177,25 @@ export function makePacket(init: PacketInit): Packet {
     df: dst.family === 6 ? true : (init.df ?? true),
     ttl: init.ttl ?? 64,
   };
+  const owned: Packet =
+    init.uid === undefined && init.gid === undefined
+      ? base
+      : {
+          ...base,
+          ...(init.uid !== undefined ? { uid: init.uid } : {}),
+          ...(init.gid !== undefined ? { gid: init.gid } : {}),
+        };
+  return shaped(owned, init, proto);
+}
+
+/** A packet that left its socket behind (loopback and veth orphan the skb): no owner any more. */
+export function orphaned(p: Packet): Packet {
+  if (p.uid === undefined && p.gid === undefined) return p;
+  const { uid: _uid, gid: _gid, ...rest } = p;
+  return rest;
+}
+
+function shaped(base: Packet, init: PacketInit, proto: Proto): Packet {
   if (proto === "icmp") {
     const icmp = { ...base, icmpType: init.icmpType ?? 8, icmpCode: init.icmpCode ?? 0 };
     return init.icmpAbout ? { ...icmp, icmpAbout: init.icmpAbout } : icmp;
@@ -207,8 +226,9 @@ export function formatPacket(p: Packet): string {
       ? ` type ${p.icmpType ?? 8}${isIcmpError(p) ? ` code ${p.icmpCode ?? 0}${about}` : ` id ${p.sport}`}`
       : "";
   const mark = p.mark !== 0 ? ` mark 0x${p.mark.toString(16)}` : "";
+  const owner = p.uid !== undefined ? ` uid ${p.uid}${p.gid !== undefined ? ` gid ${p.gid}` : ""}` : "";
   const inner = p.encap ? ` (vxlan vni ${p.encap.vni}: ${formatPacket(p.encap.packet)})` : "";
-  return `${p.proto} ${ep(p.src, p.sport)} > ${ep(p.dst, p.dport)}${flags}${icmp} len ${p.size}${mark}${inner}`;
+  return `${p.proto} ${ep(p.src, p.sport)} > ${ep(p.dst, p.dport)}${flags}${icmp} len ${p.size}${mark}${owner}${inner}`;
 }
 
 /** Parse `aa:bb:cc:dd:ee:ff` into a 48-bit number. @throws TypeError on bad text. */

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { Cluster, type ClusterTrace, formatClusterTrace, traceRequest } from "@knet/cluster";
 import { formatRr, rcodeName, resolve } from "@knet/coredns-lite";
 import { findProxyMode, type ProxyEngine, proxyModeNames } from "@knet/kube-proxy";
+import { meshClusterExtension, type PeerAuthentication, registerMeshKinds } from "@knet/mesh";
 import { explain } from "@knet/netpol";
 import { CliError, type CommandFamily, type Io, parseFlags } from "../cli.js";
 import { gatewayExtensions, gatewayKinds } from "../gateway-extension.js";
@@ -21,6 +22,35 @@ function exampleManifest(file: string): string {
   }
   throw new CliError(`demo: cannot find ${rel}; pass the manifests with -f FILE`, 2);
 }
+/** One meshed request in examples/manifests/mesh-demo.yaml (and one refused): each leg, identities, PeerAuthentication. */
+async function meshSection(io: Io): Promise<void> {
+  registerMeshKinds();
+  const { objects, extensions, skips } = readInputs({ filename: [exampleManifest("mesh-demo.yaml")] }, "demo", io, {
+    admission: "api",
+    extensions: ["PeerAuthentication"],
+  });
+  skips.finish();
+  const peerAuthentications = extensions.filter((e): e is PeerAuthentication => e.kind === "PeerAuthentication");
+  const mesh = meshClusterExtension({ peerAuthentications });
+  const cluster = await Cluster.fromManifests(objects, { extensions: [mesh] });
+  const url = "http://web.shop.svc.cluster.local/";
+  for (const from of ["shop/client", "legacy/old"]) {
+    io.out(`${from}${mesh.sidecars.has(from) ? " (sidecar)" : " (no sidecar)"} -> ${url}\n`);
+    for (
+      let leg: ClusterTrace | undefined = traceRequest(cluster, { from, to: url });
+      leg;
+      leg = leg.proxied?.upstream
+    ) {
+      const redirect = leg.path?.steps.find((s) => s.kind === "nat" && s.owner?.startsWith("istio-init"));
+      io.out(
+        `  ${leg.client.pod} -> ${leg.target.host}:${leg.target.port}${redirect ? ` (${redirect.owner}: ${redirect.rewrite})` : ""}: ${leg.backend ? `${leg.backend.pod}:${leg.backend.port}` : leg.summary}\n`,
+      );
+      const d = leg.proxied?.decision;
+      if (d !== undefined) io.out(`    ${leg.proxied?.by.split(" (")[0]}: ${d.kind}${d.note ? `, ${d.note}` : ""}\n`);
+    }
+  }
+}
+
 const FRONTEND = "shop/frontend-6d8f9c7b5-q2xkz";
 const API_URL = "http://api.shop.svc.cluster.local:80";
 
@@ -29,8 +59,9 @@ const USAGE = `Usage: knet demo [-f MANIFESTS] [--mode MODE] [--strict]
 Builds the bundled example cluster (${"examples/manifests/demo-cluster.yaml"}) in the
 simulator and shows: the same request traced under each kube-proxy mode and the
 rules each mode programs for it, cluster DNS answers, denied flows with their
-explanations, and requests from outside through the Gateway of
-examples/manifests/demo-gateway.yaml. Runs in seconds; needs no root.
+explanations, requests from outside through the Gateway of
+examples/manifests/demo-gateway.yaml, and one request through Istio sidecars
+(examples/manifests/mesh-demo.yaml). Runs in seconds; needs no root.
 
 Flags:
   -f, --filename FILE   other manifests (must contain the pods the demo names)
@@ -196,13 +227,18 @@ export const demoCommand: CommandFamily = {
           const d = leg.proxied?.decision;
           if (d !== undefined)
             io.out(
-              `    ${leg.proxied?.by} ${d.kind === "forward" ? `forwards to ${d.to}` : `answers ${d.status}`}${d.note ? ` (${d.note})` : ""}\n`,
+              `    ${leg.proxied?.by} ${d.kind === "forward" ? `forwards to ${d.to}` : d.kind === "reset" ? "resets the connection" : `answers ${d.status}`}${d.note ? ` (${d.note})` : ""}\n`,
             );
         }
       }
       io.out("  (the Gateway routes by Host and path, then the node's proxy mode picks the pod behind the Service)\n");
     }
+    heading(io, "6. A service mesh: Istio sidecars, mTLS identities, PeerAuthentication STRICT (mesh-demo.yaml)");
+    await meshSection(io);
     io.out("\nMore: knet trace -f examples/manifests/demo-cluster.yaml --from NS/POD --to URL [--mode M] [--json]\n");
+    io.out(
+      "      knet trace -f examples/manifests/mesh-demo.yaml --from shop/client --to http://web.shop.svc.cluster.local/\n",
+    );
     if (gateway.length > 0)
       io.out(
         "      knet trace -f examples/manifests/demo-cluster.yaml -f examples/manifests/demo-gateway.yaml --from client --to http://shop.example.com/api\n",

@@ -1,5 +1,6 @@
 import { Cluster, ClusterError, type ClusterTrace, formatClusterTrace, traceRequest } from "@knet/cluster";
 import { DEFAULT_PROXY_MODE, proxyModeNames } from "@knet/kube-proxy";
+import { meshClusterExtension, type PeerAuthentication, registerMeshKinds } from "@knet/mesh";
 import {
   CliError,
   type CommandFamily,
@@ -26,6 +27,13 @@ named 'client' outside the cluster resolves the routes' hostnames to it:
   knet trace -f cluster.yaml -f gateway.yaml --from client --to http://shop.example.com/api
 follows curl's request through the Gateway, the route's rule and filters, the
 Service and the proxy mode to a pod.
+
+Pods the Istio injector would inject (namespace label istio-injection=enabled,
+pod label sidecar.istio.io/inject=true) get istio-init's rules in their own
+network namespace and a sidecar: the trace follows app -> sidecar (redirect)
+-> the destination's sidecar -> app, with both SPIFFE identities and whether
+the destination's PeerAuthentication (security.istio.io/v1beta1: STRICT,
+PERMISSIVE, DISABLE; mesh-wide in istio-system, namespace, workload) admits it.
 
 Flags:
   -f, --filename FILE   manifest file ('-' for stdin); repeatable
@@ -96,14 +104,18 @@ export const traceCommand: CommandFamily = {
       throw new CliError(`trace: --seed '${values.seed}' is not an integer`);
     const from =
       values.from.includes("/") || values.namespace === undefined ? values.from : `${values.namespace}/${values.from}`;
+    registerMeshKinds();
     const { objects, extensions, skips } = readInputs(values, "trace", io, {
       admission: "api",
-      extensions: gatewayKinds(),
+      extensions: [...gatewayKinds(), "PeerAuthentication"],
     });
     skips.finish();
+    const mesh = meshClusterExtension({
+      peerAuthentications: extensions.filter((e): e is PeerAuthentication => e.kind === "PeerAuthentication"),
+    });
     try {
       const cluster = await Cluster.fromManifests(objects, {
-        extensions: gatewayExtensions(objects, extensions),
+        extensions: [mesh, ...gatewayExtensions(objects, extensions)],
         ...(mode ? { mode } : {}),
         ...(overlay ? { overlay } : {}),
         ...(seed !== undefined ? { seed } : {}),
