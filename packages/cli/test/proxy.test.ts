@@ -589,3 +589,19 @@ describe("knet proxy render: what kube-proxy detects on the host", () => {
     expect(b.err).toMatch(/--service-cidr: .*10\.96\.0\.0\/33/);
   });
 });
+
+describe("knet proxy render --help", () => {
+  it("documents --config and the host-detection flags", async () => {
+    const r = await run(["proxy", "render", "--help"]);
+    expect(r.code).toBe(0);
+    for (const flag of [
+      "--config FILE",
+      "--nfacct",
+      "--no-random-fully",
+      "--conntrack-tcp-be-liberal",
+      "--service-cidr CIDR",
+    ])
+      expect(r.out).toContain(flag);
+    expect(r.out).toContain("KubeProxyConfiguration");
+  });
+});

@@ -6,6 +6,7 @@ import {
   proxyConfig,
 } from "@knet/kube-proxy";
 import { Addr } from "@knet/netstack";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 
 const HEAD = "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\n";
@@ -378,5 +379,60 @@ nodePortAddresses: [192.168.0.0/16, fd00::/8]
     expect(kubeProxyEngineOptions(c, "iptables")).toEqual({ conntrackTCPLiberal: true });
     expect(kubeProxyEngineOptions(ok(""), "ipvs")).toEqual({});
     expect(kubeProxyEngineOptions(ok(""), "iptables")).toEqual({});
+  });
+});
+
+describe("parseKubeProxyConfiguration never throws", () => {
+  const FIELDS = [
+    "mode",
+    "clusterCIDR",
+    "bindAddress",
+    "nodePortAddresses",
+    "detectLocalMode",
+    "detectLocal",
+    "iptables",
+    "ipvs",
+    "nftables",
+    "conntrack",
+    "featureGates",
+  ];
+  const SUB = [
+    "masqueradeBit",
+    "masqueradeAll",
+    "syncPeriod",
+    "minSyncPeriod",
+    "scheduler",
+    "tcpTimeout",
+    "excludeCIDRs",
+    "maxPerCore",
+    "bridgeInterface",
+  ];
+  const leaf = fc.oneof(
+    fc.jsonValue({ maxDepth: 2 }),
+    fc.constantFrom("30s", "-1s", "1h2m", "10.0.0.0/8", "fd00::/64", "primary", "010.0.0.1", "", "ipvs", "nftables"),
+    fc.integer({ min: -(2 ** 33), max: 2 ** 33 }),
+  );
+  const section = fc.dictionary(fc.constantFrom(...SUB), leaf, { maxKeys: 4 });
+  const doc = fc.dictionary(fc.constantFrom(...FIELDS), fc.oneof(leaf, section), { maxKeys: 6 });
+  it("for any document: a configuration, and problems that each name a message (and a field)", () => {
+    fc.assert(
+      fc.property(doc, fc.boolean(), (d, asJson) => {
+        const full = { apiVersion: "kubeproxy.config.k8s.io/v1alpha1", kind: "KubeProxyConfiguration", ...d };
+        const r = parseKubeProxyConfiguration(asJson ? JSON.stringify(full) : JSON.stringify(full, null, 1));
+        for (const p of r.problems) {
+          expect(typeof p.message).toBe("string");
+          expect(p.message.length).toBeGreaterThan(0);
+          expect(typeof p.field).toBe("string");
+        }
+        if (r.problems.length === 0) {
+          expect(Number.isInteger(r.config.iptables.masqueradeBit)).toBe(true);
+          expect(r.config.iptables.syncPeriodMs).toBeGreaterThan(0);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+  it.each([["[]"], ["42"], ["null"], ["{"], ["a: b: c"], ["- 1\n- 2"]])("%j", (text) => {
+    expect(parseKubeProxyConfiguration(text).problems.length).toBeGreaterThan(0);
   });
 });
