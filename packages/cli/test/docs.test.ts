@@ -19,6 +19,9 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
+// Importing the CLI puts every package it uses in this test's module graph, so a change
+// anywhere in them (a trace line, a rule) reruns it (vitest --changed, as land.sh runs).
+import { cliVersion } from "@knet/cli";
 import { beforeAll, describe, expect, it } from "vitest";
 
 const root = join(import.meta.dirname, "../../..");
@@ -168,6 +171,11 @@ beforeAll(() => {
 }, 120_000);
 
 describe("the commands the documents show", () => {
+  it("run with the built CLI of these sources", () => {
+    const r = spawnSync(process.execPath, [bin, "--version"], { encoding: "utf8" });
+    expect(r.stdout).toBe(`knet ${cliVersion()}\n`);
+  });
+
   it("every fenced block with a knet command runs here, or says why it cannot", () => {
     const loose = withKnet.filter((b) => !runnable.includes(b) && !noRun.includes(b));
     expect(

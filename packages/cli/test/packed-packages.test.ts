@@ -107,8 +107,14 @@ describe("pnpm pack tarballs, installed outside the repository", () => {
     // third-party dependencies linked from this workspace's store (what a registry would give).
     const project = join(dir, "project");
     await mkdir(project);
-    const third = (pkg: string, dep: string) =>
-      `link:${realpathSync(join(root, "packages", pkg, "node_modules", dep))}`;
+    // Every third-party dependency of the two packages, linked from where this workspace installed it.
+    const overrides: Record<string, string> = { "@knet/netstack": `file:${netstackTgz}` };
+    for (const d of ["netstack", "k8s"]) {
+      const deps = (byName.get(`@knet/${d}`)?.json.dependencies ?? {}) as Record<string, string>;
+      for (const dep of Object.keys(deps).filter((n) => !n.startsWith("@knet/")))
+        overrides[dep] = `link:${realpathSync(join(root, "packages", d, "node_modules", dep))}`;
+    }
+    expect(Object.keys(overrides)).toContain("ip-address");
     await writeFile(
       join(project, "package.json"),
       JSON.stringify({
@@ -116,14 +122,7 @@ describe("pnpm pack tarballs, installed outside the repository", () => {
         private: true,
         type: "module",
         dependencies: { "@knet/netstack": `file:${netstackTgz}`, "@knet/k8s": `file:${k8sTgz}` },
-        pnpm: {
-          overrides: {
-            "@knet/netstack": `file:${netstackTgz}`,
-            "ip-address": third("netstack", "ip-address"),
-            yaml: third("k8s", "yaml"),
-            "kubernetes-types": third("k8s", "kubernetes-types"),
-          },
-        },
+        pnpm: { overrides },
       }),
     );
     pnpm(["install", "--offline", "--reporter=silent"], project);
