@@ -76,9 +76,9 @@ export class Skips {
     this.files = files;
   }
 
-  /** Report one skipped object (`what` as `Kind ns/name`). */
-  skip(what: string, where: DocumentRef | undefined, reason: string): void {
-    this.count++;
+  /** Report one skipped object (`what` as `Kind ns/name`), or `count` of them named together in `what`. */
+  skip(what: string, where: DocumentRef | undefined, reason: string, count = 1): void {
+    this.count += count;
     const at = where === undefined ? "" : ` (${formatDocumentRef(where)})`;
     this.io.err(`knet ${this.command}: ${this.strict ? "cannot use" : "skipped"} ${what}${at}: ${reason}\n`);
   }

@@ -176,6 +176,29 @@ describe("knet gateway status", () => {
     );
   });
 
+  it("names the kinds it does not read on stderr (never silently); --strict fails instead", async () => {
+    const extra = join(dir, "extra.yaml");
+    await writeFile(
+      extra,
+      ["a", "b"]
+        .map((n) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${n}, namespace: d}\n`)
+        .concat("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w, namespace: d}\n")
+        .join("---\n"),
+    );
+    const r = await run(["gateway", "status", "-f", files[0] as string, "-f", extra, "--json"]);
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out)).toHaveProperty("gateways");
+    expect(r.err.trimEnd().split("\n")).toEqual([
+      "knet gateway status: skipped 2 ConfigMap objects: knet gateway status does not read ConfigMap objects",
+      "knet gateway status: skipped 1 Deployment object: knet gateway status does not read Deployment objects",
+      `knet gateway status: 3 objects skipped: run 'knet validate -f ${files[0]} -f ${extra}' for every problem, or add --strict to fail instead`,
+    ]);
+    const strict = await run(["gateway", "status", "-f", files[0] as string, "-f", extra, "--strict"]);
+    expect(strict.code).toBe(2);
+    expect(strict.out).toBe("");
+    expect(strict.err).toMatch(/3 objects cannot be used \(--strict\)/);
+  });
+
   it("names the document and field of an invalid manifest", async () => {
     const bad = join(dir, "bad.yaml");
     await writeFile(

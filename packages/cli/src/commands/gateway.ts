@@ -12,7 +12,7 @@ import {
 } from "@knet/gateway";
 import { ManifestError } from "@knet/k8s";
 import { CliError, type CommandFamily, type Io, parseFlags } from "../cli.js";
-import { readManifestTexts } from "../manifests.js";
+import { readManifestTexts, Skips } from "../manifests.js";
 
 const USAGE = `Usage: knet gateway <subcommand> -f FILE [-f FILE...] [flags]
 
@@ -51,10 +51,13 @@ Flags:
   -H, --header "N: V"   request header (route); repeatable
       --gateway NS/NAME route through this Gateway only
       --json            machine-readable output
+      --strict          fail (exit 2) instead of skipping objects of kinds the gateway does not read
+                        (those are named on stderr); invalid objects always fail (exit 2)
 `;
 
 const FLAGS = {
   filename: { type: "string", short: "f", multiple: true },
+  strict: { type: "boolean" },
   request: { type: "string" },
   header: { type: "string", short: "H", multiple: true },
   gateway: { type: "string" },
@@ -65,11 +68,18 @@ const FLAGS = {
   "https-port": { type: "string" },
 } as const;
 
-function load(files: readonly string[] | undefined, cmd: string): GatewayModel {
+function load(files: readonly string[] | undefined, cmd: string, io: Io, strict: boolean): GatewayModel {
   const texts = readManifestTexts(files, cmd);
   try {
-    return buildGatewayModel(loadGatewayInputs(texts).inputs);
+    const { inputs, ignored } = loadGatewayInputs(texts);
+    // Kinds the gateway does not read are named, never dropped silently (the loader counts them by kind).
+    const skips = new Skips(cmd, io, strict, files ?? []);
+    for (const [kind, n] of ignored)
+      skips.skip(`${n} ${kind} object${n === 1 ? "" : "s"}`, undefined, `knet ${cmd} does not read ${kind} objects`, n);
+    skips.finish();
+    return buildGatewayModel(inputs);
   } catch (e) {
+    if (e instanceof CliError) throw e;
     if (e instanceof ManifestError) throw new CliError(`${cmd}: ${e.message.split("\n")[0]}`, 2);
     throw new CliError(`${cmd}: invalid input: ${(e as Error).message.split("\n")[0]}`, 2);
   }
@@ -258,7 +268,7 @@ async function serve(values: { [k: string]: unknown }, io: Io, stop: () => Promi
   const cmd = "gateway serve";
   if (values.listen === undefined && values["tls-listen"] === undefined)
     throw new CliError(`${cmd}: give --listen HOST:PORT and/or --tls-listen HOST:PORT (see 'knet gateway --help')`, 2);
-  const model = load(values.filename as string[] | undefined, cmd);
+  const model = load(values.filename as string[] | undefined, cmd, io, values.strict === true);
   const router = new Router(model);
   const listen: ServerListen[] = [];
   if (values.listen !== undefined)
@@ -308,7 +318,7 @@ export const gatewayCommand: CommandFamily = {
     if (sub === "serve") return runGatewayServe(rest, io);
     const { values, positionals } = parseFlags(rest, FLAGS, cmd);
     if (positionals.length > 0) throw new CliError(`${cmd}: unexpected argument '${positionals[0]}'`, 2);
-    const model = load(values.filename, cmd);
+    const model = load(values.filename, cmd, io, values.strict === true);
     if (sub === "status") {
       if (values.json === true) {
         const s = gatewayStatus(model);
