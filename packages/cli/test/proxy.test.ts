@@ -557,7 +557,7 @@ iptables: {masqueradeAll: true, masqueradeBit: 4, localhostNodePorts: false}
     expect(overridden.err).toContain("MasqueradeBit: Invalid value: 32");
     const unknown = await render("--config", files.unknown as string);
     expect(unknown.code).toBe(2);
-    expect(unknown.err).toContain('line 1: strict decoding error: unknown field "iptables.masqueradeBits"');
+    expect(unknown.err).toContain('\n  strict decoding error: unknown field "iptables.masqueradeBits"\n');
     const missing = await render("--config", join(dir, "no-such.yaml"));
     expect(missing.code).toBe(2);
     expect(missing.err).toMatch(/--config .*no-such\.yaml: ENOENT/);

@@ -225,16 +225,16 @@ export function parseKubeProxyConfiguration(text: string): KubeProxyConfiguratio
       line: nonEmpty[1]?.line ?? first.line,
       message: `the file holds ${nonEmpty.length} documents: kube-proxy reads one KubeProxyConfiguration`,
     });
-  const config = decode(first.value, problems, first.line);
+  const config = decode(first.value, problems);
   if (problems.length > 0) return { config, problems };
   return { config, problems: validate(config) };
 }
 
 /** Strict decoding and defaulting of one document; decoding problems are added to `problems`. */
-function decode(doc: unknown, problems: KubeProxyConfigurationProblem[], line?: number): KubeProxyConfiguration {
-  const at = line !== undefined ? { line } : {};
+function decode(doc: unknown, problems: KubeProxyConfigurationProblem[]): KubeProxyConfiguration {
+  // The field path names where each problem is; only syntax errors carry a line.
   const problem = (field: string, message: string): void => {
-    problems.push({ field, message, ...at });
+    problems.push({ field, message });
   };
   const root = isRecord(doc) ? doc : {};
   if (!isRecord(doc)) problem("", `the document is ${jsonType(doc)}: want a KubeProxyConfiguration object`);
