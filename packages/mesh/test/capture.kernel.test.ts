@@ -2,6 +2,7 @@ import type { CaptureConfig } from "@knet/mesh";
 import { iptablesCapture, nftablesCapture, parseIstioIptablesArgs, tproxyRouteCommands } from "@knet/mesh";
 import { describeKernel, Netns, vethPair } from "@knet/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CaptureEvaluators } from "./both-evaluators.js";
 import { DEFAULT_POD_INIT_ARGS } from "./default-pod-args.js";
 import { BASE, CASES } from "./golden-cases.js";
 
@@ -132,12 +133,13 @@ describeKernel(
         "nftables",
         (lab: PodLab, cfg: Partial<CaptureConfig>) => lab.pod.must("nft", ["-f", "-"], nftablesCapture(cfg).script),
       ],
-    ] as const)("%s, REDIRECT mode, the injector's default flags", (_name, load) => {
+    ] as const)("%s, REDIRECT mode, the injector's default flags, as the evaluator predicts", (format, load) => {
       let lab: PodLab;
+      // The istio-init arguments istiod writes for a pod with the default mesh config.
+      const { config } = parseIstioIptablesArgs([...DEFAULT_POD_INIT_ARGS]);
+      const evaluators = new CaptureEvaluators(config, { v4: POD_IP, v6: "fd00:77::2" });
       beforeAll(() => {
         lab = new PodLab();
-        // The istio-init arguments istiod writes for a pod with the default mesh config.
-        const { config } = parseIstioIptablesArgs([...DEFAULT_POD_INIT_ARGS]);
         load(lab, config);
         lab.listen(lab.pod, 15001, "sidecar-outbound", PROXY);
         lab.listen(lab.pod, 15006, "sidecar-inbound", PROXY);
@@ -149,24 +151,70 @@ describeKernel(
       });
       afterAll(() => lab?.destroy());
 
-      it("app -> remote service goes to the sidecar's outbound listener", () => {
-        expect(lab.connect(lab.pod, PEER_IP, 8080, APP)).toBe("sidecar-outbound");
-      });
-      it("the sidecar's own connection (UID 1337) reaches the remote service", () => {
-        expect(lab.connect(lab.pod, PEER_IP, 8080, PROXY)).toBe("peer-8080");
-      });
-      it("remote client -> app port goes to the sidecar's inbound listener", () => {
-        expect(lab.connect(lab.peer, POD_IP, 9080, APP)).toBe("sidecar-inbound");
-      });
-      it("an excluded inbound port (-d) reaches its listener directly", () => {
-        expect(lab.connect(lab.peer, POD_IP, 15021, APP)).toBe("agent-15021");
-      });
-      it("app -> localhost is not captured", () => {
-        expect(lab.connect(lab.pod, "127.0.0.1", 9080, APP)).toBe("app-9080");
-      });
-      it("app -> its own pod IP over lo is not captured; the sidecar -> pod IP goes through inbound", () => {
-        expect(lab.connect(lab.pod, POD_IP, 9080, APP)).toBe("app-9080");
-        expect(lab.connect(lab.pod, POD_IP, 9080, PROXY)).toBe("sidecar-inbound");
+      /** Which listener answers, by the evaluator's outcome: a sidecar port, or the one the client dialled. */
+      const answers = (to: string, dialled: string): string =>
+        to === "direct"
+          ? dialled
+          : to.endsWith(":15001")
+            ? "sidecar-outbound"
+            : to.endsWith(":15006")
+              ? "sidecar-inbound"
+              : `unexpected ${to}`;
+      it.each<[string, "pod" | "peer", string, number, { uid: number; gid: number }, string, string]>([
+        // [case, client namespace, host, port, socket owner, the listener it dials, the kernel's answer]
+        [
+          "app -> remote service goes to the sidecar's outbound listener",
+          "pod",
+          PEER_IP,
+          8080,
+          APP,
+          "peer-8080",
+          "sidecar-outbound",
+        ],
+        [
+          "the sidecar's own connection (UID 1337) reaches the remote service",
+          "pod",
+          PEER_IP,
+          8080,
+          PROXY,
+          "peer-8080",
+          "peer-8080",
+        ],
+        [
+          "remote client -> app port goes to the sidecar's inbound listener",
+          "peer",
+          POD_IP,
+          9080,
+          APP,
+          "app-9080",
+          "sidecar-inbound",
+        ],
+        [
+          "an excluded inbound port (-d) reaches its listener directly",
+          "peer",
+          POD_IP,
+          15021,
+          APP,
+          "agent-15021",
+          "agent-15021",
+        ],
+        ["app -> localhost is not captured", "pod", "127.0.0.1", 9080, APP, "app-9080", "app-9080"],
+        ["app -> its own pod IP over lo is not captured", "pod", POD_IP, 9080, APP, "app-9080", "app-9080"],
+        ["the sidecar -> its pod IP goes through inbound", "pod", POD_IP, 9080, PROXY, "app-9080", "sidecar-inbound"],
+      ])("%s", (_name, from, host, port, who, dialled, kernel) => {
+        const p = {
+          src: from === "peer" ? PEER_IP : host === "127.0.0.1" ? "127.0.0.1" : POD_IP,
+          dst: host,
+          dport: port,
+          origin: from === "peer" ? ("remote" as const) : ("local" as const),
+          ...(from === "pod" ? who : {}),
+        };
+        const predicted = answers(
+          format === "iptables" ? evaluators.iptables(p).to : evaluators.nftables(p).to,
+          dialled,
+        );
+        expect(predicted).toBe(kernel);
+        expect(lab.connect(from === "pod" ? lab.pod : lab.peer, host, port, who)).toBe(predicted);
       });
     });
 
