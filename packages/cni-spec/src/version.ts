@@ -66,7 +66,7 @@ export function versionAtLeast(a: string, b: string): boolean {
 
 /** The VERSION answer for a plugin supporting `supportedVersions` (default: every version). */
 export function versionInfo(supportedVersions: readonly string[] = SPEC_VERSIONS): VersionInfo {
-  if (supportedVersions.length === 0) throw new Error("a plugin must support at least one CNI version");
+  if (supportedVersions.length === 0) throw new RangeError("a plugin must support at least one CNI version");
   return { cniVersion: CURRENT_VERSION, supportedVersions: [...supportedVersions] };
 }
 

@@ -69,7 +69,7 @@ export { seededRandom } from "./random.js";
 export type { DnsQuery, ResolveOptions } from "./resolve.js";
 export { anyAnswer, resolve } from "./resolve.js";
 export type { DnsServerOptions, ListenOptions, TcpStats } from "./server/dns-server.js";
-export { DnsServer, defaultCorefile } from "./server/dns-server.js";
+export { DnsServer, defaultCorefile, FatalError } from "./server/dns-server.js";
 export { Rcode, RRType, rcodeName, typeCode, typeName } from "./wire/constants.js";
 export type { DecodedMessage, ParsedQuery } from "./wire/decode.js";
 export { DecodeError, decodeMessage, encodeQuery, parseQuery } from "./wire/decode.js";

@@ -94,7 +94,7 @@ export function gatewayClusterExtension(
       proxy: (b) => {
         const node = options.node === undefined ? [...b.nodes.values()][0] : b.nodes.get(options.node);
         if (node === undefined)
-          throw new Error(`gateway extension: node ${options.node ?? "(first)"} not found in the cluster`);
+          throw new RangeError(`gateway extension: node ${options.node ?? "(first)"} not found in the cluster`);
         const services = [...b.services.values()].map((s) => s.service);
         const model = buildGatewayModel({ ...inputs, services, endpointSlices: b.endpointSlices });
         const router = new Router(model);

@@ -159,7 +159,7 @@ export class GatewayServer {
         if (l.tls) {
           const fallback = this.contextFor(undefined, l.listenerPort);
           if (fallback === undefined)
-            throw new Error(
+            throw new RangeError(
               `no programmed HTTPS listener with a certificate on port ${l.listenerPort}: check the listeners' certificateRefs and Secrets`,
             );
           server = createSecureServer({
@@ -306,7 +306,8 @@ export class GatewayServer {
         upRes.on("end", () => log(upRes.statusCode ?? 502, upstream, bytes));
       },
     );
-    up.on("timeout", () => up.destroy(new Error("upstream timeout")));
+    // The web platform's timeout error (what AbortSignal.timeout() raises).
+    up.on("timeout", () => up.destroy(new DOMException("upstream timeout", "TimeoutError")));
     up.on("error", (e) => {
       if (!res.headersSent) {
         const msg = `upstream ${upstream} failed: ${e.message}\n`;

@@ -109,7 +109,8 @@ function startHelper(): Helper | undefined {
   try {
     const req = join(dir, "req");
     const ans = join(dir, "ans");
-    if (spawnSync(mkfifo, ["-m", "600", req, ans], { stdio: "ignore" }).status !== 0) throw new Error("mkfifo failed");
+    if (spawnSync(mkfifo, ["-m", "600", req, ans], { stdio: "ignore" }).status !== 0)
+      throw new IpamError(`mkfifo ${req} ${ans} failed: cannot hand the lock to its helper process`);
     // Open order matters: a FIFO opened for reading without O_NONBLOCK waits for a writer and
     // vice versa. The helper's ends are opened by us and handed over; we keep a blocking
     // reader of the answers and the only writer of the requests (so the helper sees EOF,

@@ -50,7 +50,7 @@ export class IdAllocator {
         return id;
       }
     }
-    throw new Error(
+    throw new RangeError(
       `no ${this.what} ID available: all ${this.limit - this.first} are in use; remove services or backends`,
     );
   }

@@ -318,13 +318,13 @@ function flagLast(trace: IptablesTraceStep[]): void {
 /**
  * The IP protocol number of a packet's `protocol` (default tcp), by netstack's
  * one protocol table, so every entry point (evaluate, runChain, walkChain) agrees.
- * @throws Error for a name that is no protocol (rather than guessing tcp).
+ * @throws RangeError for a name that is no protocol (rather than guessing tcp).
  */
 function packetProtocol(protocol: string | number | undefined): number {
   if (protocol === undefined) return 6;
   const n = typeof protocol === "number" ? protocol : ipProtocolNumber(protocol);
   if (n === undefined || !Number.isInteger(n) || n < 0 || n > 255)
-    throw new Error(`unknown protocol ${JSON.stringify(protocol)}: use tcp, udp, sctp, icmp or a number 0-255`);
+    throw new RangeError(`unknown protocol ${JSON.stringify(protocol)}: use tcp, udp, sctp, icmp or a number 0-255`);
   return n;
 }
 

@@ -120,7 +120,7 @@ export class ClusterView {
       const namespace = p.metadata?.namespace ?? "default";
       const name = p.metadata?.name ?? "";
       const key = `${namespace}/${name}`;
-      if (this.byKey.has(key)) throw new Error(`pod ${key} is listed twice`);
+      if (this.byKey.has(key)) throw new RangeError(`pod ${key} is listed twice`);
       const ips: Addr[] = [];
       for (const t of [p.status?.podIP, ...(p.status?.podIPs ?? []).map((x) => x.ip)]) {
         const a = tryAddr(t);
@@ -176,7 +176,7 @@ export class ClusterView {
   /** The endpoint of pod number `i` at its primary IP. */
   endpointAt(i: number): Endpoint {
     const e = this.primary[i];
-    if (e === undefined) throw new Error(`no pod at index ${i}`);
+    if (e === undefined) throw new RangeError(`no pod at index ${i}`);
     return e;
   }
 
@@ -210,14 +210,14 @@ export class ClusterView {
   /**
    * Resolve `ns/name` or an IP. `hostNetworkAsNode`: hostNetwork pods are node
    * endpoints (never policy subjects).
-   * @throws Error for an unknown pod or text that is neither a pod nor an IP.
+   * @throws RangeError for an unknown pod or text that is neither a pod nor an IP.
    */
   resolve(text: string, hostNetworkAsNode: boolean, peerFamily?: 4 | 6): Endpoint {
     const addr = text.includes("/") ? undefined : tryAddr(text);
     if (addr === undefined) {
       const pod = this.byKey.get(text);
       if (pod === undefined) {
-        throw new Error(
+        throw new RangeError(
           text.includes("/")
             ? `unknown pod ${text}`
             : `${JSON.stringify(text)} is neither a pod (ns/name) nor an IP address`,

@@ -104,7 +104,7 @@ export class ExpectedReachability {
 
   private idx(pod: string): number {
     const i = this.pods.indexOf(pod);
-    if (i < 0) throw new Error(`unknown pod ${pod}`);
+    if (i < 0) throw new RangeError(`unknown pod ${pod}`);
     return i;
   }
 

@@ -149,7 +149,7 @@ const INTERNALS = new WeakMap<object, EngineInternals>();
 /** The internals of an engine (for this package's modules only). */
 export function internals(engine: PolicyEngine): EngineInternals {
   const i = INTERNALS.get(engine);
-  if (i === undefined) throw new Error("not a PolicyEngine");
+  if (i === undefined) throw new TypeError("not a PolicyEngine");
   return i;
 }
 
@@ -313,11 +313,11 @@ export class PolicyEngine {
 
   /**
    * The policies that apply to a pod, per tier and direction.
-   * @throws Error for an unknown pod.
+   * @throws RangeError for an unknown pod.
    */
   policiesFor(podKey: string): PodPolicies {
     const pod = this.cluster.pod(podKey);
-    if (pod === undefined) throw new Error(`unknown pod ${podKey}`);
+    if (pod === undefined) throw new RangeError(`unknown pod ${podKey}`);
     const s = this.selection(pod);
     return {
       ingress: s.np[D_INGRESS].map((p) => p.key),
@@ -330,10 +330,12 @@ export class PolicyEngine {
 
   private resolveFlow(flow: Flow): ResolvedFlow {
     if (flow.protocol !== "TCP" && flow.protocol !== "UDP" && flow.protocol !== "SCTP") {
-      throw new Error(`unsupported protocol ${JSON.stringify(flow.protocol)}: NetworkPolicy covers TCP, UDP and SCTP`);
+      throw new RangeError(
+        `unsupported protocol ${JSON.stringify(flow.protocol)}: NetworkPolicy covers TCP, UDP and SCTP`,
+      );
     }
     if (!Number.isInteger(flow.port) || flow.port < 1 || flow.port > 65535) {
-      throw new Error(`port must be 1-65535, got ${flow.port}`);
+      throw new RangeError(`port must be 1-65535, got ${flow.port}`);
     }
     const src = this.cluster.resolve(flow.from, this.hostNetworkAsNode);
     const dst = this.cluster.resolve(flow.to, this.hostNetworkAsNode, src.ip?.family);
@@ -351,7 +353,7 @@ export class PolicyEngine {
 
   /**
    * Whether a flow is allowed (both directions), without building explanations.
-   * @throws Error for an unknown pod, a bad protocol or port.
+   * @throws RangeError for an unknown pod, a bad protocol or port.
    */
   allows(flow: Flow): boolean {
     const f = this.resolveFlow(flow);
@@ -407,7 +409,7 @@ export class PolicyEngine {
 
   /**
    * The verdict of a flow with its reasons in both directions.
-   * @throws Error for an unknown pod, a bad protocol or port.
+   * @throws RangeError for an unknown pod, a bad protocol or port.
    */
   verdict(flow: Flow): Verdict {
     const f = this.resolveFlow(flow);

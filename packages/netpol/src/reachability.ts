@@ -56,13 +56,13 @@ export function formatPortSpec(p: PortSpec): string {
 
 /**
  * Parse `80/TCP` (protocol case-insensitive; `80` alone means TCP).
- * @throws Error naming the bad text.
+ * @throws RangeError naming the bad text.
  */
 export function parsePortSpec(text: string): PortSpec {
   const m = /^([0-9]{1,5})(?:\/(tcp|udp|sctp))?$/i.exec(text.trim());
   const port = m === null ? Number.NaN : Number(m[1]);
   if (m === null || port < 1 || port > 65535) {
-    throw new Error(`bad port ${JSON.stringify(text)}: write PORT/PROTOCOL, e.g. 80/TCP, 53/UDP, 9000/SCTP`);
+    throw new RangeError(`bad port ${JSON.stringify(text)}: write PORT/PROTOCOL, e.g. 80/TCP, 53/UDP, 9000/SCTP`);
   }
   return { port, protocol: (m[2] ?? "TCP").toUpperCase() as PolicyProtocol };
 }

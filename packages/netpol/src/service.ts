@@ -24,13 +24,13 @@ export interface ServiceTarget {
  * or without the named targetPort, are not backends.
  *
  * @param port the Service port, by number or by name.
- * @throws Error when the Service has no such port.
+ * @throws RangeError when the Service has no such port.
  */
 export function serviceTargets(engine: PolicyEngine, service: Service, port: number | string): ServiceTarget[] {
   const svc = defaultService(service);
   const ns = svc.metadata?.namespace ?? "default";
   const sp = (svc.spec?.ports ?? []).find((p) => (typeof port === "number" ? p.port === port : p.name === port));
-  if (sp === undefined) throw new Error(`service ${ns}/${svc.metadata?.name} has no port ${port}`);
+  if (sp === undefined) throw new RangeError(`service ${ns}/${svc.metadata?.name} has no port ${port}`);
   const protocol = (sp.protocol ?? "TCP") as PolicyProtocol;
   const selector = svc.spec?.selector;
   if (selector === undefined || Object.keys(selector).length === 0) return [];

@@ -571,7 +571,7 @@ export class NodeAgent {
 export function parseBindAddress(text: string, flag: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
   const port = Number(m?.[3]);
-  if (m === null || port > 65535) throw new Error(`${flag} '${text}' must be HOST:PORT, e.g. 127.0.0.1:10256`);
+  if (m === null || port > 65535) throw new RangeError(`${flag} '${text}' must be HOST:PORT, e.g. 127.0.0.1:10256`);
   return { host: (m[1] ?? m[2]) as string, port };
 }
 

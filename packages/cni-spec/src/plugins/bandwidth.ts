@@ -32,9 +32,9 @@ function num(v: unknown, field: string): number {
 }
 
 function validateRateAndBurst(rate: number, burst: number): void {
-  if (burst > 0 && rate === 0) throw new Error("if burst is set, rate must also be set");
-  if (rate > 0 && burst === 0) throw new Error("if rate is set, burst must also be set");
-  if (Math.floor(burst / 8) >= 0xffffffff) throw new Error("burst cannot be more than 4GB");
+  if (burst > 0 && rate === 0) throw new CniError(ErrorCode.Internal, "if burst is set, rate must also be set");
+  if (rate > 0 && burst === 0) throw new CniError(ErrorCode.Internal, "if rate is set, burst must also be set");
+  if (Math.floor(burst / 8) >= 0xffffffff) throw new CniError(ErrorCode.Internal, "burst cannot be more than 4GB");
 }
 
 /** The limits a config asks for (`runtimeConfig.bandwidth` replaces the config's own keys). */
@@ -59,7 +59,7 @@ export function bandwidthPlugin(record: BandwidthRecord = new Map()): Plugin {
   const key = (a: CmdArgs): string => `${a.containerId}/${a.ifName}`;
   const prev = (a: CmdArgs): Result => {
     if (a.config.prevResult === undefined || a.config.prevResult === null) {
-      throw new Error("must be called as chained plugin");
+      throw new CniError(ErrorCode.Internal, "must be called as chained plugin");
     }
     return parseResult(a.config.prevResult as object, a.cniVersion);
   };
@@ -79,7 +79,7 @@ export function bandwidthPlugin(record: BandwidthRecord = new Map()): Plugin {
       const have = record.get(key(a));
       if (want.ingressRate === 0 && want.egressRate === 0) return;
       if (!have || JSON.stringify(have) !== JSON.stringify(want)) {
-        throw new Error(`bandwidth limits of ${key(a)} differ from the configuration`);
+        throw new CniError(ErrorCode.Internal, `bandwidth limits of ${key(a)} differ from the configuration`);
       }
     },
   };

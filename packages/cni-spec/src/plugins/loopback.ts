@@ -3,6 +3,7 @@
  * namespace and reports 127.0.0.1/8 and ::1/128 on it (as the reference
  * plugin does); a chained call passes `prevResult` through.
  */
+import { CniError, ErrorCode } from "../errors.js";
 import type { CmdArgs, Plugin } from "../plugin.js";
 import type { Result } from "../types/convert.js";
 import { parseResult } from "../types/convert.js";
@@ -53,7 +54,7 @@ export function loopbackPlugin(dataplane: LoopbackDataplane = recordingLoopback(
       if (a.netns !== "") await dataplane.down(a.netns);
     },
     async check(a) {
-      if (!(await dataplane.isUp(a.netns))) throw new Error("loopback interface is down");
+      if (!(await dataplane.isUp(a.netns))) throw new CniError(ErrorCode.Internal, "loopback interface is down");
     },
   };
 }

@@ -112,7 +112,7 @@ export function portmapPlugin(host: PortmapHost): Plugin {
   const key = (a: CmdArgs): string => `${a.config.name ?? ""}/${a.containerId}`;
   const prev = (a: CmdArgs): Result => {
     if (a.config.prevResult === undefined || a.config.prevResult === null)
-      throw new Error("must be called as chained plugin");
+      throw new CniError(ErrorCode.Internal, "must be called as chained plugin");
     return parseResult(a.config.prevResult as object, a.cniVersion);
   };
   const snatOn = (a: CmdArgs): boolean => a.config.snat !== false;
@@ -123,7 +123,7 @@ export function portmapPlugin(host: PortmapHost): Plugin {
       const mappings = readMappings(a.config);
       if (mappings.length === 0) return result;
       const targets = containerAddrs(convertResult<Result100>(result, "1.0.0").result);
-      if (targets.length === 0) throw new Error("no container IP addresses found in prevResult");
+      if (targets.length === 0) throw new CniError(ErrorCode.Internal, "no container IP addresses found in prevResult");
       installed.get(key(a))?.removers.forEach((r) => {
         r();
       });
@@ -192,7 +192,7 @@ export function portmapPlugin(host: PortmapHost): Plugin {
       if (mappings.length === 0) return;
       const inst = installed.get(key(a));
       if (!inst || inst.mappings !== JSON.stringify(mappings)) {
-        throw new Error(`could not check dnat: port mappings of ${key(a)} are not installed`);
+        throw new CniError(ErrorCode.Internal, `could not check dnat: port mappings of ${key(a)} are not installed`);
       }
     },
   };

@@ -34,6 +34,11 @@ import { isSubdomain } from "../wire/name.js";
 import { buildChain, type Chain } from "./chain.js";
 import { WireCache, wireKey } from "./wire-cache.js";
 
+/** Why a server stopped on its own, as CoreDNS exits with a `[FATAL]` line (a forwarding loop the `loop` plugin saw, a listener that failed). */
+export class FatalError extends Error {
+  override readonly name = "FatalError";
+}
+
 /** Where the server listens. */
 export interface ListenOptions {
   /** IP to bind. Default 127.0.0.1. */
@@ -57,7 +62,7 @@ export interface DnsServerOptions {
    * Called once a fatal error (a forwarding loop found by `loop`) has stopped the
    * server, where CoreDNS would exit. The `[FATAL]` line goes to the log sink first.
    */
-  readonly onFatal?: (error: Error) => void;
+  readonly onFatal?: (error: FatalError) => void;
   /** Overrides the listen address. */
   readonly listen?: ListenOptions;
   /** Clock (ms). Default `Date.now`. */
@@ -311,7 +316,7 @@ export class DnsServer {
 
   private fatal(message: string): void {
     this.env.logSink(`[FATAL] ${message}`);
-    void this.stop().then(() => this.options.onFatal?.(new Error(message)));
+    void this.stop().then(() => this.options.onFatal?.(new FatalError(message)));
   }
 
   /** The configured plugin instances (e.g. to read the bound address of `metrics`). */

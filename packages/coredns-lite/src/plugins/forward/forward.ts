@@ -24,6 +24,17 @@ interface Pending {
   readonly done: (buf: Uint8Array | Error) => void;
 }
 
+/** An upstream that did not answer as asked: timed out, stopped, or replied to something else. */
+export class ForwardError extends Error {
+  override readonly name = "ForwardError";
+  /** The upstream at fault. */
+  readonly upstream: Upstream;
+  constructor(upstream: Upstream, what: string) {
+    super(`upstream ${upstream.host}:${upstream.port} ${what}`);
+    this.upstream = upstream;
+  }
+}
+
 /** Sends queries to one upstream. */
 export class UpstreamClient {
   readonly upstream: Upstream;
@@ -76,9 +87,7 @@ export class UpstreamClient {
       q.type !== type ||
       q.name.toLowerCase() !== name.toLowerCase()
     ) {
-      throw new Error(
-        `upstream ${this.upstream.host}:${this.upstream.port} sent a reply that does not match the query`,
-      );
+      throw new ForwardError(this.upstream, "sent a reply that does not match the query");
     }
     return {
       rcode: m.rcode,
@@ -97,7 +106,7 @@ export class UpstreamClient {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new Error(`upstream ${this.upstream.host}:${this.upstream.port} timed out`));
+        reject(new ForwardError(this.upstream, "timed out"));
       }, this.timeoutMs);
       this.pending.set(id, {
         name,
@@ -133,7 +142,7 @@ export class UpstreamClient {
       let got = 0;
       const timer = setTimeout(() => {
         sock.destroy();
-        reject(new Error(`upstream ${this.upstream.host}:${this.upstream.port} timed out over TCP`));
+        reject(new ForwardError(this.upstream, "timed out over TCP"));
       }, this.timeoutMs);
       sock.on("error", (e) => {
         clearTimeout(timer);
@@ -164,7 +173,7 @@ export class UpstreamClient {
 
   /** Close the socket; outstanding queries fail. */
   close(): void {
-    for (const p of this.pending.values()) p.done(new Error("forwarder stopped"));
+    for (const p of this.pending.values()) p.done(new ForwardError(this.upstream, "forwarder stopped"));
     this.pending.clear();
     this.socket?.close();
     this.socket = undefined;

@@ -132,7 +132,7 @@ export const forwardPlugin: Plugin = {
           last = e;
         }
       }
-      throw last instanceof Error ? last : new Error("no upstream answered");
+      throw last instanceof Error ? last : new RangeError("forward has no upstream to ask");
     };
     return {
       stop: async () => {
