@@ -15,6 +15,7 @@
 import type { EndpointSlice, Namespace, Pod, Service } from "@knet/k8s";
 import { IptablesEvaluator, iptablesChainHooks, parseIptablesSave } from "@knet/kube-proxy-iptables";
 import type { Addr, HookRegistration } from "@knet/netstack";
+import { MeshError } from "./errors.js";
 import { iptablesCapture } from "./iptables.js";
 import {
   DEFAULT_ROOT_NAMESPACE,
@@ -160,8 +161,9 @@ export function meshClusterExtension(options: MeshClusterOptions = {}): MeshClus
           if (!c.injected || c.config === undefined) continue;
           const cfg = c.config;
           if (cfg.inboundInterceptionMode === "TPROXY")
-            throw new Error(
-              `pod ${p.key}: TPROXY interception is not simulated in the cluster (the kernel check covers it); use sidecar.istio.io/interceptionMode: REDIRECT`,
+            throw new MeshError(
+              "sidecar.istio.io/interceptionMode",
+              `pod ${p.key}: TPROXY interception is not simulated in the cluster (the kernel check covers it); use REDIRECT`,
             );
           const ev = new IptablesEvaluator(parseIptablesSave(iptablesCapture(cfg).v4), { localAddresses: [p.ip] });
           b.podHooks(
