@@ -60,7 +60,7 @@ function barChart(title, rows) {
   return { svg, width, height };
 }
 
-function lineChart(title, rows) {
+function lineChart(title, rows, figure = "p50") {
   const width = 1000;
   const height = 560;
   const [l, r, t, b] = [90, 300, 50, 60];
@@ -79,7 +79,7 @@ function lineChart(title, rows) {
   const yMin = Math.min(...ys) / 2;
   const yMax = Math.max(...ys) * 2;
   const y = logScale(yMin, yMax, height - b, t);
-  let svg = `<text x="10" y="24" font-size="16" font-weight="bold">${esc(title)} (p50 vs n, log-log)</text>`;
+  let svg = `<text x="10" y="24" font-size="16" font-weight="bold">${esc(title)} (${esc(figure)} vs n, log-log)</text>`;
   for (const d of decades(yMin, yMax)) {
     if (d < yMin || d > yMax) continue;
     svg += `<line x1="${l}" y1="${y(d)}" x2="${width - r}" y2="${y(d)}" stroke="#ddd"/><text x="${l - 6}" y="${y(d) + 4}" font-size="10" text-anchor="end">${fmtNs(d)}</text>`;
@@ -146,6 +146,10 @@ for (const f of files) {
   if (bars.length > 0) writePng(`${base}.png`, barChart(doc.benchmark, bars));
   // One log-log chart per group, so each compares like with like (e.g. the proxy modes' first packet).
   const groups = [...new Set(series.map((r) => r.group))];
+  // A benchmark may ask for another figure on its curves (notes.plotField, e.g. "min_ns": the best batch).
+  const field = doc.notes?.plotField;
+  const plotted = (r) => (field && typeof r[field] === "number" ? { ...r, p50_ns: r[field] } : r);
+  const what = field ? (doc.notes?.plotLabel ?? field) : "p50";
   for (const g of groups) {
     const slug =
       groups.length === 1
@@ -158,7 +162,8 @@ for (const f of files) {
       `${base}-${slug}.png`,
       lineChart(
         `${doc.benchmark}: ${g || "cases"}`,
-        series.filter((r) => r.group === g),
+        series.filter((r) => r.group === g).map(plotted),
+        series.some((r) => r.group === g && field && typeof r[field] === "number") ? what : "p50",
       ),
     );
   }
