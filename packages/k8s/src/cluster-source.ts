@@ -109,6 +109,76 @@ export function inClusterConnection(): KubeConnection {
   };
 }
 
+/** An API server's answer: HTTP status and the parsed JSON body. */
+export interface KubeReply {
+  /** HTTP status. */
+  readonly status: number;
+  /** The JSON body (an API `Status` for errors). */
+  readonly body: Record<string, unknown>;
+}
+
+/**
+ * Requests to an API server with a connection's credentials: JSON in, JSON out,
+ * one keep-alive agent. {@link ClusterSource} lists and watches through one;
+ * `knet validate --server-side` sends dry-run requests through another.
+ */
+export class KubeClient {
+  /** The TLS agent (kept alive between requests). */
+  readonly agent: Agent;
+
+  constructor(readonly conn: KubeConnection) {
+    this.agent = new Agent({
+      keepAlive: true,
+      rejectUnauthorized: !conn.insecure,
+      ...(conn.ca !== undefined ? { ca: conn.ca } : {}),
+      ...(conn.cert !== undefined ? { cert: conn.cert } : {}),
+      ...(conn.key !== undefined ? { key: conn.key } : {}),
+    });
+  }
+
+  /** The request headers: JSON, and the bearer token when there is one. */
+  headers(): Record<string, string> {
+    return { accept: "application/json", ...(this.conn.token ? { authorization: `Bearer ${this.conn.token}` } : {}) };
+  }
+
+  /**
+   * Send one request; resolves with any status. Rejects when there is no answer or the
+   * body is not JSON ({@link ClusterSourceError}).
+   */
+  request(method: string, path: string, body?: unknown, contentType = "application/json"): Promise<KubeReply> {
+    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    return new Promise((resolve, reject) => {
+      const headers = {
+        ...this.headers(),
+        ...(data ? { "content-type": contentType, "content-length": String(data.length) } : {}),
+      };
+      const req = request(`${this.conn.server}${path}`, { method, agent: this.agent, headers }, (res) => {
+        const parts: Buffer[] = [];
+        res.on("data", (c: Buffer) => parts.push(c));
+        res.on("end", () => {
+          try {
+            resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(parts).toString("utf8")) });
+          } catch (e) {
+            reject(
+              new ClusterSourceError(
+                `${method} ${path}: ${res.statusCode} with a body that is not JSON (${(e as Error).message})`,
+              ),
+            );
+          }
+        });
+        res.on("error", reject);
+      });
+      req.on("error", reject);
+      req.end(data);
+    });
+  }
+
+  /** Close the kept-alive connections. */
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
 /** Where each kind is listed and watched (cluster-wide), newest API version first. */
 const RESOURCES: Partial<Record<KubeKind, readonly { path: string; apiVersion: string }[]>> = {
   Namespace: [{ path: "/api/v1/namespaces", apiVersion: "v1" }],
@@ -170,7 +240,7 @@ interface KindWatch {
  * CoreDNS's `ready` reports ready), then watches each one until {@link ClusterSource.stop}.
  */
 export class ClusterSource {
-  private readonly agent: Agent;
+  private readonly client: KubeClient;
   private readonly watches: KindWatch[] = [];
   private stopped = false;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -182,13 +252,7 @@ export class ClusterSource {
     private readonly state: ClusterState,
     private readonly options: ClusterSourceOptions = {},
   ) {
-    this.agent = new Agent({
-      keepAlive: true,
-      rejectUnauthorized: !conn.insecure,
-      ...(conn.ca !== undefined ? { ca: conn.ca } : {}),
-      ...(conn.cert !== undefined ? { cert: conn.cert } : {}),
-      ...(conn.key !== undefined ? { key: conn.key } : {}),
-    });
+    this.client = new KubeClient(conn);
   }
 
   /** List every kind into the state, then keep watching. Resolves after the first full sync. */
@@ -206,38 +270,15 @@ export class ClusterSource {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     for (const w of this.watches) w.request?.destroy();
-    this.agent.destroy();
+    this.client.close();
   }
 
   private log(line: string): void {
     this.options.log?.(line);
   }
 
-  private headers(): Record<string, string> {
-    return { accept: "application/json", ...(this.conn.token ? { authorization: `Bearer ${this.conn.token}` } : {}) };
-  }
-
   private get(path: string): Promise<{ status: number; body: Raw }> {
-    return new Promise((resolve, reject) => {
-      const req = request(`${this.conn.server}${path}`, { agent: this.agent, headers: this.headers() }, (res) => {
-        const parts: Buffer[] = [];
-        res.on("data", (c: Buffer) => parts.push(c));
-        res.on("end", () => {
-          try {
-            resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(parts).toString("utf8")) as Raw });
-          } catch (e) {
-            reject(
-              new ClusterSourceError(
-                `GET ${path}: ${res.statusCode} with a body that is not JSON (${(e as Error).message})`,
-              ),
-            );
-          }
-        });
-        res.on("error", reject);
-      });
-      req.on("error", reject);
-      req.end();
-    });
+    return this.client.request("GET", path) as Promise<{ status: number; body: Raw }>;
   }
 
   /** The first API version of `kind` the server serves (404 on the list means: not served). */
@@ -320,7 +361,7 @@ export class ClusterSource {
     };
     const req = request(
       `${this.conn.server}${w.path}?${q}`,
-      { agent: this.agent, headers: this.headers() },
+      { agent: this.client.agent, headers: this.client.headers() },
       (res: IncomingMessage) => {
         if (res.statusCode === 410) gone = true;
         else if (res.statusCode !== 200) this.log(`source: watch ${w.kind}: HTTP ${res.statusCode}`);

@@ -13,11 +13,12 @@
  * @module
  */
 
-export type { ClusterSourceOptions, KubeConnection } from "./cluster-source.js";
+export type { ClusterSourceOptions, KubeConnection, KubeReply } from "./cluster-source.js";
 export {
   ClusterSource,
   ClusterSourceError,
   inClusterConnection,
+  KubeClient,
   loadKubeconfig,
   WATCHABLE_KINDS,
 } from "./cluster-source.js";

@@ -3,6 +3,8 @@ import { registerGatewayKinds } from "@knet/gateway";
 import {
   formatDocumentRef,
   formatProblem,
+  KubeClient,
+  loadKubeconfig,
   type ManifestProblem,
   nodePortRangeOf,
   parseManifests,
@@ -19,6 +21,7 @@ import {
   parseFlags,
 } from "../cli.js";
 import { inNamespace, NAMESPACE_FLAG, readManifestTexts } from "../manifests.js";
+import { type ServerSideInput, serverSideProblems } from "./validate-server.js";
 
 const USAGE = `Usage: knet validate -f FILE [-f FILE...] [flags]
 
@@ -45,6 +48,10 @@ Flags:
                                     --validate=false); by default they are problems
   -n, --namespace NS                the namespace of objects that name none (as
                                     kubectl apply -n); another namespace is an error
+      --server-side --kubeconfig PATH [--context NAME]
+                                    send each object to that API server as a
+                                    dry-run server-side apply (nothing is stored)
+                                    and report what the server rejects instead
   -o, --output FORMAT               json | yaml: {valid, counts, problems: [...]};
                                     wide: also one line per object with its status
                                     (--json: same as -o json)
@@ -68,6 +75,9 @@ export const validateCommand: CommandFamily = {
         "service-cluster-ip-range": { type: "string" },
         "allow-unknown-kinds": { type: "boolean" },
         "allow-unknown-fields": { type: "boolean" },
+        "server-side": { type: "boolean" },
+        kubeconfig: { type: "string" },
+        context: { type: "string" },
       },
       "validate",
     );
@@ -96,7 +106,22 @@ export const validateCommand: CommandFamily = {
     const parsed = parseManifests(texts);
     const report = validateManifests({ ...parsed, objects: inNamespace(parsed.objects, values.namespace) }, options);
     const allowUnknown = values["allow-unknown-kinds"] === true;
-    const problems = report.problems.filter((p) => !(allowUnknown && p.code === "unknown-kind"));
+    let problems = report.problems.filter((p) => !(allowUnknown && p.code === "unknown-kind"));
+    if (values["server-side"] === true) {
+      // The server judges the objects; what knet cannot even read stays a problem.
+      problems = [
+        ...problems.filter((p) => p.code === "syntax" || p.code === "shape" || p.code === "unknown-kind"),
+        ...(await serverSide(
+          values.kubeconfig,
+          values.context,
+          // as written, not defaulted: kubectl sends what the file says
+          [...inNamespace(parsed.objects, values.namespace), ...parsed.extensions],
+          values.namespace,
+        )),
+      ];
+    } else if (values.kubeconfig !== undefined || values.context !== undefined) {
+      throw new CliError("validate: --kubeconfig and --context go with --server-side");
+    }
     if (allowUnknown) {
       for (const p of report.problems) if (p.code === "unknown-kind") io.err(`skipped: ${formatProblem(p)}\n`);
     }
@@ -137,6 +162,28 @@ export const validateCommand: CommandFamily = {
     return code;
   },
 };
+
+async function serverSide(
+  kubeconfig: string | undefined,
+  context: string | undefined,
+  inputs: readonly ServerSideInput[],
+  namespace: string | undefined,
+): Promise<ManifestProblem[]> {
+  if (kubeconfig === undefined) throw new CliError("validate: --server-side needs --kubeconfig PATH");
+  let client: KubeClient;
+  try {
+    client = new KubeClient(loadKubeconfig(kubeconfig, context));
+  } catch (e) {
+    throw new CliError(`validate: ${(e as Error).message}`);
+  }
+  try {
+    return await serverSideProblems(client, inputs, namespace);
+  } catch (e) {
+    throw new CliError(`validate --server-side: ${client.conn.server}: ${(e as Error).message}`, ExitCode.negative);
+  } finally {
+    client.close();
+  }
+}
 
 /** A problem as data for `-o json|yaml`: where, which object, which field, what. */
 function problemData(p: ManifestProblem): Record<string, unknown> {
