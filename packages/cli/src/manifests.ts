@@ -1,6 +1,8 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import {
+  ClusterSource,
+  ClusterState,
   type DocumentRef,
   type ExtensionObject,
   formatDocumentRef,
@@ -8,10 +10,12 @@ import {
   formatProblem,
   type KubeObject,
   type LoadedObject,
+  loadKubeconfig,
   type ManifestProblem,
   type ManifestText,
   NAMESPACED_KINDS,
   parseManifests,
+  serializeManifests,
   validateManifests,
 } from "@knet/k8s";
 import { CliError, ExitCode, type Io } from "./cli.js";
@@ -52,6 +56,44 @@ export const INPUT_FLAGS = {
   filename: { type: "string", short: "f", multiple: true },
   strict: { type: "boolean" },
 } as const;
+
+/** `--kubeconfig`/`--context`: read a live cluster instead of (or besides) files. */
+export const LIVE_FLAGS = {
+  kubeconfig: { type: "string" },
+  context: { type: "string" },
+} as const;
+
+/**
+ * A live cluster as one manifest text: every Namespace, Node, Pod, Service,
+ * EndpointSlice and NetworkPolicy its API server lists (one list each, as the
+ * API server stores them), named `cluster https://...`. Undefined without
+ * `--kubeconfig`. An unreachable server is exit 1, a bad kubeconfig exit 2.
+ */
+export async function liveTexts(
+  values: { readonly kubeconfig?: string | undefined; readonly context?: string | undefined },
+  command: string,
+): Promise<ManifestText[] | undefined> {
+  if (values.kubeconfig === undefined) {
+    if (values.context !== undefined) throw new CliError(`${command}: --context goes with --kubeconfig PATH`);
+    return undefined;
+  }
+  let conn: ReturnType<typeof loadKubeconfig>;
+  try {
+    conn = loadKubeconfig(values.kubeconfig, values.context);
+  } catch (e) {
+    throw new CliError(`${command}: ${(e as Error).message}`);
+  }
+  const state = new ClusterState({ applyDefaults: false, endpointSliceController: false });
+  const source = new ClusterSource(conn, state);
+  try {
+    await source.start();
+  } catch (e) {
+    throw new CliError(`${command}: ${conn.server}: ${(e as Error).message}`, ExitCode.negative);
+  } finally {
+    source.stop();
+  }
+  return [{ name: `cluster ${conn.server}`, text: serializeManifests(state.all(), "json") }];
+}
 
 /** `-n`/`--namespace`, for the commands where kubectl users expect it. */
 export const NAMESPACE_FLAG = { namespace: { type: "string", short: "n" } } as const;
@@ -155,10 +197,15 @@ export function readInputs(
     readonly admission: Admission;
     /** Extension kinds (registered with `@knet/k8s`) the command reads; others are skipped and reported. */
     readonly extensions?: readonly string[];
+    /** Texts read before the `-f` files (a live cluster, {@link liveTexts}); with them, `-f` may be absent. */
+    readonly live?: readonly ManifestText[] | undefined;
   },
 ): Inputs {
   const files = values.filename ?? [];
-  const texts = readManifestTexts(files, command);
+  const texts = [
+    ...(options.live ?? []),
+    ...(options.live !== undefined && files.length === 0 ? [] : readManifestTexts(files, command)),
+  ];
   const parsed = parseManifests(texts);
   const unreadable = parsed.problems.filter((p) => p.code !== "unknown-kind");
   if (unreadable.length > 0) {

@@ -1,4 +1,4 @@
-import type { KubeObject, Pod } from "@knet/k8s";
+import type { KubeObject, ManifestText, Pod } from "@knet/k8s";
 import {
   compileNft,
   defaultProfile,
@@ -23,7 +23,7 @@ import {
   outputFormat,
   parseFlags,
 } from "../cli.js";
-import { INPUT_FLAGS, NAMESPACE_FLAG, readInputs } from "../manifests.js";
+import { INPUT_FLAGS, LIVE_FLAGS, liveTexts, NAMESPACE_FLAG, readInputs } from "../manifests.js";
 
 const USAGE = `Usage: knet netpol <subcommand> -f FILE [-f FILE...] [flags]
 
@@ -60,6 +60,8 @@ Subcommands:
 
 Flags:
   -f, --filename FILE   manifest file ('-' for stdin); repeatable
+      --kubeconfig PATH [--context NAME]  read a live cluster (what its API server lists)
+                        instead of files, or as well as them
       --strict          fail (exit 2) instead of skipping objects the API server would reject
   -n, --namespace NS    pods named without NS/ are in NS; matrix and diff show only NS's pods
   -o, --output FORMAT   as listed per subcommand (--json: same as -o json)
@@ -69,6 +71,7 @@ Flags:
 
 const FLAGS = {
   ...INPUT_FLAGS,
+  ...LIVE_FLAGS,
   ...NAMESPACE_FLAG,
   ...OUTPUT_FLAGS,
   ports: { type: "string" },
@@ -87,7 +90,13 @@ interface Loaded {
   readonly objects: readonly KubeObject[];
 }
 
-function load(values: NetpolValues, files: string[], cmd: string, io: Io): Loaded {
+function load(
+  values: NetpolValues,
+  files: string[],
+  cmd: string,
+  io: Io,
+  live: readonly ManifestText[] | undefined,
+): Loaded {
   const profileName = values.profile;
   const profile =
     profileName === undefined || profileName === "default"
@@ -96,7 +105,7 @@ function load(values: NetpolValues, files: string[], cmd: string, io: Io): Loade
         ? strictProfile
         : undefined;
   if (profile === undefined) throw new CliError(`netpol: unknown --profile '${profileName}': use default or strict`);
-  const { objects, skips } = readInputs({ ...values, filename: files }, cmd, io, { admission: "api" });
+  const { objects, skips } = readInputs({ ...values, filename: files }, cmd, io, { admission: "api", live });
   skips.finish();
   try {
     return { engine: PolicyEngine.fromObjects(objects, { profile }), objects };
@@ -188,7 +197,8 @@ export const netpolCommand: CommandFamily = {
       cmd,
       sub === "matrix" ? ["json", "yaml", "wide"] : sub === "compile" ? [] : ["json", "yaml"],
     );
-    const before = load(values, values.filename ?? [], cmd, io);
+    const live = await liveTexts(values, cmd);
+    const before = load(values, values.filename ?? [], cmd, io, live);
     const engine = before.engine;
     const ns = values.namespace;
     const pods = selectedPods(before, ns);
@@ -214,7 +224,7 @@ export const netpolCommand: CommandFamily = {
       const add = values.add ?? [];
       if (add.length === 0)
         throw new CliError("netpol diff: give --add FILE with the objects to try (see 'knet netpol --help')");
-      const after = load(values, [...(values.filename ?? []), ...add], cmd, io);
+      const after = load(values, [...(values.filename ?? []), ...add], cmd, io, live);
       const ports = portsOf(after.objects);
       const options = { ports, ...(pods !== undefined ? { pods } : {}) };
       const changes = diffReachability(reachability(engine, options), reachability(after.engine, options));

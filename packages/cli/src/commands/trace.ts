@@ -11,7 +11,7 @@ import {
   parseFlags,
 } from "../cli.js";
 import { gatewayExtensions, gatewayKinds } from "../gateway-extension.js";
-import { INPUT_FLAGS, NAMESPACE_FLAG, readInputs } from "../manifests.js";
+import { INPUT_FLAGS, LIVE_FLAGS, liveTexts, NAMESPACE_FLAG, readInputs } from "../manifests.js";
 
 const usage = (): string => `Usage: knet trace -f MANIFESTS --from NS/POD --to URL [flags]
 
@@ -37,6 +37,8 @@ PERMISSIVE, DISABLE; mesh-wide in istio-system, namespace, workload) admits it.
 
 Flags:
   -f, --filename FILE   manifest file ('-' for stdin); repeatable
+      --kubeconfig PATH [--context NAME]  read a live cluster (what its API server lists)
+                        instead of files, or as well as them
   -n, --namespace NS    namespace of --from POD when it is given without NS/
       --from [NS/]POD   the client pod, or a host outside the cluster ('client')
       --to URL          http://NAME[:PORT][/PATH], udp://NAME:PORT, or IP:PORT
@@ -53,6 +55,7 @@ a proxy answered it below 400, e.g. a redirect), 1 when it did not, 2 for bad in
 
 const OPTIONS = {
   ...INPUT_FLAGS,
+  ...LIVE_FLAGS,
   ...NAMESPACE_FLAG,
   ...OUTPUT_FLAGS,
   from: { type: "string" },
@@ -108,6 +111,7 @@ export const traceCommand: CommandFamily = {
     const { objects, extensions, skips } = readInputs(values, "trace", io, {
       admission: "api",
       extensions: [...gatewayKinds(), "PeerAuthentication"],
+      live: await liveTexts(values, "trace"),
     });
     skips.finish();
     const mesh = meshClusterExtension({

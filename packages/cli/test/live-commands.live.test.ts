@@ -1,12 +1,13 @@
-// `knet validate --server-side` against a real kube-apiserver 1.20: what the server
-// rejects (its validation messages, its NodePort allocator, a version it does not
-// serve) comes back as problems with field paths; nothing is stored.
+// knet's commands against a real kube-apiserver 1.20. `validate --server-side`: what
+// the server rejects (its validation messages, its NodePort allocator, a version it
+// does not serve) comes back as problems with field paths; nothing is stored.
+// `netpol` and `trace` with --kubeconfig read what the server lists instead of files.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "@knet/cli";
 import { type ApiServer, startApiServer } from "@knet/testkit";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { capture } from "./capture.js";
 
 let server: ApiServer;
@@ -92,4 +93,108 @@ it("passes what the server accepts (a new object, and an existing one patched), 
   const c = capture();
   expect(await main(["validate", "--server-side", "-f", file], c.io)).toBe(2);
   expect(c.err()).toContain("--server-side needs --kubeconfig PATH");
+});
+
+describe("netpol and trace --kubeconfig", () => {
+  beforeAll(async () => {
+    await server.api("POST", "/api/v1/nodes", {
+      metadata: { name: "node-1" },
+      spec: { podCIDR: "10.244.1.0/24" },
+    });
+    await server.api(
+      "PATCH",
+      "/api/v1/nodes/node-1/status",
+      { status: { addresses: [{ type: "InternalIP", address: "192.168.0.11" }] } },
+      "application/merge-patch+json",
+    );
+    for (const [name, app, ip] of [
+      ["web", "web", "10.244.1.10"],
+      ["db", "db", "10.244.1.11"],
+    ] as const) {
+      expect(
+        (
+          await server.api("POST", "/api/v1/namespaces/shop/pods", {
+            metadata: { name, labels: { app } },
+            spec: { nodeName: "node-1", containers: [{ name: app, image: app, ports: [{ containerPort: 5432 }] }] },
+          })
+        ).status,
+      ).toBe(201);
+      await server.api(
+        "PATCH",
+        `/api/v1/namespaces/shop/pods/${name}/status`,
+        {
+          status: {
+            phase: "Running",
+            podIP: ip,
+            podIPs: [{ ip }],
+            conditions: [{ type: "Ready", status: "True" }],
+          },
+        },
+        "application/merge-patch+json",
+      );
+    }
+    const np = await server.api("POST", "/apis/networking.k8s.io/v1/namespaces/shop/networkpolicies", {
+      metadata: { name: "db-from-nobody" },
+      spec: { podSelector: { matchLabels: { app: "db" } }, policyTypes: ["Ingress"] },
+    });
+    expect(np.status).toBe(201);
+  });
+
+  it("netpol explain reads the live policies and pods", async () => {
+    const c = capture();
+    const code = await main(
+      [
+        "netpol",
+        "explain",
+        "--kubeconfig",
+        server.kubeconfig,
+        "--from",
+        "shop/web",
+        "--to",
+        "shop/db",
+        "--port",
+        "5432/TCP",
+      ],
+      c.io,
+    );
+    expect(code, c.err()).toBe(1);
+    expect(c.out()).toContain("db-from-nobody");
+    const back = capture();
+    expect(
+      await main(
+        [
+          "netpol",
+          "explain",
+          "--kubeconfig",
+          server.kubeconfig,
+          "--from",
+          "shop/db",
+          "--to",
+          "shop/web",
+          "--port",
+          "5432/TCP",
+        ],
+        back.io,
+      ),
+      back.err(),
+    ).toBe(0);
+  });
+
+  it("trace follows a request through the live cluster, and --context must name a context", async () => {
+    const c = capture();
+    const code = await main(
+      ["trace", "--kubeconfig", server.kubeconfig, "--from", "shop/db", "--to", "10.244.1.10:5432", "-o", "json"],
+      c.io,
+    );
+    expect(code, c.err()).toBe(0);
+    expect(JSON.parse(c.out()).connected).toBe(true);
+    const bad = capture();
+    expect(
+      await main(
+        ["trace", "--kubeconfig", server.kubeconfig, "--context", "nope", "--from", "shop/db", "--to", "x:1"],
+        bad.io,
+      ),
+    ).toBe(2);
+    expect(bad.err()).toContain('context "nope" not found (contexts: live)');
+  });
 });
