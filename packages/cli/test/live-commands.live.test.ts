@@ -104,7 +104,7 @@ describe("netpol and trace --kubeconfig", () => {
     await server.api(
       "PATCH",
       "/api/v1/nodes/node-1/status",
-      { status: { addresses: [{ type: "InternalIP", address: "192.168.0.11" }] } },
+      { status: { addresses: [{ type: "InternalIP", address: "192.168.49.11" }] } },
       "application/merge-patch+json",
     );
     for (const [name, app, ip] of [
