@@ -89,6 +89,9 @@ describe("NodeAgent (iptables mode, fake host)", () => {
     const { host, state, agent } = setup();
     agent.start();
     expect(agent.counts).toMatchObject({ syncs: 1, full: 1 });
+    await tick();
+    // the objects replayed before the first sync asked for no second one
+    expect(agent.counts.syncs).toBe(1);
     const inserts = host.calls.filter((c) => c.args.includes("-I"));
     expect(inserts.length).toBe(14); // 12 jumps + kubelet's two KUBE-FIREWALL ones (localhost NodePorts)
     expect(host.calls.findIndex((c) => c.cmd === "iptables-restore")).toBeGreaterThan(

@@ -307,7 +307,8 @@ export class NodeAgent {
   private lastUpdatedAt: number | undefined;
   private oldestQueuedAt: number | undefined;
   private eligible = true;
-  private requested = false;
+  /** The sync requested for the events delivered in this turn of the event loop. */
+  private requested: NodeJS.Immediate | undefined;
   private pendingServiceChanges = 0;
   private pendingEndpointChanges = 0;
   /** Earliest unsynced EndpointSlice trigger time per service (ms), for network programming latency. */
@@ -526,16 +527,18 @@ export class NodeAgent {
   private queued(): void {
     this.lastQueuedTimestamp = Date.now() / 1000;
     this.oldestQueuedAt ??= Date.now();
-    if (this.requested) return;
-    this.requested = true;
-    setImmediate(() => {
-      this.requested = false;
+    if (this.requested !== undefined) return;
+    this.requested = setImmediate(() => {
+      this.requested = undefined;
       this.proxier.requestSync();
     });
   }
 
   /** The sources have delivered their first full list: run the first (full) sync. */
   start(): void {
+    // The replayed list needs no sync of its own: the first sync covers it.
+    if (this.requested !== undefined) clearImmediate(this.requested);
+    this.requested = undefined;
     this.proxier.onServicesSynced();
     this.proxier.onEndpointSlicesSynced();
   }
