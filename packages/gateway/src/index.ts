@@ -41,7 +41,7 @@ export {
   translateIngresses,
 } from "./ingress.js";
 export { registerGatewayKinds } from "./kinds.js";
-export type { LoadedGatewayInputs } from "./load.js";
+export type { GatewayKindLists, LoadedGatewayInputs } from "./load.js";
 export { gatewayInputsFrom, loadGatewayInputs } from "./load.js";
 export type {
   Attachment,

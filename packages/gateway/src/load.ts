@@ -34,7 +34,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-type GatewayKindLists = Pick<
+/** The Gateway API and Ingress objects of {@link gatewayInputsFrom}, by kind. */
+export type GatewayKindLists = Pick<
   LoadedGatewayInputs["inputs"],
   "gatewayClasses" | "gateways" | "httpRoutes" | "referenceGrants" | "ingresses" | "ingressClasses"
 >;
