@@ -1,6 +1,7 @@
 import { type EndpointSlice, LABEL_SERVICE_NAME, namespaceOf, objectKey, type Service } from "@knet/k8s";
 import type { Family } from "@knet/netstack";
 import { type Endpoint, mergeEndpoints, type SliceEndpoints, sliceEndpoints } from "./endpoint.js";
+import { LayeredMap } from "./layered-map.js";
 import { endpointListsEqual, type ProxyObjects, type ProxyState } from "./proxy-state.js";
 import { compareServicePorts, type ProxyLog, type ServicePort, servicePortsFor } from "./service-port.js";
 
@@ -47,8 +48,8 @@ export class ChangeTracker {
     this.lineage = ++lineages;
     this.current = {
       family: options.family,
-      servicePorts: new Map(),
-      endpoints: new Map(),
+      servicePorts: LayeredMap.of(),
+      endpoints: LayeredMap.of(),
       order: [],
       lineage: this.lineage,
       generation: 0,
@@ -136,8 +137,10 @@ export class ChangeTracker {
   state(): ProxyState {
     if (this.pendingKeys.size === 0) return this.current;
     const prev = this.current;
-    const servicePorts = new Map(prev.servicePorts);
-    const endpoints = new Map(prev.endpoints);
+    // Only the pending services' ports change: collect them, then derive the new maps
+    // from the previous ones (shared, layered) instead of copying every service port.
+    const portChanges = new Map<string, ServicePort | undefined>();
+    const endpointChanges = new Map<string, readonly Endpoint[] | undefined>();
     const removedKeys = new Set<string>();
     const addedPorts: ServicePort[] = [];
     for (const serviceKey of this.pendingKeys) {
@@ -145,8 +148,8 @@ export class ChangeTracker {
       this.portKeysByService.delete(serviceKey);
     }
     for (const key of removedKeys) {
-      servicePorts.delete(key);
-      endpoints.delete(key);
+      portChanges.set(key, undefined);
+      endpointChanges.set(key, undefined);
     }
     for (const serviceKey of this.pendingKeys) {
       const ports = this.services.get(serviceKey) ?? [];
@@ -158,28 +161,33 @@ export class ChangeTracker {
       for (const sp of ports) {
         const old = prev.servicePorts.get(sp.key);
         const eps = this.endpointsFor(sp);
-        servicePorts.set(sp.key, sp);
+        portChanges.set(sp.key, sp);
         const oldEps = prev.endpoints.get(sp.key);
-        endpoints.set(sp.key, oldEps !== undefined && endpointListsEqual(oldEps, eps) ? oldEps : eps);
+        endpointChanges.set(sp.key, oldEps !== undefined && endpointListsEqual(oldEps, eps) ? oldEps : eps);
         if (old === undefined) addedPorts.push(sp);
         removedKeys.delete(sp.key);
       }
     }
-    let order: string[];
+    const servicePorts = layered(prev.servicePorts).with(portChanges);
+    const endpoints = layered(prev.endpoints).with(endpointChanges);
+    let order: readonly string[];
     if (removedKeys.size + addedPorts.length > 64) {
       order = [...servicePorts.values()].sort(compareServicePorts).map((p) => p.key);
+    } else if (removedKeys.size === 0 && addedPorts.length === 0) {
+      order = prev.order; // endpoint churn: the same ports in the same order, shared
     } else {
-      order = removedKeys.size === 0 ? [...prev.order] : prev.order.filter((k) => servicePorts.has(k));
+      const next = removedKeys.size === 0 ? [...prev.order] : prev.order.filter((k) => servicePorts.has(k));
       for (const sp of addedPorts) {
         let lo = 0;
-        let hi = order.length;
+        let hi = next.length;
         while (lo < hi) {
           const mid = (lo + hi) >>> 1;
-          if (compareServicePorts(servicePorts.get(order[mid] as string) as ServicePort, sp) < 0) lo = mid + 1;
+          if (compareServicePorts(servicePorts.get(next[mid] as string) as ServicePort, sp) < 0) lo = mid + 1;
           else hi = mid;
         }
-        order.splice(lo, 0, sp.key);
+        next.splice(lo, 0, sp.key);
       }
+      order = next;
     }
     const generation = (prev.generation ?? 0) + 1;
     const changes = {
@@ -191,6 +199,11 @@ export class ChangeTracker {
     this.current = { family: this.family, servicePorts, endpoints, order, lineage: this.lineage, generation, changes };
     return this.current;
   }
+}
+
+/** The tracker's own states hold LayeredMaps; a state built elsewhere is taken as the base of one. */
+function layered<V>(m: ReadonlyMap<string, V>): LayeredMap<string, V> {
+  return m instanceof LayeredMap ? m : LayeredMap.of(m);
 }
 
 /**
