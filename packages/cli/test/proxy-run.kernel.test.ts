@@ -82,17 +82,17 @@ describeKernel(
         const m = manifests(0);
         writeFileSync(join(dir, "web.yaml"), m.svc);
         writeFileSync(join(dir, "web-slice.yaml"), m.slice);
-        agent = await startAgent(host.node, [
-          "--mode",
-          mode,
-          "-f",
-          dir,
-          "--watch",
-          "--node",
-          "node-1",
-          "--cluster-cidr",
-          "10.0.0.0/8",
-        ]);
+        // iptables from flags; nftables from kube-proxy's own configuration file
+        writeFileSync(
+          join(dir, "kube-proxy.conf"),
+          "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: nftables\nhostnameOverride: node-1\nclusterCIDR: 10.0.0.0/8\n",
+        );
+        agent = await startAgent(
+          host.node,
+          mode === "iptables"
+            ? ["--mode", mode, "-f", dir, "--watch", "--node", "node-1", "--cluster-cidr", "10.0.0.0/8"]
+            : ["--config", join(dir, "kube-proxy.conf"), "-f", dir, "--watch"],
+        );
       });
 
       afterAll(() => {

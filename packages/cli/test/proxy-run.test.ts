@@ -3,6 +3,9 @@
 // first sync full with the bootstrap ensured, changes coalesced and rate-limited by
 // minSyncPeriod, a sync every syncPeriod, a failed apply retried after syncPeriod as
 // a full sync, healthz going 503 when an update waits longer than 2 x syncPeriod.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { main } from "@knet/cli";
 import { ClusterState, type KubeObject } from "@knet/k8s";
 import { proxyConfig } from "@knet/kube-proxy";
@@ -308,10 +311,29 @@ describe("helpers and flags", () => {
     [["--cleanup", "--mode", "iptables"], /--cleanup takes no other flag/],
     [["-f", "/nonexistent-knet-dir"], /cannot read directory \/nonexistent-knet-dir: ENOENT/],
     [["--kubeconfig", "/nonexistent-kubeconfig"], /kubeconfig \/nonexistent-kubeconfig/],
+    [["--config", "/nonexistent-kube-proxy.conf", "-f", "x"], /--config \/nonexistent-kube-proxy.conf: ENOENT/],
   ])("proxy run %j is a usage error", async (args, message) => {
     const c = capture();
     const code = await main(["proxy", "run", ...args], c.io);
     expect(code).toBe(2);
     expect(c.err()).toMatch(message);
+  });
+
+  it("refuses a KubeProxyConfiguration kube-proxy would not start with, with kube-proxy's message", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "knet-proxy-run-"));
+    try {
+      const file = join(dir, "kube-proxy.conf");
+      writeFileSync(
+        file,
+        "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\niptables:\n  masqueradeBit: 99\n",
+      );
+      const c = capture();
+      expect(await main(["proxy", "run", "--config", file, "-f", dir], c.io)).toBe(2);
+      expect(c.err()).toMatch(
+        /--config .*kube-proxy would not start with it:\n {2}.*MasqueradeBit: Invalid value: 99: must be within the range \[0, 31\]/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

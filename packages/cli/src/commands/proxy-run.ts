@@ -6,10 +6,18 @@
  * mode's rules and exits, as `kube-proxy --cleanup`.
  */
 
+import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import { hostname } from "node:os";
 import { ClusterSource, ClusterState, DirectorySource, loadKubeconfig, type Node } from "@knet/k8s";
-import { type ProxyConfig, proxyConfig } from "@knet/kube-proxy";
+import {
+  type KubeProxyConfiguration,
+  kubeProxyEngineOptions,
+  kubeProxyProxyConfigInput,
+  type ProxyConfig,
+  parseKubeProxyConfiguration,
+  proxyConfig,
+} from "@knet/kube-proxy";
 import { IptablesEngine } from "@knet/kube-proxy-iptables";
 import { NftablesEngine } from "@knet/kube-proxy-nftables";
 import { Addr, AddrError } from "@knet/netstack";
@@ -36,6 +44,9 @@ export const PROXY_RUN_USAGE = `
           remove every mode's rules from this host (iptables jumps and KUBE-* chains,
           nftables kube-proxy tables) and exit, as kube-proxy --cleanup
   run flags:
+      --config FILE                  kube-proxy's KubeProxyConfiguration (mode, hostnameOverride,
+                                     clusterCIDR, detectLocalMode, masquerade, sync periods...);
+                                     flags win over it
       --kubeconfig PATH, --context NAME   follow this API server (list+watch)
       -f DIR --watch                 follow a manifest directory (re-read on change)
       --node NAME (--hostname-override)  this node (default: the host name)
@@ -64,6 +75,7 @@ const OPTIONS = {
   "nftables-sync-period": { type: "string" },
   "nftables-min-sync-period": { type: "string" },
   cleanup: { type: "boolean" },
+  config: { type: "string" },
 } as const;
 
 type RunValues = ReturnType<typeof parseFlags<typeof OPTIONS>>["values"];
@@ -89,18 +101,69 @@ export function parseGoDuration(text: string, flag: string): number {
 
 const MODES = ["iptables", "nftables"];
 
-function nodeConfig(values: RunValues, node: Node | undefined, nodeName: string): ProxyConfig {
+/**
+ * `--config FILE`, read, defaulted and validated by `@knet/kube-proxy` as kube-proxy
+ * does; a problem is a usage error naming each one (with its line), except for fields
+ * a flag overrides (flags win).
+ */
+function readKubeProxyConfiguration(file: string, values: RunValues, cmd: string): KubeProxyConfiguration {
+  let text: string;
+  try {
+    text = readFileSync(file === "-" ? 0 : file, "utf8");
+  } catch (e) {
+    throw new CliError(`${cmd}: --config ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const overridden = new Set([
+    ...(values.mode !== undefined ? ["mode"] : []),
+    ...(values["cluster-cidr"] !== undefined ? ["clusterCIDR"] : []),
+    ...(values.node !== undefined || values["hostname-override"] !== undefined ? ["hostnameOverride"] : []),
+  ]);
+  const { config, problems } = parseKubeProxyConfiguration(text);
+  const left = problems.filter((p) => !overridden.has(p.field));
+  if (left.length > 0)
+    throw new CliError(
+      `${cmd}: --config ${file}: kube-proxy would not start with it:\n${left
+        .map((p) => `  ${p.line !== undefined ? `line ${p.line}: ` : ""}${p.message}`)
+        .join("\n")}`,
+    );
+  return config;
+}
+
+/** Flags over the file over kube-proxy's defaults, as kube-proxy merges them. */
+function nodeConfig(
+  values: RunValues,
+  node: Node | undefined,
+  nodeName: string,
+  kp: KubeProxyConfiguration | undefined,
+  mode: string,
+  periods: { readonly syncPeriodMs?: number; readonly minSyncPeriodMs?: number },
+): ProxyConfig {
   const texts =
     values["node-ip"] ?? (node?.status?.addresses ?? []).filter((a) => a.type === "InternalIP").map((a) => a.address);
   try {
     const nodeIPs = texts.map((t) => Addr.parse(t));
+    const family = nodeIPs[0]?.family ?? 4;
+    const fromFile =
+      kp === undefined
+        ? {}
+        : kubeProxyProxyConfigInput(kp, mode, { family, nodeIPs, podCIDRs: node?.spec?.podCIDRs ?? [] });
+    // --cluster-cidr replaces the file's CIDRs, and with them a detector built from them.
+    const { localDetector, ...rest } = fromFile;
+    const keepDetector =
+      localDetector !== undefined &&
+      !(values["cluster-cidr"] !== undefined && (kp?.detectLocalMode === "" || kp?.detectLocalMode === "ClusterCIDR"));
     return proxyConfig({
-      family: nodeIPs[0]?.family ?? 4,
+      ...rest,
+      ...(keepDetector ? { localDetector } : {}),
+      ...periods,
+      family,
       nodeName,
       nodeIPs,
       nodeLabels: node?.metadata?.labels ?? {},
       ...(values["cluster-cidr"] !== undefined ? { clusterCIDR: values["cluster-cidr"] } : {}),
-      masqueradeAll: values["masquerade-all"] === true,
+      ...(values["masquerade-all"] === true || kp === undefined
+        ? { masqueradeAll: values["masquerade-all"] === true }
+        : {}),
     });
   } catch (e) {
     if (e instanceof AddrError) throw new CliError(`proxy run: ${e.message}`);
@@ -149,7 +212,8 @@ export async function proxyRun(argv: readonly string[], io: Io): Promise<number>
     io.out(`knet proxy: cleaned up (${done.length} change${done.length === 1 ? "" : "s"})\n`);
     return ExitCode.ok;
   }
-  const mode = values.mode ?? "iptables";
+  const kp = values.config === undefined ? undefined : readKubeProxyConfiguration(values.config, values, cmd);
+  const mode = values.mode ?? (kp?.mode || "iptables");
   if (!MODES.includes(mode))
     throw new CliError(
       mode === "ebpf" || mode === "ipvs"
@@ -159,15 +223,14 @@ export async function proxyRun(argv: readonly string[], io: Io): Promise<number>
   for (const other of MODES.filter((m) => m !== mode))
     for (const f of [`${other}-sync-period`, `${other}-min-sync-period`] as (keyof RunValues)[])
       if (values[f] !== undefined) throw new CliError(`${cmd}: --${f} is for --mode ${other}`);
-  const syncPeriodMs = parseGoDuration(
-    values[`${mode}-sync-period` as "iptables-sync-period"] ?? "30s",
-    "--sync-period",
-  );
-  const minSyncPeriodMs = parseGoDuration(
-    values[`${mode}-min-sync-period` as "iptables-min-sync-period"] ?? "1s",
-    "--min-sync-period",
-  );
-  if (syncPeriodMs <= 0) throw new CliError(`${cmd}: the sync period must be greater than 0`);
+  const syncFlag = values[`${mode}-sync-period` as "iptables-sync-period"];
+  const minFlag = values[`${mode}-min-sync-period` as "iptables-min-sync-period"];
+  const periods = {
+    ...(syncFlag !== undefined ? { syncPeriodMs: parseGoDuration(syncFlag, `--${mode}-sync-period`) } : {}),
+    ...(minFlag !== undefined ? { minSyncPeriodMs: parseGoDuration(minFlag, `--${mode}-min-sync-period`) } : {}),
+  };
+  if (periods.syncPeriodMs !== undefined && periods.syncPeriodMs <= 0)
+    throw new CliError(`${cmd}: --${mode}-sync-period must be greater than 0`);
   const files = values.filename ?? [];
   if (values.kubeconfig !== undefined && files.length > 0)
     throw new CliError(`${cmd}: give --kubeconfig PATH or -f DIR, not both`);
@@ -181,7 +244,7 @@ export async function proxyRun(argv: readonly string[], io: Io): Promise<number>
     throw new CliError(`${cmd}: --node and --hostname-override are one flag: give one`);
   const healthzBind = bindOf(values, "healthz-bind-address", "0.0.0.0:10256");
   const metricsBind = bindOf(values, "metrics-bind-address", "127.0.0.1:10249");
-  const nodeName = values.node ?? values["hostname-override"] ?? hostname().toLowerCase();
+  const nodeName = values.node ?? values["hostname-override"] ?? (kp?.hostnameOverride || hostname().toLowerCase());
 
   const log = (line: string): void => io.err(`${line}\n`);
   let state: ClusterState;
@@ -221,11 +284,20 @@ export async function proxyRun(argv: readonly string[], io: Io): Promise<number>
   const node = state.get("Node", "", nodeName);
   if (node === undefined && state.count("Node") > 0)
     log(`proxy: no Node named ${nodeName} (pass --node NAME); endpoints are not treated as local`);
-  const config = nodeConfig(values, node, nodeName);
+  const config = nodeConfig(values, node, nodeName, kp, mode, periods);
   if (config.nodeIPs.length === 0) log(`proxy: no node IP for ${nodeName} (pass --node-ip IP)`);
-  const engine = mode === "iptables" ? new IptablesEngine({ config, simulate: false }) : new NftablesEngine({ config });
+  const engine =
+    mode === "iptables"
+      ? new IptablesEngine({ config, simulate: false, ...(kp !== undefined ? kubeProxyEngineOptions(kp, mode) : {}) })
+      : new NftablesEngine({ config });
   const kernel: KernelApplier = mode === "iptables" ? new IptablesApplier(config) : new NftablesApplier();
-  const agent = new NodeAgent({ engine, kernel, minSyncPeriodMs, syncPeriodMs, log });
+  const agent = new NodeAgent({
+    engine,
+    kernel,
+    minSyncPeriodMs: config.minSyncPeriodMs,
+    syncPeriodMs: config.syncPeriodMs,
+    log,
+  });
   const servers: Server[] = [];
   const closeAll = (): void => {
     for (const s of servers) s.close();
