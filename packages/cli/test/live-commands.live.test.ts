@@ -2,14 +2,16 @@
 // the server rejects (its validation messages, its NodePort allocator, a version it
 // does not serve) comes back as problems with field paths; nothing is stored.
 // `netpol` and `trace` with --kubeconfig read what the server lists instead of files.
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "@knet/cli";
-import { type ApiServer, startApiServer } from "@knet/testkit";
+import { type ApiServer, freePort, startApiServer } from "@knet/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { capture } from "./capture.js";
 
+const root = join(import.meta.dirname, "..", "..", "..");
 let server: ApiServer;
 let dir = "";
 
@@ -197,4 +199,34 @@ describe("netpol and trace --kubeconfig", () => {
     ).toBe(2);
     expect(bad.err()).toContain('context "nope" not found (contexts: live)');
   });
+});
+
+it("dns serve --kubeconfig --ready: CoreDNS's /ready answers 200 once the first sync is done", async () => {
+  const b = spawnSync(process.execPath, [join(root, "scripts", "build.mjs"), "--js", "--quiet"], { encoding: "utf8" });
+  expect(b.status, b.stderr).toBe(0);
+  const [port, ready] = [await freePort(), await freePort()];
+  const proc = spawn(process.execPath, [
+    join(root, "packages", "cli", "bin", "knet.js"),
+    "dns",
+    "serve",
+    "--kubeconfig",
+    server.kubeconfig,
+    "--listen",
+    `127.0.0.1:${port}`,
+    "--ready",
+    `127.0.0.1:${ready}`,
+  ]);
+  let out = "";
+  proc.stdout?.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  try {
+    const t0 = Date.now();
+    while (!out.includes("serving") && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 50));
+    const r = await fetch(`http://127.0.0.1:${ready}/ready`);
+    expect(r.status).toBe(200);
+    expect(await r.text()).toBe("OK");
+  } finally {
+    proc.kill("SIGTERM");
+  }
 });

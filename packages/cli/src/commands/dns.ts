@@ -66,6 +66,9 @@ Flags:
       --config FILE     serve with this Corefile instead of the default one
       --kubeconfig PATH serve: follow the API server of this kubeconfig instead of files
       --context NAME    the kubeconfig context (default: its current-context)
+      --ready HOST:PORT serve: CoreDNS's ready plugin there (e.g. 127.0.0.1:8181): GET /ready
+                        answers 503 until the first full sync (queries get SERVFAIL until
+                        then, as CoreDNS's kubernetes plugin), 200 after
 `;
 
 const FLAGS = {
@@ -79,6 +82,7 @@ const FLAGS = {
   config: { type: "string" },
   kubeconfig: { type: "string" },
   context: { type: "string" },
+  ready: { type: "string" },
 } as const;
 
 type DnsValues = ReturnType<typeof parseFlags<typeof FLAGS>>["values"];
@@ -146,6 +150,7 @@ async function serve(values: DnsValues, io: Io): Promise<number> {
   const pods = parsePods(values.pods, cmd);
   let source: ClusterSource | undefined;
   let index: DnsIndex;
+  let server: string | undefined;
   if (values.kubeconfig !== undefined) {
     if (values.filename !== undefined) throw new CliError(`${cmd}: give -f FILE or --kubeconfig PATH, not both`);
     let conn: ReturnType<typeof loadKubeconfig>;
@@ -156,28 +161,28 @@ async function serve(values: DnsValues, io: Io): Promise<number> {
     }
     // The server already defaulted what it stores, and its controllers write the slices.
     const state = new ClusterState({ applyDefaults: false, endpointSliceController: false });
-    index = new DnsIndex();
+    // Not ready (SERVFAIL, /ready 503) until the first full list is in, as CoreDNS.
+    index = new DnsIndex({ synced: false });
     watchClusterState(index, state);
     source = new ClusterSource(conn, state, { log: (l) => io.err(`${l}\n`) });
-    try {
-      await source.start();
-    } catch (e) {
-      source.stop();
-      throw new CliError(`${cmd}: ${conn.server}: ${(e as Error).message}`, ExitCode.negative);
-    }
-    io.err(`knet dns: synced with ${conn.server}\n`);
+    server = conn.server;
   } else {
     index = loadIndex(values, cmd, io);
   }
   let config = defaultCorefile(zone, ttl);
   if (pods !== "disabled") config = config.replace(`ttl ${ttl}`, `ttl ${ttl}\n    pods ${pods}`);
+  if (values.ready !== undefined) {
+    if (values.config !== undefined)
+      throw new CliError(`${cmd}: --ready goes with the default Corefile: add 'ready' to --config's`);
+    config = config.replace("  errors\n", `  errors\n  ready ${values.ready}\n`);
+  }
   // A Corefile is read by the server from its path, so `reload` can re-read it.
   const configFile = values.config;
-  let server: DnsServer;
+  let dns: DnsServer;
   let fatal: Error | undefined;
   let stopServing = (): void => {};
   try {
-    server = new DnsServer({
+    dns = new DnsServer({
       index,
       ...(configFile === undefined ? { config } : { configFile }),
       listen,
@@ -187,7 +192,7 @@ async function serve(values: DnsValues, io: Io): Promise<number> {
         stopServing();
       },
     });
-    await server.start();
+    await dns.start();
   } catch (e) {
     source?.stop();
     const err = e as NodeJS.ErrnoException | ConfigError;
@@ -196,7 +201,18 @@ async function serve(values: DnsValues, io: Io): Promise<number> {
       ExitCode.negative,
     );
   }
-  const a = server.address();
+  if (source !== undefined) {
+    try {
+      await source.start();
+    } catch (e) {
+      source.stop();
+      await dns.stop();
+      throw new CliError(`${cmd}: ${server}: ${(e as Error).message}`, ExitCode.negative);
+    }
+    index.setSynced(true);
+    io.err(`knet dns: synced with ${server}\n`);
+  }
+  const a = dns.address();
   const services = [...index.allServices()].length;
   io.out(`knet dns: serving ${zone} (${services} services) on udp+tcp ${a.host}:${a.port}\n`);
   await new Promise<void>((done) => {
@@ -210,7 +226,7 @@ async function serve(values: DnsValues, io: Io): Promise<number> {
     process.on("SIGTERM", stop);
   });
   source?.stop();
-  await server.stop();
+  await dns.stop();
   if (fatal !== undefined) return ExitCode.negative;
   io.out("knet dns: stopped\n");
   return 0;
