@@ -19,7 +19,7 @@ import {
   type RuleState,
   type SetState,
 } from "./ruleset.js";
-import type { NftElement, NftField, NftStatement, NftVerdict } from "./types.js";
+import type { NftElement, NftFamily, NftField, NftStatement, NftVerdict } from "./types.js";
 
 /**
  * A packet as the evaluator sees it (a subset of `@knet/netstack`'s `Packet`);
@@ -104,6 +104,24 @@ export interface NftResult {
   readonly decidedBy?: string | undefined;
   /** Rules visited, when tracing was asked for. */
   readonly trace?: readonly NftTraceStep[] | undefined;
+}
+
+/** What one base chain did with a packet ({@link NftEvaluator.runBaseChain}). */
+export interface NftChainVerdict {
+  /** The chain's verdict (a NAT accepts). */
+  readonly verdict: "accept" | "drop" | "reject";
+  /** Mark after the chain. */
+  readonly mark: number;
+  /** Connection mark after the chain. */
+  readonly ctmark: number;
+  /** Masquerade asked for. */
+  readonly masquerade: boolean;
+  /** Destination NAT (`dnat`, `redirect`) asked for. */
+  readonly dnat?: { readonly addr: Addr; readonly port: number };
+  /** Where `tproxy` handed the packet. */
+  readonly tproxy?: { readonly port: number; readonly addr?: Addr };
+  /** For a drop or reject: the chain and rule comment that decided. */
+  readonly decidedBy?: string | undefined;
 }
 
 /** Injected randomness: an integer in `[0, n)`. */
@@ -1024,6 +1042,23 @@ export class NftEvaluator {
 
   /** Load the packet into the registers and run its hooks; the verdict code, with {@link path} set. */
   private run(p: NftPacket, options: EvaluateOptions | undefined): number {
+    const r = this.load(p);
+    let trace: NftTraceStep[] | null = null;
+    let origin: NftOrigin = "inbound";
+    if (options !== undefined) {
+      r.now = options.now ?? Number.NaN;
+      this.rnd = options.random ?? this.random;
+      if (options.trace === true) trace = [];
+      if (options.origin !== undefined) origin = options.origin;
+    } else {
+      r.now = Number.NaN;
+      this.rnd = this.random;
+    }
+    return this.runLoaded(r, p, origin, trace);
+  }
+
+  /** The packet's fields in the registers, everything a walk changes reset. */
+  private load(p: NftPacket): Regs {
     this.refreshHooks();
     const r = this.regs;
     r.gen = this.gen;
@@ -1060,18 +1095,59 @@ export class NftEvaluator {
     r.decided = undefined;
     r.clock = this.now;
     r.ev = this;
-    let trace: NftTraceStep[] | null = null;
-    let origin: NftOrigin = "inbound";
-    if (options !== undefined) {
-      r.now = options.now ?? Number.NaN;
-      this.rnd = options.random ?? this.random;
-      if (options.trace === true) trace = [];
-      if (options.origin !== undefined) origin = options.origin;
-    } else {
-      r.now = Number.NaN;
-      this.rnd = this.random;
-    }
+    return r;
+  }
+
+  /**
+   * Run one base chain for a packet at its hook, as the kernel's nf_tables hook
+   * function for that chain does (an adapter registers one per base chain at
+   * the chain's priority; see `nftChainHooks`). `iif`/`oif` are the packet's
+   * devices ("" for none); the sending socket's `uid`/`gid` are read at the
+   * output and postrouting hooks only. A DNAT or `redirect` is reported, not
+   * applied: the caller's conntrack does that.
+   * @throws ProxyEngineError when the chain is not a base chain of the ruleset.
+   */
+  runBaseChain(
+    family: NftFamily,
+    table: string,
+    chain: string,
+    p: NftPacket,
+    env: { readonly iif: string; readonly oif: string; readonly now?: number; readonly random?: RandomInt },
+  ): NftChainVerdict {
+    const ch = this.ruleset.tables.get(`${family} ${table}`)?.chains.get(chain);
+    const h = ch?.hook;
+    if (ch === undefined || h === undefined)
+      throw new ProxyEngineError("nftables", `no base chain ${family} ${table} ${chain}`);
+    const r = this.load(p);
+    r.now = env.now ?? Number.NaN;
+    this.rnd = env.random ?? this.random;
+    const sending = h.hook === "output" || h.hook === "postrouting";
+    r.uid = sending ? (p.uid ?? -1) : -1;
+    r.gid = sending ? (p.gid ?? -1) : -1;
+    r.iif = env.iif;
+    r.oif = env.oif;
+    r.oifAuto = false;
+    r.trace = null;
+    r.hook = h.hook;
+    let v = this.runChain(ch, r);
+    if (v === CONT) v = h.policy === "drop" ? DROP : ACCEPT;
+    if (v === DROP && r.decided === undefined) r.decided = `${ch.name}: policy drop`;
+    const dnat = r.dnatAddr === null ? undefined : { addr: r.dnatAddr, port: r.dnatPort >= 0 ? r.dnatPort : p.dport };
+    return {
+      verdict: v === DROP ? "drop" : v === REJECT ? "reject" : "accept",
+      mark: r.mark,
+      ctmark: r.ctmark,
+      masquerade: r.masq,
+      ...(dnat !== undefined ? { dnat } : {}),
+      ...(r.tproxyPort >= 0 ? { tproxy: tproxyOf(r) } : {}),
+      ...(v === DROP || v === REJECT ? { decidedBy: r.decided } : {}),
+    };
+  }
+
+  /** Run the hooks of the packet loaded in `r` along its path. */
+  private runLoaded(r: Regs, p: NftPacket, origin: NftOrigin, trace: NftTraceStep[] | null): number {
     r.trace = trace;
+    const dst = p.dst;
     if (origin === "inbound") {
       // a received packet has no local socket
       r.uid = -1;

@@ -8,6 +8,7 @@ export type { NftablesEngineOptions, NftablesSyncResult } from "./engine.js";
 export { NftablesEngine } from "./engine.js";
 export type {
   EvaluateOptions,
+  NftChainVerdict,
   NftEvaluatorOptions,
   NftOrigin,
   NftPacket,
@@ -17,6 +18,8 @@ export type {
 } from "./evaluator.js";
 export { NftEvaluator, NftOutcome, seededRandomInt } from "./evaluator.js";
 export { formatCommand, formatNftScript, formatRule } from "./format.js";
+export type { NftChainHookOptions } from "./hooks.js";
+export { nftChainHooks } from "./hooks.js";
 export { nftablesMode } from "./mode.js";
 export { parseNftListing } from "./parse-listing.js";
 export { parseRule } from "./parse-rule.js";

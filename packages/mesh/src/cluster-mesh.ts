@@ -7,16 +7,21 @@
  * its original destination (a Service's endpoint chosen as Envoy does, with
  * mutual TLS when the endpoint has a sidecar) under the proxy's UID, and one on
  * the inbound port (15006) that admits or refuses the connection by the pod's
- * PeerAuthentication and hands it to the app from 127.0.0.6. Shapes are
+ * PeerAuthentication and hands it to the app from 127.0.0.6. With the mesh
+ * default `nativeNftables`, istio-init's nftables rules run instead (the nftables
+ * evaluator, chain by chain). Shapes are
  * structural: this package does not import `@knet/cluster` (the cluster
  * composes the mesh, not the reverse).
  */
 
 import type { EndpointSlice, Namespace, Pod, Service } from "@knet/k8s";
 import { IptablesEvaluator, iptablesChainHooks, parseIptablesSave } from "@knet/kube-proxy-iptables";
+import { NftEvaluator, NftRuleset, nftChainHooks, parseNftScript } from "@knet/kube-proxy-nftables";
 import type { Addr, HookRegistration } from "@knet/netstack";
+import type { CaptureConfig } from "./config.js";
 import { MeshError } from "./errors.js";
 import { iptablesCapture } from "./iptables.js";
+import { nftablesCapture } from "./nftables.js";
 import {
   DEFAULT_ROOT_NAMESPACE,
   type EffectivePeerAuthentication,
@@ -104,6 +109,8 @@ export interface MeshSidecar {
   readonly peerAuthentication: EffectivePeerAuthentication;
   /** Why the injector injected it. */
   readonly reason: string;
+  /** What istio-init wrote: iptables, or nftables (`global.nativeNftables`). */
+  readonly format: "iptables" | "nftables";
 }
 
 /** Options of {@link meshClusterExtension}. */
@@ -165,11 +172,7 @@ export function meshClusterExtension(options: MeshClusterOptions = {}): MeshClus
               "sidecar.istio.io/interceptionMode",
               `pod ${p.key}: TPROXY interception is not simulated in the cluster (the kernel check covers it); use REDIRECT`,
             );
-          const ev = new IptablesEvaluator(parseIptablesSave(iptablesCapture(cfg).v4), { localAddresses: [p.ip] });
-          b.podHooks(
-            p.key,
-            iptablesChainHooks(() => ev, { family: 4, owner: `istio-init ${p.key}` }),
-          );
+          b.podHooks(p.key, captureHooks(cfg, c.nativeNftables, p.ip, `istio-init ${p.key}`));
           const proxyUid = Number(cfg.proxyUid.split(",")[0]);
           const sidecar: MeshSidecar = {
             pod: p.key,
@@ -178,6 +181,7 @@ export function meshClusterExtension(options: MeshClusterOptions = {}): MeshClus
             ports: { outbound: Number(cfg.proxyPort), inbound: Number(cfg.inboundCapturePort) },
             peerAuthentication: effectivePeerAuthentication(p.pod, policies, root),
             reason: c.reason,
+            format: c.nativeNftables ? "nftables" : "iptables",
           };
           sidecars.set(p.key, sidecar);
           byIp.set(p.ip.toString(), sidecar);
@@ -239,6 +243,21 @@ export function meshClusterExtension(options: MeshClusterOptions = {}): MeshClus
       },
     },
   };
+}
+
+/** istio-init's rules for a pod at its namespace's netfilter hooks, run by the iptables or the nftables evaluator. */
+function captureHooks(cfg: CaptureConfig, nft: boolean, ip: Addr, owner: string): HookRegistration[] {
+  if (!nft) {
+    const ev = new IptablesEvaluator(parseIptablesSave(iptablesCapture(cfg).v4), { localAddresses: [ip] });
+    return iptablesChainHooks(() => ev, { family: 4, owner });
+  }
+  const rs = new NftRuleset();
+  rs.apply(parseNftScript(nftablesCapture(cfg).script));
+  const ev = new NftEvaluator(rs, {
+    isLocal: (a) => a.equals(ip) || (a.family === 4 && a.w3 >>> 24 === 127),
+    interfaceAddress: (_ifname, family) => (family === ip.family ? ip : undefined),
+  });
+  return nftChainHooks(ev, { owner });
 }
 
 /** Which policy set the mode of `port` (or that none did: the PERMISSIVE default). */

@@ -15,11 +15,11 @@ function pa(namespace: string, name: string, spec: Record<string, unknown>): str
   return `---\n${JSON.stringify({ apiVersion: "security.istio.io/v1beta1", kind: "PeerAuthentication", metadata: { name, namespace }, spec })}\n`;
 }
 
-async function meshed(policies = "") {
+async function meshedWith(policies: string, nativeNftables: boolean) {
   const parsed = parseManifests(`${BASE}${policies}`);
   expect(parsed.problems).toEqual([]);
   const peerAuthentications = parsed.extensions.map((e) => e.object as PeerAuthentication);
-  const mesh = meshClusterExtension({ peerAuthentications });
+  const mesh = meshClusterExtension({ peerAuthentications, mesh: { nativeNftables } });
   const cluster = await Cluster.fromManifests(
     parsed.objects.map((o) => o.object),
     { extensions: [mesh] },
@@ -47,11 +47,16 @@ function legs(t: ClusterTrace): { to: string; by?: string; decision?: string; no
 const CLIENT_ID = "spiffe://cluster.local/ns/shop/sa/shop-client";
 const WEB_ID = "spiffe://cluster.local/ns/shop/sa/web";
 
-describe("sidecars in the cluster", () => {
+describe.each([
+  ["iptables", false],
+  ["nftables", true],
+] as const)("sidecars in the cluster, istio-init writing %s", (format, nft) => {
+  const meshed = (policies = "") => meshedWith(policies, nft);
   it("injects the pods the webhook selects, with their identities", async () => {
     const { mesh } = await meshed();
     expect([...mesh.sidecars.keys()].sort()).toEqual(["shop/client", "shop/runs-as-proxy", "shop/web"]);
     expect(mesh.sidecars.get("shop/client")?.identity).toBe(CLIENT_ID);
+    expect(mesh.sidecars.get("shop/client")?.format).toBe(format);
     expect(mesh.sidecars.get("shop/runs-as-proxy")?.identity).toBe("spiffe://cluster.local/ns/shop/sa/default");
     expect(mesh.sidecars.get("shop/web")?.peerAuthentication).toMatchObject({
       mode: "STRICT",
