@@ -18,7 +18,14 @@ import {
   type Result100,
 } from "@knet/cni-spec";
 import { DnsIndex } from "@knet/coredns-lite";
-import { hostLocal, memoryStores, NodeCidrAllocator, NodePortAllocator, ServiceIpAllocator } from "@knet/ipam";
+import {
+  hostLocal,
+  seededRandom as ipamRandom,
+  memoryStores,
+  NodeCidrAllocator,
+  NodePortAllocator,
+  ServiceIpAllocator,
+} from "@knet/ipam";
 import type { EndpointSlice, KubeObject, Node, Pod, Service } from "@knet/k8s";
 import { endpointSlicesFor, namespaceOf, objectKey } from "@knet/k8s";
 import {
@@ -255,8 +262,11 @@ export class BuildState implements ClusterBuild {
 
   /** IPAM: ClusterIPs and NodePorts as the API server allocates them. */
   stageIpam(): void {
-    const svcIps = new ServiceIpAllocator(this.options.serviceCidr);
-    const nodePorts = new NodePortAllocator();
+    // A fixed seed: the same manifests give the same ClusterIPs and NodePorts on every
+    // build, whatever seed the endpoint choice uses.
+    const random = ipamRandom(1);
+    const svcIps = new ServiceIpAllocator(this.options.serviceCidr, { random });
+    const nodePorts = new NodePortAllocator(undefined, { random });
     const rawServices = this.of("Service");
     for (const s of rawServices) {
       const ip = s.spec?.clusterIP;

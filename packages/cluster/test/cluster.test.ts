@@ -109,3 +109,20 @@ describe.each(["iptables", "nftables", "ipvs"] as const)("the demo cluster in %s
     expect(() => traceRequest(cluster, { from: FRONTEND, to: "ftp://api" })).toThrow(/no port/);
   });
 });
+
+describe("allocation is deterministic", () => {
+  it("the same manifests give the same ClusterIPs and NodePorts on every build, whatever the endpoint seed", async () => {
+    // The demo with its ClusterIPs and NodePorts left to the allocators.
+    const unpinned = manifests.replace(/^\s*clusterIP: 10\.[\d.]+\n/gm, "").replace(/^\s*nodePort: \d+\n/gm, "");
+    const addresses = async (seed: number) =>
+      [...(await Cluster.fromManifests(unpinned, { seed })).services.values()].map(
+        (s) =>
+          `${s.key} ${s.service.spec?.clusterIP} ${(s.service.spec?.ports ?? []).map((p) => p.nodePort ?? "-").join(",")}`,
+      );
+    const first = await addresses(1);
+    expect(first.some((l) => /^shop\/api 10\.\d+\.\d+\.\d+ /.test(l))).toBe(true);
+    expect(first.some((l) => /^shop\/web \S+ 3\d{4}/.test(l))).toBe(true);
+    expect(await addresses(1)).toEqual(first);
+    expect(await addresses(5)).toEqual(first);
+  });
+});
