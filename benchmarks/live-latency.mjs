@@ -89,6 +89,7 @@ function cleanup() {
 }
 process.on("exit", cleanup);
 process.on("SIGINT", () => process.exit(130));
+process.on("SIGTERM", () => process.exit(143));
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function until(what, ms, probe, everyMs = 20) {
@@ -228,7 +229,7 @@ for (const n of SIZES) {
   try {
     const port = Number(new URL(server.url).port);
     const sock = join(work, `api-${port}.sock`);
-    bg("socat", [`UNIX-LISTEN:${sock},fork`, `TCP:127.0.0.1:${port}`]);
+    const outside = bg("socat", [`UNIX-LISTEN:${sock},fork`, `TCP:127.0.0.1:${port}`]);
     await sleep(200);
     const inside = bg("ip", [
       "netns",
@@ -238,7 +239,10 @@ for (const n of SIZES) {
       `TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr`,
       `UNIX-CONNECT:${sock}`,
     ]);
-    stopBridge = () => inside.kill("SIGKILL");
+    stopBridge = () => {
+      inside.kill("SIGKILL");
+      outside.kill("SIGKILL");
+    };
     await server.api("POST", "/api/v1/namespaces", { metadata: { name: "bench" } });
     const tc = Date.now();
     await createMany(server, n);
@@ -369,3 +373,5 @@ const file = writeResults("live-latency", rows, {
   machine: "2 cores shared with other jobs",
 });
 console.log(`-> ${file}`);
+// The backend and the bridge would keep the event loop alive: exit (the exit handler removes them).
+process.exit(0);
