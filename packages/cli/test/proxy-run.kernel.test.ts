@@ -68,7 +68,6 @@ describeKernel(
 
     afterAll(() => {
       host?.delete();
-      if (dir !== "") rmSync(dir, { recursive: true, force: true });
     });
 
     const one = (): string => host.one(VIP);
@@ -97,6 +96,7 @@ describeKernel(
 
       afterAll(() => {
         if (agent?.proc.exitCode === null) agent.proc.kill("SIGKILL");
+        rmSync(dir, { recursive: true, force: true });
       });
 
       it("forwards to the new backend after an endpoint change and keeps the established connection", async () => {
