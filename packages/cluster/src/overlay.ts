@@ -1,4 +1,4 @@
-import type { Addr, Prefix, Topology } from "@knet/netstack";
+import { type Addr, Prefix, type Topology } from "@knet/netstack";
 import type { OverlayMode } from "./options.js";
 
 /** One node as the overlay sees it. */
@@ -38,8 +38,8 @@ export function subnetEnv(clusterCidr: string, node: NodeNet, mtu: number, mode:
 
 /**
  * The nodes and the network between them as a netstack topology: an underlay
- * switch, each node's `eth0` with a default route via the underlay's first
- * address (the node network's router, as a docker or cloud network gives one:
+ * switch, each node's `eth0` with a default route via the first address of its
+ * subnet (the node network's router, as a docker or cloud network gives one:
  * a node process's connect() to a ClusterIP needs a route before kube-proxy's
  * OUTPUT rules rewrite it), its `cni0` bridge holding the gateway address, and
  * either flannel's VXLAN device with a route, neighbour and FDB entry per
@@ -47,7 +47,6 @@ export function subnetEnv(clusterCidr: string, node: NodeNet, mtu: number, mode:
  */
 export function nodeTopology(nodes: readonly NodeNet[], underlay: Prefix, mtu: number, mode: OverlayMode): Topology {
   const underlayLen = underlay.length;
-  const router = underlay.nth(1).toString();
   const podMtu = mode === "vxlan" ? mtu - FLANNEL.overhead : mtu;
   const namespaces: Topology["namespaces"][number][] = [{ name: UNDERLAY_NS }];
   const links: NonNullable<Topology["links"]>[number][] = [{ kind: "bridge", ns: UNDERLAY_NS, name: "sw0", mtu }];
@@ -61,7 +60,10 @@ export function nodeTopology(nodes: readonly NodeNet[], underlay: Prefix, mtu: n
       a: { ns: n.name, name: "eth0", addresses: [`${n.ip}/${underlayLen}`], mtu },
       b: { ns: UNDERLAY_NS, name: `port${i}`, master: "sw0", mtu },
     });
-    routes.push({ ns: n.name, dst: "0.0.0.0/0", via: router, dev: "eth0" });
+    // The router of the node's own subnet (a Node's InternalIP may lie outside the default node network).
+    const router = Prefix.parse(`${n.ip}/${underlayLen}`, { mask: true }).nth(1);
+    if (!router.equals(n.ip))
+      routes.push({ ns: n.name, dst: n.ip.family === 6 ? "::/0" : "0.0.0.0/0", via: router.toString(), dev: "eth0" });
     links.push({
       kind: "bridge",
       ns: n.name,

@@ -126,3 +126,15 @@ describe("allocation is deterministic", () => {
     expect(await addresses(5)).toEqual(first);
   });
 });
+
+describe("nodes outside the default node network", () => {
+  it("routes node processes through their own subnet's router (InternalIPs in 172.18.0.0/24)", async () => {
+    const moved = manifests.replaceAll("192.168.49.", "172.18.0.");
+    const c = await Cluster.fromManifests(moved);
+    const fromPod = traceRequest(c, { from: FRONTEND, to: "http://api.shop.svc.cluster.local:80" });
+    expect(fromPod.connected, formatClusterTrace(fromPod)).toBe(true);
+    const fromNode = traceRequest(c, { from: "node-a", to: "http://10.96.100.20:80" });
+    expect(fromNode.connected, formatClusterTrace(fromNode)).toBe(true);
+    expect(formatClusterTrace(fromNode)).toContain("default via 172.18.0.1 dev eth0");
+  });
+});
