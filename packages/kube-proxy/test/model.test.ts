@@ -20,6 +20,7 @@ import {
   sliceEndpoints,
   trafficPlan,
 } from "@knet/kube-proxy";
+import { FakeClock } from "@knet/testkit";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { service, slice } from "../src/contract/fixtures.js";
@@ -399,35 +400,6 @@ describe("ChangeTracker", () => {
     );
   });
 });
-
-class FakeClock {
-  t = 0;
-  timers: { at: number; fn: () => void; id: number }[] = [];
-  private next = 0;
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.next++;
-    this.timers.push({ at: this.t + ms, fn, id });
-    return id;
-  }
-  clearTimeout(h: unknown): void {
-    this.timers = this.timers.filter((x) => x.id !== h);
-  }
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      this.timers.sort((a, b) => a.at - b.at);
-      const first = this.timers[0];
-      if (!first || first.at > end) break;
-      this.timers.shift();
-      this.t = first.at;
-      first.fn();
-    }
-    this.t = end;
-  }
-}
 
 function countingEngine(
   fail: () => boolean,
