@@ -105,7 +105,8 @@ export const NAMESPACE_FLAG = { namespace: { type: "string", short: "n" } } as c
  * fails the command (exit 2) instead of going on without them.
  */
 export class Skips {
-  private count = 0;
+  /** Skipped things by unit (`object`, `value`), in the order first seen. */
+  private readonly counts = new Map<string, number>();
   private readonly command: string;
   private readonly io: Io;
   private readonly strict: boolean;
@@ -118,22 +119,31 @@ export class Skips {
     this.files = files;
   }
 
-  /** Report one skipped object (`what` as `Kind ns/name`), or `count` of them named together in `what`. */
-  skip(what: string, where: DocumentRef | undefined, reason: string, count = 1): void {
-    this.count += count;
+  /**
+   * Report one skipped object (`what` as `Kind ns/name`), or `count` of them named
+   * together in `what`; `unit` names what was skipped when it is not a whole object
+   * (`value`: one address in an object, as kube-proxy skips it).
+   */
+  skip(what: string, where: DocumentRef | undefined, reason: string, count = 1, unit = "object"): void {
+    this.counts.set(unit, (this.counts.get(unit) ?? 0) + count);
     const at = where === undefined ? "" : ` (${formatDocumentRef(where)})`;
     this.io.err(`knet ${this.command}: ${this.strict ? "cannot use" : "skipped"} ${what}${at}: ${reason}\n`);
   }
 
-  /** How many objects were skipped so far. */
+  /** How many things (objects and values) were skipped so far. */
   get size(): number {
-    return this.count;
+    let n = 0;
+    for (const c of this.counts.values()) n += c;
+    return n;
   }
 
   /** Print the closing hint; under `--strict`, throw when anything was skipped. */
   finish(): void {
-    if (this.count === 0) return;
-    const n = `${this.count} object${this.count === 1 ? "" : "s"}`;
+    if (this.size === 0) return;
+    const n = [...this.counts]
+      .filter(([, c]) => c > 0)
+      .map(([unit, c]) => `${c} ${unit}${c === 1 ? "" : "s"}`)
+      .join(" and ");
     const files = this.files.map((f) => `-f ${/^[\w./@:+-]+$/.test(f) ? f : `'${f.replace(/'/g, "'\\''")}'`}`);
     const hint = `run 'knet validate ${files.join(" ")}' for every problem`;
     if (this.strict) throw new CliError(`${this.command}: ${n} cannot be used (--strict): ${hint}`, ExitCode.usage);

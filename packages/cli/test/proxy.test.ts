@@ -126,7 +126,7 @@ describe("knet proxy render", () => {
     expect(a.code).toBe(0);
     expect(a.err).toBe(
       `knet proxy render: skipped EndpointSlice shop/web-abc endpoints[0].addresses[0] (${badSlice} document 2 (line 8)): Skipping invalid IP "10.244.1.999"\n` +
-        `knet proxy render: 1 object skipped: run 'knet validate -f ${badSlice}' for every problem, or add --strict to fail instead\n`,
+        `knet proxy render: 1 value skipped: run 'knet validate -f ${badSlice}' for every problem, or add --strict to fail instead\n`,
     );
     // The Service is still written, as kube-proxy writes it: with no endpoints.
     expect(a.out).toContain('"shop/web:http has no endpoints"');
@@ -139,13 +139,19 @@ describe("knet proxy render", () => {
   });
 
   it("--strict fails (exit 2) on the same input, printing nothing on stdout", async () => {
-    for (const f of [badSlice, badFamily]) {
+    // A bad address is one value kube-proxy skips; a bad ipFamilies entry makes the whole Service unusable.
+    for (const [f, what] of [
+      [badSlice, "value"],
+      [badFamily, "object"],
+    ] as const) {
       const r = await run(["proxy", "render", "--strict", "-f", f]);
       expect(r.code).toBe(2);
       expect(r.out).toBe("");
       expect(r.err).toMatch(/^knet proxy render: cannot use (EndpointSlice shop\/web-abc|Service shop\/odd) /);
       expect(r.err).toMatch(
-        /\nknet: proxy render: 1 object cannot be used \(--strict\): run 'knet validate -f .*' for every problem\n$/,
+        new RegExp(
+          `\\nknet: proxy render: 1 ${what} cannot be used \\(--strict\\): run 'knet validate -f .*' for every problem\\n$`,
+        ),
       );
     }
   });
@@ -313,7 +319,7 @@ endpoints:
     expect(r.out).not.toMatch(/172\.30\.0\.041|10\.96\.0\.300|shop\/broken/);
     expect(r.err).toBe(
       `knet proxy render: skipped Service shop/broken spec.clusterIPs[0] (${f} document 2 (line 12)): Skipping invalid IP "10.96.0.300"\n` +
-        `knet proxy render: 1 object skipped: run 'knet validate -f ${f}' for every problem, or add --strict to fail instead\n`,
+        `knet proxy render: 1 value skipped: run 'knet validate -f ${f}' for every problem, or add --strict to fail instead\n`,
     );
     expect(strict.code).toBe(2);
     expect(strict.out).toBe("");

@@ -380,7 +380,7 @@ function inputs(
   const tracker = new ChangeTracker({
     family: config.family,
     nodeName: config.nodeName,
-    log: (s) => skips.skip(`${s.object} ${s.field}`, current && sources.get(current), s.message),
+    log: (s) => skips.skip(`${s.object} ${s.field}`, current && sources.get(current), s.message, 1, "value"),
   });
   const record = (object: KubeObject, apply: () => void): void => {
     current = object;
