@@ -95,6 +95,8 @@ describe("knet dns follows a real API server", () => {
   });
 
   it("a label change (MODIFIED) reaches the state without changing the answer", async () => {
+    // Counted before the PATCH: its watch event may arrive before the PATCH's own reply is read.
+    const before = source.stats.events;
     const r = await server.api(
       "PATCH",
       "/api/v1/namespaces/live/services/web",
@@ -102,7 +104,6 @@ describe("knet dns follows a real API server", () => {
       "application/merge-patch+json",
     );
     expect(r.status).toBe(200);
-    const before = source.stats.events;
     const t0 = performance.now();
     while (source.stats.events === before && performance.now() - t0 < 1000)
       await new Promise((res) => setTimeout(res, 10));
