@@ -6,7 +6,6 @@
  * mode's rules and exits, as `kube-proxy --cleanup`.
  */
 
-import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import { hostname } from "node:os";
 import { ClusterSource, ClusterState, DirectorySource, loadKubeconfig, type Node } from "@knet/k8s";
@@ -15,13 +14,13 @@ import {
   kubeProxyEngineOptions,
   kubeProxyProxyConfigInput,
   type ProxyConfig,
-  parseKubeProxyConfiguration,
   proxyConfig,
 } from "@knet/kube-proxy";
 import { IptablesEngine } from "@knet/kube-proxy-iptables";
 import { NftablesEngine } from "@knet/kube-proxy-nftables";
 import { Addr, AddrError } from "@knet/netstack";
 import { CliError, ExitCode, type Io, parseFlags } from "../cli.js";
+import { readKubeProxyConfigFile } from "../kube-proxy-config-file.js";
 import {
   cleanupHost,
   hostExec,
@@ -100,34 +99,6 @@ export function parseGoDuration(text: string, flag: string): number {
 }
 
 const MODES = ["iptables", "nftables"];
-
-/**
- * `--config FILE`, read, defaulted and validated by `@knet/kube-proxy` as kube-proxy
- * does; a problem is a usage error naming each one (with its line), except for fields
- * a flag overrides (flags win).
- */
-function readKubeProxyConfiguration(file: string, values: RunValues, cmd: string): KubeProxyConfiguration {
-  let text: string;
-  try {
-    text = readFileSync(file === "-" ? 0 : file, "utf8");
-  } catch (e) {
-    throw new CliError(`${cmd}: --config ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  const overridden = new Set([
-    ...(values.mode !== undefined ? ["mode"] : []),
-    ...(values["cluster-cidr"] !== undefined ? ["clusterCIDR"] : []),
-    ...(values.node !== undefined || values["hostname-override"] !== undefined ? ["hostnameOverride"] : []),
-  ]);
-  const { config, problems } = parseKubeProxyConfiguration(text);
-  const left = problems.filter((p) => !overridden.has(p.field));
-  if (left.length > 0)
-    throw new CliError(
-      `${cmd}: --config ${file}: kube-proxy would not start with it:\n${left
-        .map((p) => `  ${p.line !== undefined ? `line ${p.line}: ` : ""}${p.message}`)
-        .join("\n")}`,
-    );
-  return config;
-}
 
 /** Flags over the file over kube-proxy's defaults, as kube-proxy merges them. */
 function nodeConfig(
@@ -212,7 +183,7 @@ export async function proxyRun(argv: readonly string[], io: Io): Promise<number>
     io.out(`knet proxy: cleaned up (${done.length} change${done.length === 1 ? "" : "s"})\n`);
     return ExitCode.ok;
   }
-  const kp = values.config === undefined ? undefined : readKubeProxyConfiguration(values.config, values, cmd);
+  const kp = values.config === undefined ? undefined : readKubeProxyConfigFile(values.config, values, cmd);
   const mode = values.mode ?? (kp?.mode || "iptables");
   if (!MODES.includes(mode))
     throw new CliError(

@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import {
   defaultService,
   type EndpointSlice,
@@ -24,7 +23,6 @@ import {
   ProxyModelError,
   type ProxyPacket,
   type ProxyState,
-  parseKubeProxyConfiguration,
   proxyConfig,
   proxyModes,
   seededRandom,
@@ -40,6 +38,7 @@ import {
   outputFormat,
   parseFlags,
 } from "../cli.js";
+import { readKubeProxyConfigFile } from "../kube-proxy-config-file.js";
 import { INPUT_FLAGS, objectName, readInputs } from "../manifests.js";
 import { ARTIFACTS, BOOTSTRAPS } from "./proxy-artifacts.js";
 import { PROXY_RUN_USAGE, proxyRun } from "./proxy-run.js";
@@ -182,40 +181,9 @@ function hostOptions(mode: ProxyModeDefinition, values: ProxyValues): ProxyHostO
 }
 
 /** The v1alpha1 fields each flag overrides (a problem with an overridden field does not count). */
-const OVERRIDES: Readonly<Record<string, readonly string[]>> = {
-  mode: ["mode"],
-  "cluster-cidr": ["clusterCIDR"],
-  node: ["hostnameOverride"],
-};
-
-/**
- * `--config FILE`: the KubeProxyConfiguration, read, defaulted and validated as
- * kube-proxy does; a problem is a usage error listing every one, with the file
- * and line. Problems with fields a flag overrides do not count (flags win).
- */
+/** `--config FILE`, when given (see `readKubeProxyConfigFile`). */
 function kubeProxyConfig(values: ProxyValues, command: string): KubeProxyConfiguration | undefined {
-  const file = values.config;
-  if (file === undefined) return undefined;
-  let text: string;
-  try {
-    text = readFileSync(file === "-" ? 0 : file, "utf8");
-  } catch (e) {
-    throw new CliError(`${command}: --config ${file}: ${(e as Error).message}`);
-  }
-  const overridden = new Set(
-    Object.entries(OVERRIDES).flatMap(([flag, fields]) =>
-      values[flag as keyof ProxyValues] !== undefined ? fields : [],
-    ),
-  );
-  const { config, problems } = parseKubeProxyConfiguration(text);
-  const left = problems.filter((p) => !overridden.has(p.field));
-  if (left.length > 0)
-    throw new CliError(
-      `${command}: --config ${file}: kube-proxy would not start with it:\n${left
-        .map((p) => `  ${p.line !== undefined ? `line ${p.line}: ` : ""}${p.message}`)
-        .join("\n")}`,
-    );
-  return config;
+  return values.config === undefined ? undefined : readKubeProxyConfigFile(values.config, values, command);
 }
 
 /** Mode-specific engine options from the flags (only the ebpf mode has any). */
