@@ -60,3 +60,22 @@ function fmt(ns) {
   if (ns < 1e9) return `${(ns / 1e6).toFixed(2)} ms`;
   return `${(ns / 1e9).toFixed(2)} s`;
 }
+
+/** ns per call of `fn`: median and best of `batches` batches sized to take about `ms` each. */
+export function timePerCall(fn, batches = 21, ms = 20) {
+  let per = 1;
+  for (const t0 = performance.now(); performance.now() - t0 < ms; per *= 2) for (let i = 0; i < per; i++) fn(i);
+  // Warm up past the JIT's tiers before timing: at least 300 ms of calls.
+  for (const t0 = performance.now(); performance.now() - t0 < 300; ) for (let i = 0; i < per; i++) fn(i);
+  const samples = [];
+  for (let b = 0; b < batches; b++) {
+    const t0 = performance.now();
+    for (let i = 0; i < per; i++) fn(i);
+    samples.push(((performance.now() - t0) * 1e6) / per);
+  }
+  samples.sort((a, c) => a - c);
+  return { p50: samples[batches >> 1], min: samples[0] };
+}
+
+/** The middle value of `xs` (the upper middle for an even count). */
+export const median = (xs) => [...xs].sort((a, c) => a - c)[xs.length >> 1];

@@ -21,7 +21,7 @@
 import { registerBundledModes } from "@knet/cli";
 import { ChangeTracker, proxyConfig, proxyModes, seededRandom } from "@knet/kube-proxy";
 import { LbReconciler, maglevConfig, SockLbEvaluator } from "@knet/kube-proxy-ebpf";
-import { writeResults } from "./lib.mjs";
+import { median, timePerCall, writeResults } from "./lib.mjs";
 
 const SIZES = (process.env.KNET_BENCH_SIZES ?? "100,1000,10000,100000").split(",").map(Number);
 const ENDPOINTS = 5;
@@ -61,22 +61,6 @@ function tracker(n) {
   return t;
 }
 
-/** ns per call of `fn`: median and best of `batches` batches sized to take about `ms` each. */
-function timePerCall(fn, batches = 21, ms = 20) {
-  let per = 1;
-  for (const t0 = performance.now(); performance.now() - t0 < ms; per *= 2) for (let i = 0; i < per; i++) fn(i);
-  // Warm up past the JIT's tiers before timing: at least 300 ms of calls.
-  for (const t0 = performance.now(); performance.now() - t0 < 300; ) for (let i = 0; i < per; i++) fn(i);
-  const samples = [];
-  for (let b = 0; b < batches; b++) {
-    const t0 = performance.now();
-    for (let i = 0; i < per; i++) fn(i);
-    samples.push(((performance.now() - t0) * 1e6) / per);
-  }
-  samples.sort((a, c) => a - c);
-  return { p50: samples[batches >> 1], min: samples[0] };
-}
-
 /**
  * The eBPF evaluator on LB maps with more frontends than Cilium's 16-bit
  * service IDs allow: the same reconciler and evaluator the engine uses, with
@@ -95,7 +79,6 @@ function ebpfBeyondIdSpace(state) {
   return { evaluate: (p, o) => ev.evaluate(p, { random, now: 0, ...o }) };
 }
 
-const median = (xs) => [...xs].sort((a, c) => a - c)[xs.length >> 1];
 const rows = [];
 const skipped = [];
 const row = (group, mode, n, ns, extra = {}) =>

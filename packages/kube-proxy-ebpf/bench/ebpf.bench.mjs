@@ -9,7 +9,7 @@
 // Run: pnpm build && node benchmarks/run.mjs kube-proxy-ebpf
 import { ChangeTracker, proxyConfig, seededRandom } from "@knet/kube-proxy";
 import { EbpfEngine } from "@knet/kube-proxy-ebpf";
-import { writeResults } from "../../../benchmarks/lib.mjs";
+import { median, timePerCall, writeResults } from "../../../benchmarks/lib.mjs";
 
 const SIZES = (process.env.KNET_BENCH_SIZES ?? "100,1000,10000,60000").split(",").map(Number);
 const ENDPOINTS = 5;
@@ -29,22 +29,6 @@ const slice = (i, salt = 0) => ({
   ports: [{ name: "http", port: 8080, protocol: "TCP" }],
   endpoints: Array.from({ length: ENDPOINTS }, (_, k) => ({ addresses: [`10.${octets(i * ENDPOINTS + k + salt)}`] })),
 });
-
-function timePerCall(fn, batches = 21, ms = 20) {
-  let per = 1;
-  for (const t0 = performance.now(); performance.now() - t0 < ms; per *= 2) for (let i = 0; i < per; i++) fn(i);
-  // Warm up past the JIT's tiers before timing: at least 300 ms of calls.
-  for (const t0 = performance.now(); performance.now() - t0 < 300; ) for (let i = 0; i < per; i++) fn(i);
-  const samples = [];
-  for (let b = 0; b < batches; b++) {
-    const t0 = performance.now();
-    for (let i = 0; i < per; i++) fn(i);
-    samples.push(((performance.now() - t0) * 1e6) / per);
-  }
-  samples.sort((a, c) => a - c);
-  return { p50: samples[batches >> 1], min: samples[0] };
-}
-const median = (xs) => [...xs].sort((a, c) => a - c)[xs.length >> 1];
 
 const rows = [];
 for (const algorithm of ["random", "maglev"]) {

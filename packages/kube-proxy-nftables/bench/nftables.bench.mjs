@@ -10,7 +10,7 @@ import vm from "node:vm";
 import { buildProxyState, ChangeTracker, proxyConfig, seededRandom } from "@knet/kube-proxy";
 import { NftablesEngine, NftOutcome } from "@knet/kube-proxy-nftables";
 import { Addr } from "@knet/netstack";
-import { bench, do_not_optimize, group, runBench, writeResults } from "../../../benchmarks/lib.mjs";
+import { bench, do_not_optimize, group, median, runBench, writeResults } from "../../../benchmarks/lib.mjs";
 
 const config = proxyConfig({ nodeName: "node-1", nodeIPs: ["192.168.0.2"], clusterCIDR: "10.0.0.0/8" });
 const ip4 = (n) => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
@@ -50,7 +50,6 @@ function objects(n, eps) {
 // concurrent marking running (and billed to this process) while packets are timed.
 v8.setFlagsFromString("--expose-gc");
 const gc = vm.runInNewContext("gc");
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (t0) => performance.now() - t0;
 
 // The data plane is measured in one child process per size (a fresh heap each, as a
